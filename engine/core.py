@@ -1,0 +1,363 @@
+"""The signal engine: ticks in, signals and a per-instrument metrics snapshot out.
+
+``SignalEngine.update`` folds a batch of ticks into the rolling state, recomputes every
+instrument's metrics with array operations, classifies and scores candidates, ranks them
+against the watchlist, applies the gates (``MIN_CONFIDENCE``, ``MAX_DAILY_SIGNALS`` per IST
+day, one signal per episode and a per-symbol cool-down) and returns the signals that became
+active on this batch.
+
+The engine's clock is the ticks' exchange timestamps. It does no I/O and starts no threads.
+``update`` must be called from one thread at a time; ``snapshot`` may be called from any
+thread at any time: it reads the last published, immutable set of metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.factors import (
+    PRICE_STATE_NAMES,
+    average_true_range,
+    order_imbalance,
+    price_move,
+    price_state,
+    volume_surge,
+    vwap_distance_pct,
+)
+from engine.institutional import ABSORBED_ASK, ABSORBED_BID, absorption
+from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
+from engine.ranking import rank_points
+from engine.risk import risk_levels
+from engine.signals import (
+    FACTOR_NAMES,
+    MAX_POINTS,
+    NO_SIGNAL,
+    SIGNAL_DIRECTION,
+    SIGNAL_OF_CODE,
+    SIGNAL_TYPE_NAMES,
+    Signal,
+    generate_signal,
+)
+from engine.state import FLOW_FIELDS, RollingFlowState, ist_day
+from engine.ticks import TICK_DTYPE
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+SIDE_NAMES = {ABSORBED_BID: "BID", ABSORBED_ASK: "ASK", 0: ""}
+
+
+class UnknownInstrumentError(KeyError):
+    """A symbol that is not on the engine's watchlist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SignalEngine:
+    """Order-flow state and signal generation for a fixed set of instruments.
+
+    ``instruments`` maps Kite instrument tokens to symbols; ``tick_sizes`` (optional) maps
+    tokens to their price tick, else ``settings.tick_size`` applies. ``settings`` is a
+    ``config.Settings`` (or any object with the same attributes).
+    """
+
+    def __init__(
+        self,
+        settings,
+        instruments: Mapping[int, str],
+        tick_sizes: Mapping[int, float] | None = None,
+    ) -> None:
+        self.settings = settings
+        tokens = np.array(sorted(instruments), dtype=np.int64)
+        self._tokens = tokens
+        self._symbols = np.array([instruments[int(token)] for token in tokens], dtype=object)
+        self._row_of_symbol = {symbol: row for row, symbol in enumerate(self._symbols)}
+        tick_sizes = tick_sizes or {}
+        self._tick_size = np.array(
+            [tick_sizes.get(int(token), settings.tick_size) for token in tokens], dtype=np.float64
+        )
+        n = len(tokens)
+        self._bucket_seconds = settings.bucket_seconds
+        self._window_buckets = settings.window_seconds // settings.bucket_seconds
+        history_buckets = math.ceil(settings.history_seconds / settings.bucket_seconds)
+        self.state = RollingFlowState(
+            n, settings.bucket_seconds, history_buckets, settings.max_gap_seconds
+        )
+        self._pcr = np.full(n, np.nan)
+        self._pcr_bias = np.full(n, np.nan)
+        self._pcr_label = np.full(n, "", dtype=object)
+        self._candidate = np.zeros(n, dtype=np.int8)  # last update's eligible type per row
+        self._last_signal_time = np.full(n, -(10**12), dtype=np.int64)
+        self._day = -1
+        self.signals_today = 0
+        self.signals_total = 0
+        self.unknown_ticks = 0
+        self.ticks_total = 0
+        self._cache_key: tuple[int, int] | None = None
+        self._cache: dict[str, np.ndarray] = {}
+        self._published: dict[str, np.ndarray] = self._empty_metrics()
+
+    # ----------------------------------------------------------------------------- inputs
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._symbols)
+
+    def set_pcr(self, symbol: str, pcr: PCRResult | float | None) -> None:
+        """Attach the latest PCR of ``symbol``'s options (None clears it)."""
+        row = self._row(symbol)
+        if pcr is None or (isinstance(pcr, PCRResult) and not pcr.available):
+            self._pcr[row], self._pcr_bias[row], self._pcr_label[row] = np.nan, np.nan, ""
+            return
+        if isinstance(pcr, PCRResult):
+            value, bias = pcr.pcr, pcr.bias
+        else:
+            value = float(pcr)
+            if not value >= 0:
+                raise ValueError(f"PCR for {symbol} must be a non-negative number, not {pcr!r}")
+            bias = pcr_bias(value, self.settings.pcr_bullish_above, self.settings.pcr_bearish_below)
+        self._pcr[row], self._pcr_bias[row], self._pcr_label[row] = (
+            value,
+            BIAS_CODE[bias],
+            str(bias),
+        )
+
+    def _row(self, symbol: str) -> int:
+        try:
+            return self._row_of_symbol[symbol]
+        except KeyError:
+            raise UnknownInstrumentError(f"{symbol} is not on the watchlist") from None
+
+    def update(self, ticks: np.ndarray) -> list[Signal]:
+        """Fold a batch of :data:`TICK_DTYPE` ticks in; return the signals that became active."""
+        if ticks.dtype != TICK_DTYPE:
+            raise TypeError(f"ticks must be a TICK_DTYPE array, not {ticks.dtype}")
+        if len(ticks):
+            tokens = ticks["instrument_token"].astype(np.int64)
+            rows = np.searchsorted(self._tokens, tokens)
+            rows[rows >= len(self._tokens)] = 0
+            known = (
+                (self._tokens[rows] == tokens) if len(self._tokens) else np.zeros(len(ticks), bool)
+            )
+            if not np.all(known):
+                self.unknown_ticks += int(np.count_nonzero(~known))
+                rows, ticks = rows[known], ticks[known]
+            self.ticks_total += len(ticks)
+            self.state.ingest(rows, ticks)
+        metrics = self._evaluate()
+        signals = self._gate(metrics)
+        self._published = metrics
+        return signals
+
+    # ---------------------------------------------------------------------------- metrics
+    def _completed_aggregates(self) -> dict[str, np.ndarray]:
+        """Window and baseline sums over completed buckets, cached until they can change."""
+        state = self.state
+        now_bucket = state.now_bucket
+        key = (now_bucket, state.revision)
+        if key == self._cache_key:
+            return self._cache
+        w, h = self._window_buckets, state.history_buckets
+        window_columns = state.columns_between(now_bucket - w + 1, now_bucket - 1)
+        baseline_columns = state.columns_between(now_bucket - h + 1, now_bucket - w)
+        history_columns = state.columns_between(now_bucket - h + 1, now_bucket - 1)
+        cache = {name: state.flow[name][:, window_columns].sum(axis=1) for name in FLOW_FIELDS}
+        baseline = {
+            name: state.flow[name][:, baseline_columns].sum(axis=1)
+            for name in ("buy_volume", "sell_volume", "flow_seconds")
+        }
+        cache["baseline_volume"] = baseline["buy_volume"] + baseline["sell_volume"]
+        cache["baseline_seconds"] = baseline["flow_seconds"]
+        opens = state.prices["open"][:, window_columns]
+        traded = ~np.isnan(opens)
+        cache["window_open"] = np.full(len(opens), np.nan)
+        if window_columns.size:
+            first = np.argmax(traded, axis=1)
+            seen = traded.any(axis=1)
+            cache["window_open"][seen] = opens[np.flatnonzero(seen), first[seen]]
+        cache["atr_bucket"] = average_true_range(
+            state.prices["high"][:, history_columns],
+            state.prices["low"][:, history_columns],
+            state.prices["close"][:, history_columns],
+        )
+        self._cache_key, self._cache = key, cache
+        return cache
+
+    def _evaluate(self) -> dict[str, Any]:
+        settings, state = self.settings, self.state
+        completed = self._completed_aggregates()
+        column = state.now_bucket % state.history_buckets
+        current = state.column_bucket[column] == state.now_bucket
+        window = {}
+        for name in FLOW_FIELDS:
+            window[name] = completed[name] + (state.flow[name][:, column] if current else 0.0)
+        if current:
+            current_open = state.prices["open"][:, column]
+            window_open = np.where(
+                np.isnan(completed["window_open"]), current_open, completed["window_open"]
+            )
+        else:
+            window_open = completed["window_open"]
+
+        ratio, side = absorption(
+            window["buy_volume"],
+            window["sell_volume"],
+            window["bid_depth_seconds"],
+            window["ask_depth_seconds"],
+            settings.ratio_reference_seconds,
+        )
+        total_imbalance = order_imbalance(state.total_buy_quantity, state.total_sell_quantity)
+        depth_imbalance = order_imbalance(state.bid_depth, state.ask_depth)
+        imbalance = (total_imbalance + depth_imbalance) / 2
+        window_volume = window["buy_volume"] + window["sell_volume"]
+        surge = volume_surge(
+            window_volume,
+            window["flow_seconds"],
+            completed["baseline_volume"],
+            completed["baseline_seconds"],
+            settings.window_seconds,
+        )
+        atr = np.fmax(completed["atr_bucket"] * math.sqrt(self._window_buckets), self._tick_size)
+        move = price_move(state.last_price, window_open, atr)
+        coverage = window["flow_seconds"] / settings.window_seconds
+        ready = (coverage >= settings.min_window_coverage) & ~np.isnan(move)
+        candidates = generate_signal(
+            ratio, side, imbalance, surge, move, self._pcr_bias, settings, ready=ready
+        )
+        ranks = rank_points(ratio, imbalance, surge, ready)
+        return {
+            "institutional_ratio": ratio,
+            "absorbed_side": side,
+            "order_imbalance": imbalance,
+            "total_imbalance": total_imbalance,
+            "depth_imbalance": depth_imbalance,
+            "volume_surge": surge,
+            "window_volume": window_volume,
+            "price_move_atr": move,
+            "price_state": price_state(
+                move,
+                imbalance,
+                settings.stable_move_atr,
+                settings.trend_move_atr,
+                settings.imbalance_threshold,
+            ),
+            "atr": atr,
+            "vwap_distance_pct": vwap_distance_pct(state.last_price, state.average_traded_price),
+            "coverage": np.minimum(coverage, 1.0),
+            "ready": ready,
+            "signal_code": candidates.signal_code,
+            "confidence": candidates.confidence,
+            "points": candidates.points,
+            "rank_points": ranks,
+            # copies of the live state, so the published snapshot never changes under a reader
+            "last_price": state.last_price.copy(),
+            "change": state.change.copy(),
+            "volume_traded": state.volume_traded.copy(),
+            "ticks": state.tick_count.copy(),
+            "last_tick_time": state.last_tick_time.copy(),
+            "pcr": self._pcr.copy(),
+            "pcr_bias": self._pcr_label.copy(),
+            "now": state.now,
+        }
+
+    def _empty_metrics(self) -> dict[str, Any]:
+        return self._evaluate()
+
+    # ------------------------------------------------------------------------------ gates
+    def _gate(self, metrics: dict[str, Any]) -> list[Signal]:
+        settings, now = self.settings, self.state.now
+        code, confidence = metrics["signal_code"], metrics["confidence"]
+        eligible = np.where(confidence >= settings.min_confidence, code, NO_SIGNAL)
+        new_episode = (eligible != NO_SIGNAL) & (eligible != self._candidate)
+        self._candidate = eligible
+        cooled = now - self._last_signal_time >= settings.signal_cooldown_seconds
+        firing = np.flatnonzero(new_episode & cooled)
+        if now and ist_day(now) != self._day:
+            self._day, self.signals_today = int(ist_day(now)), 0
+        room = settings.max_daily_signals - self.signals_today
+        if firing.size == 0 or room <= 0:
+            return []
+        # Best rank first, then confidence, when the day's cap leaves room for only some.
+        order = np.lexsort((-confidence[firing], -metrics["rank_points"][firing]))
+        firing = firing[order][:room]
+        direction = SIGNAL_DIRECTION[code[firing]]
+        levels = risk_levels(
+            direction,
+            metrics["last_price"][firing],
+            metrics["atr"][firing],
+            self._tick_size[firing],
+            settings.stop_atr_multiple,
+            settings.min_reward_risk,
+            settings.min_stop_ticks,
+        )
+        self._last_signal_time[firing] = now
+        self.signals_today += len(firing)
+        self.signals_total += len(firing)
+        timestamp = datetime.fromtimestamp(now, IST)
+        signals = []
+        for index, row in enumerate(firing.tolist()):
+            factors: dict[str, Any] = {
+                name: int(metrics["points"][name][row]) for name in FACTOR_NAMES
+            }
+            factors["total"] = sum(factors.values())
+            factors["max"] = MAX_POINTS
+            factors["absorbed_side"] = SIDE_NAMES[int(metrics["absorbed_side"][row])]
+            factors["price_move_atr"] = round(float(metrics["price_move_atr"][row]), 2)
+            signals.append(
+                Signal(
+                    symbol=str(self._symbols[row]),
+                    instrument_token=int(self._tokens[row]),
+                    signal_type=SIGNAL_OF_CODE[int(code[row])],
+                    confidence=float(confidence[row]),
+                    rank_points=float(metrics["rank_points"][row]),
+                    entry=float(levels.entry[index]),
+                    target=float(levels.target[index]),
+                    stop_loss=float(levels.stop_loss[index]),
+                    institutional_ratio=float(metrics["institutional_ratio"][row]),
+                    order_imbalance=float(metrics["order_imbalance"][row]),
+                    volume_surge=float(metrics["volume_surge"][row]),
+                    pcr=float(metrics["pcr"][row]),
+                    pcr_bias=str(metrics["pcr_bias"][row]) or "UNKNOWN",
+                    factors=factors,
+                    timestamp=timestamp,
+                )
+            )
+        return signals
+
+    # --------------------------------------------------------------------------- snapshot
+    def snapshot(self) -> pd.DataFrame:
+        """One row per instrument with its live metrics (a new DataFrame each call)."""
+        metrics = self._published
+        frame = pd.DataFrame(
+            {
+                "symbol": self._symbols,
+                "instrument_token": self._tokens,
+                "last_price": metrics["last_price"],
+                "change_pct": metrics["change"],
+                "volume_traded": metrics["volume_traded"],
+                "institutional_ratio": metrics["institutional_ratio"],
+                "absorbed_side": [SIDE_NAMES[int(s)] for s in metrics["absorbed_side"]],
+                "order_imbalance": metrics["order_imbalance"],
+                "total_imbalance": metrics["total_imbalance"],
+                "depth_imbalance": metrics["depth_imbalance"],
+                "volume_surge": metrics["volume_surge"],
+                "price_move_atr": metrics["price_move_atr"],
+                "price_state": PRICE_STATE_NAMES[metrics["price_state"]],
+                "atr": metrics["atr"],
+                "vwap_distance_pct": metrics["vwap_distance_pct"],
+                "pcr": metrics["pcr"],
+                "pcr_bias": metrics["pcr_bias"],
+                "state": SIGNAL_TYPE_NAMES[metrics["signal_code"]],
+                "confidence": metrics["confidence"],
+                "rank_points": metrics["rank_points"],
+                "ready": metrics["ready"],
+                "coverage": metrics["coverage"],
+                "ticks": metrics["ticks"],
+                "last_tick_time": metrics["last_tick_time"],
+            }
+        )
+        return frame
