@@ -1,0 +1,218 @@
+"""SignalEngine end to end on synthetic flow: signals, gates and the snapshot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import PCRResult, SignalEngine, SignalType, UnknownInstrumentError
+from engine.pcr import PcrBias
+from engine.synthetic import interleave, steady_flow
+from engine.ticks import empty_ticks
+
+START = 1_763_005_500  # 2025-11-13 09:15 IST
+WATCHLIST = {101: "ICEBERG", 202: "QUIET", 303: "OTHER"}
+
+
+def feed(engine: SignalEngine, ticks: np.ndarray) -> list:
+    """Deliver ticks one exchange second at a time, as the market thread would."""
+    signals = []
+    times = ticks["exchange_timestamp"]
+    for second in np.unique(times):
+        signals += engine.update(ticks[times == second])
+    return signals
+
+
+def normal_session(start: int, seconds: int, volumes: dict[int, int] | None = None):
+    volumes = volumes or {}
+    return interleave(
+        *[
+            steady_flow(
+                token,
+                start,
+                seconds,
+                traded_per_second=100,
+                trade_at="mid",
+                start_volume=volumes.get(token, 1_000_000),
+            )
+            for token in WATCHLIST
+        ]
+    )
+
+
+def iceberg(start: int, seconds: int, start_volume: int, token: int = 101, side: str = "bid"):
+    heavy, light = 20_000, 1_000
+    bid, ask = (light, heavy) if side == "bid" else (heavy, light)
+    buy_total, sell_total = (50_000, 200_000) if side == "bid" else (200_000, 50_000)
+    return steady_flow(
+        token,
+        start,
+        seconds,
+        traded_per_second=250,
+        bid_depth=bid,
+        ask_depth=ask,
+        trade_at=side,
+        start_volume=start_volume,
+        total_buy_quantity=buy_total,
+        total_sell_quantity=sell_total,
+    )
+
+
+def warm_engine(settings, **overrides) -> tuple[SignalEngine, np.ndarray]:
+    engine = SignalEngine(settings.model_copy(update=overrides), WATCHLIST)
+    warm = normal_session(START, 600)
+    assert feed(engine, warm) == []
+    return engine, warm
+
+
+def last_volume(ticks: np.ndarray, token: int) -> int:
+    return int(ticks[ticks["instrument_token"] == token]["volume_traded"][-1])
+
+
+def episode(warm: np.ndarray, start: int, seconds: int, side: str = "bid") -> np.ndarray:
+    quiet = [
+        steady_flow(
+            token,
+            start,
+            seconds,
+            traded_per_second=100,
+            trade_at="mid",
+            start_volume=last_volume(warm, token),
+        )
+        for token in (202, 303)
+    ]
+    return interleave(iceberg(start, seconds, last_volume(warm, 101), side=side), *quiet)
+
+
+def test_an_iceberg_bid_under_visible_selling_gives_one_accumulation(settings):
+    engine, warm = warm_engine(settings)
+    signals = feed(engine, episode(warm, START + 601, 180))
+    assert [(s.symbol, s.signal_type) for s in signals] == [("ICEBERG", SignalType.ACCUMULATION)]
+    signal = signals[0]
+    assert signal.institutional_ratio >= settings.institutional_threshold
+    assert signal.order_imbalance < 0
+    assert signal.confidence >= settings.min_confidence
+    assert signal.factors["total"] == sum(
+        signal.factors[name]
+        for name in ("base", "pcr", "imbalance", "institutional", "volume_surge")
+    )
+    assert signal.stop_loss < signal.entry < signal.target
+    assert signal.reward_risk >= settings.min_reward_risk - 1e-9
+    assert signal.timestamp.utcoffset().total_seconds() == 19_800
+
+
+def test_an_iceberg_ask_under_visible_buying_gives_distribution(settings):
+    engine, warm = warm_engine(settings)
+    signals = feed(engine, episode(warm, START + 601, 180, side="ask"))
+    assert [s.signal_type for s in signals] == [SignalType.DISTRIBUTION]
+    assert signals[0].target < signals[0].entry < signals[0].stop_loss
+
+
+def test_min_confidence_gates_signals(settings):
+    engine, warm = warm_engine(settings, min_confidence=10)
+    assert feed(engine, episode(warm, START + 601, 180)) == []
+    assert "ACCUMULATION" in engine.snapshot()["state"].tolist()
+
+
+def test_cooldown_keeps_a_second_episode_quiet_until_it_expires(settings):
+    # MIN_CONFIDENCE 6: repeated icebergs raise the volume baseline and so lower the surge
+    # points; this test is about the cool-down alone.
+    engine, warm = warm_engine(settings, signal_cooldown_seconds=600, min_confidence=6)
+    first = episode(warm, START + 601, 120)
+    assert len(feed(engine, first)) == 1
+    calm = normal_session(START + 722, 120, {t: last_volume(first, t) for t in WATCHLIST})
+    feed(engine, calm)
+    again = episode(calm, START + 843, 120)
+    assert feed(engine, again) == []  # 242 s after the first signal: still cooling down
+    calm = normal_session(START + 964, 400, {t: last_volume(again, t) for t in WATCHLIST})
+    feed(engine, calm)
+    assert len(feed(engine, episode(calm, START + 1365, 120))) == 1
+
+
+def test_daily_cap_counts_across_symbols_and_resets_next_ist_day(settings):
+    engine, warm = warm_engine(settings, max_daily_signals=1, signal_cooldown_seconds=0)
+    both = interleave(
+        iceberg(START + 601, 180, last_volume(warm, 101)),
+        iceberg(START + 601, 180, last_volume(warm, 202), token=202),
+        steady_flow(
+            303,
+            START + 601,
+            180,
+            traded_per_second=100,
+            trade_at="mid",
+            start_volume=last_volume(warm, 303),
+        ),
+    )
+    signals = feed(engine, both)
+    assert len(signals) == 1 and engine.signals_today == 1
+    tomorrow = START + 86_400
+    next_day = normal_session(tomorrow, 600)
+    feed(engine, next_day)
+    assert engine.signals_today == 0
+    assert len(feed(engine, episode(next_day, tomorrow + 601, 180))) == 1
+
+
+def test_ticks_of_unknown_instruments_are_counted_and_ignored(settings):
+    engine = SignalEngine(settings, WATCHLIST)
+    stray = steady_flow(999, START, 5)
+    engine.update(stray)
+    assert engine.unknown_ticks == len(stray)
+    assert engine.snapshot()["ticks"].sum() == 0
+
+
+def test_update_rejects_arrays_that_are_not_ticks(settings):
+    engine = SignalEngine(settings, WATCHLIST)
+    with pytest.raises(TypeError, match="TICK_DTYPE"):
+        engine.update(np.zeros(3))
+
+
+def test_snapshot_has_one_row_per_instrument_with_live_metrics(settings):
+    engine, _ = warm_engine(settings)
+    frame = engine.snapshot()
+    assert isinstance(frame, pd.DataFrame)
+    assert sorted(frame["symbol"]) == sorted(WATCHLIST.values())
+    for column in (
+        "last_price",
+        "institutional_ratio",
+        "order_imbalance",
+        "volume_surge",
+        "price_state",
+        "pcr",
+        "state",
+        "confidence",
+        "rank_points",
+    ):
+        assert column in frame.columns
+    assert frame["ready"].all()
+    assert frame["institutional_ratio"].round(6).tolist() == [0.3, 0.3, 0.3]
+
+
+def test_snapshot_is_not_changed_by_later_updates(settings):
+    engine, warm = warm_engine(settings)
+    before = engine.snapshot()
+    ticks_before = before["ticks"].copy()
+    feed(engine, normal_session(START + 601, 10, {t: last_volume(warm, t) for t in WATCHLIST}))
+    assert before["ticks"].equals(ticks_before)
+    assert (engine.snapshot()["ticks"] > ticks_before).all()
+
+
+def test_set_pcr_feeds_the_score_and_unknown_symbols_are_named(settings):
+    engine, warm = warm_engine(settings)
+    engine.set_pcr("ICEBERG", PCRResult(1.5, 1.1, PcrBias.BULLISH, 3, 2, 1, 1))
+    signals = feed(engine, episode(warm, START + 601, 180))
+    assert signals[0].pcr == 1.5 and signals[0].pcr_bias == "BULLISH"
+    assert signals[0].factors["pcr"] == 4
+    with pytest.raises(UnknownInstrumentError, match="NIFTY50 is not on the watchlist"):
+        engine.set_pcr("NIFTY50", 1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        engine.set_pcr("ICEBERG", -1)
+
+
+def test_ltp_only_ticks_update_the_price_but_not_the_flow(settings):
+    engine = SignalEngine(settings, WATCHLIST)
+    ltp = empty_ticks(1)
+    ltp["instrument_token"], ltp["mode"], ltp["last_price"] = 101, 1, 123.45
+    engine.update(ltp)
+    row = engine.snapshot().set_index("symbol").loc["ICEBERG"]
+    assert row["last_price"] == 123.45 and not row["ready"]

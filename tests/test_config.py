@@ -1,0 +1,61 @@
+"""Settings: defaults, environment, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, Settings, load_settings
+
+
+def test_defaults_match_the_documented_ones(monkeypatch):
+    settings = Settings(_env_file=None)
+    assert settings.min_confidence == 7
+    assert settings.max_daily_signals == 6
+    assert settings.institutional_threshold == 2.5
+    assert settings.enable_signal_persistence is True
+
+
+def test_environment_overrides_defaults(monkeypatch):
+    monkeypatch.setenv("MIN_CONFIDENCE", "8.5")
+    monkeypatch.setenv("ENABLE_REAL_PCR", "true")
+    settings = load_settings(_env_file=None)
+    assert settings.min_confidence == 8.5 and settings.enable_real_pcr is True
+
+
+def test_out_of_range_value_names_the_variable_and_the_range(monkeypatch):
+    monkeypatch.setenv("MIN_CONFIDENCE", "42")
+    with pytest.raises(ConfigError, match=r"MIN_CONFIDENCE.*got '42'.*>= 1 and <= 10"):
+        load_settings(_env_file=None)
+
+
+def test_non_number_names_the_variable(monkeypatch):
+    monkeypatch.setenv("INSTITUTIONAL_THRESHOLD", "lots")
+    with pytest.raises(ConfigError, match=r"INSTITUTIONAL_THRESHOLD.*valid number"):
+        load_settings(_env_file=None)
+
+
+def test_inconsistent_windows_are_explained(monkeypatch):
+    monkeypatch.setenv("WINDOW_SECONDS", "62")
+    with pytest.raises(ConfigError, match="multiple of BUCKET_SECONDS"):
+        load_settings(_env_file=None)
+
+
+def test_env_file_is_read(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("MAX_DAILY_SIGNALS=3\n")
+    assert load_settings(_env_file=env_file).max_daily_signals == 3
+
+
+def test_secret_values_are_never_echoed(monkeypatch):
+    monkeypatch.setenv("KITE_API_SECRET", "s3cr3t-value")
+    settings = load_settings(_env_file=None)
+    assert "s3cr3t-value" not in repr(settings) and "s3cr3t-value" not in str(settings)
+    assert settings.kite_api_secret.get_secret_value() == "s3cr3t-value"
+
+
+def test_env_example_documents_every_variable():
+    from pathlib import Path
+
+    documented = Path(__file__).resolve().parent.parent.joinpath(".env.example").read_text()
+    for name in Settings.model_fields:
+        assert f"{name.upper()}=" in documented, name
