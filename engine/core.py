@@ -23,7 +23,6 @@ import pandas as pd
 
 from engine.factors import (
     PRICE_STATE_NAMES,
-    average_true_range,
     order_imbalance,
     price_move,
     price_state,
@@ -98,6 +97,7 @@ class SignalEngine:
         self.signals_total = 0
         self.unknown_ticks = 0
         self.ticks_total = 0
+        self._lookup: tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]] = (None, ())
         self._cache_key: tuple[int, int] | None = None
         self._cache: dict[str, np.ndarray] = {}
         self._published: dict[str, np.ndarray] = self._empty_metrics()
@@ -132,6 +132,21 @@ class SignalEngine:
         except KeyError:
             raise UnknownInstrumentError(f"{symbol} is not on the watchlist") from None
 
+    def _rows_of(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Engine rows of ``tokens`` and which tokens are on the watchlist.
+
+        A feed sends the same instruments in the same order frame after frame, so the last
+        lookup is reused when the tokens repeat exactly.
+        """
+        cached_tokens, cached = self._lookup
+        if cached_tokens is not None and np.array_equal(cached_tokens, tokens):
+            return cached
+        tokens = tokens.astype(np.int64)
+        rows = np.minimum(np.searchsorted(self._tokens, tokens), max(len(self._tokens) - 1, 0))
+        known = self._tokens[rows] == tokens if len(self._tokens) else np.zeros(len(tokens), bool)
+        self._lookup = (tokens.copy(), (rows, known))
+        return rows, known
+
     def update(self, ticks: np.ndarray) -> list[Signal]:
         """Fold a batch of :data:`TICK_DTYPE` ticks in; return the signals that became active."""
         if ticks.dtype != TICK_DTYPE:
@@ -155,23 +170,17 @@ class SignalEngine:
 
     # ---------------------------------------------------------------------------- metrics
     def _completed_aggregates(self) -> dict[str, np.ndarray]:
-        """Window and baseline sums over completed buckets, cached until they can change."""
+        """Sums over the window's completed buckets, cached until they can change."""
         state = self.state
+        state.complete_buckets()
         now_bucket = state.now_bucket
         key = (now_bucket, state.revision)
         if key == self._cache_key:
             return self._cache
-        w, h = self._window_buckets, state.history_buckets
-        window_columns = state.columns_between(now_bucket - w + 1, now_bucket - 1)
-        baseline_columns = state.columns_between(now_bucket - h + 1, now_bucket - w)
-        history_columns = state.columns_between(now_bucket - h + 1, now_bucket - 1)
+        window_columns = state.columns_between(
+            now_bucket - self._window_buckets + 1, now_bucket - 1
+        )
         cache = {name: state.flow[name][:, window_columns].sum(axis=1) for name in FLOW_FIELDS}
-        baseline = {
-            name: state.flow[name][:, baseline_columns].sum(axis=1)
-            for name in ("buy_volume", "sell_volume", "flow_seconds")
-        }
-        cache["baseline_volume"] = baseline["buy_volume"] + baseline["sell_volume"]
-        cache["baseline_seconds"] = baseline["flow_seconds"]
         opens = state.prices["open"][:, window_columns]
         traded = ~np.isnan(opens)
         cache["window_open"] = np.full(len(opens), np.nan)
@@ -179,11 +188,6 @@ class SignalEngine:
             first = np.argmax(traded, axis=1)
             seen = traded.any(axis=1)
             cache["window_open"][seen] = opens[np.flatnonzero(seen), first[seen]]
-        cache["atr_bucket"] = average_true_range(
-            state.prices["high"][:, history_columns],
-            state.prices["low"][:, history_columns],
-            state.prices["close"][:, history_columns],
-        )
         self._cache_key, self._cache = key, cache
         return cache
 
@@ -195,6 +199,11 @@ class SignalEngine:
         window = {}
         for name in FLOW_FIELDS:
             window[name] = completed[name] + (state.flow[name][:, column] if current else 0.0)
+        # The baseline is the whole ring less the window: earlier buckets of the history.
+        baseline_volume = sum(
+            state.totals[name] - window[name] for name in ("buy_volume", "sell_volume")
+        )
+        baseline_seconds = state.totals["flow_seconds"] - window["flow_seconds"]
         if current:
             current_open = state.prices["open"][:, column]
             window_open = np.where(
@@ -217,18 +226,21 @@ class SignalEngine:
         surge = volume_surge(
             window_volume,
             window["flow_seconds"],
-            completed["baseline_volume"],
-            completed["baseline_seconds"],
+            baseline_volume,
+            baseline_seconds,
             settings.window_seconds,
         )
-        atr = np.fmax(completed["atr_bucket"] * math.sqrt(self._window_buckets), self._tick_size)
+        atr = np.fmax(state.average_true_range() * math.sqrt(self._window_buckets), self._tick_size)
         move = price_move(state.last_price, window_open, atr)
         coverage = window["flow_seconds"] / settings.window_seconds
         ready = (coverage >= settings.min_window_coverage) & ~np.isnan(move)
         candidates = generate_signal(
             ratio, side, imbalance, surge, move, self._pcr_bias, settings, ready=ready
         )
-        ranks = rank_points(ratio, imbalance, surge, ready)
+        # Rank only the candidates here; the snapshot ranks everyone when a page asks.
+        candidates_rows = np.flatnonzero(candidates.signal_code)
+        ranks = np.zeros(len(ratio))
+        ranks[candidates_rows] = rank_points(ratio, imbalance, surge, ready, candidates_rows)
         return {
             "institutional_ratio": ratio,
             "absorbed_side": side,
@@ -353,7 +365,12 @@ class SignalEngine:
                 "pcr_bias": metrics["pcr_bias"],
                 "state": SIGNAL_TYPE_NAMES[metrics["signal_code"]],
                 "confidence": metrics["confidence"],
-                "rank_points": metrics["rank_points"],
+                "rank_points": rank_points(
+                    metrics["institutional_ratio"],
+                    metrics["order_imbalance"],
+                    metrics["volume_surge"],
+                    metrics["ready"],
+                ),
                 "ready": metrics["ready"],
                 "coverage": metrics["coverage"],
                 "ticks": metrics["ticks"],

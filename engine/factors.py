@@ -1,7 +1,6 @@
 """Order-flow factors besides the institutional ratio, each a function over instruments.
 
-All arrays are per instrument (axis 0); price matrices are instruments x time buckets, oldest
-bucket first (axis 1). Divisions are guarded: an undefined factor is NaN, never an error.
+All arrays are per instrument. Divisions are guarded: an undefined factor is NaN, never an error.
 """
 
 from __future__ import annotations
@@ -47,19 +46,12 @@ def volume_surge(
     return np.where(known, window_rate / baseline_rate, np.nan)
 
 
-def average_true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
-    """Mean true range per bucket over the buckets with trades (NaN if none), price units.
+def true_range(high: np.ndarray, low: np.ndarray, previous_close: np.ndarray) -> np.ndarray:
+    """``max(high, previous close) - min(low, previous close)``, price units.
 
-    True range is ``max(high, previous close) - min(low, previous close)``; empty buckets
-    (NaN) are skipped and carry no previous close forward.
+    A missing previous close (NaN) leaves the plain range; a bucket without trades is NaN.
     """
-    previous_close = np.full(close.shape, np.nan)
-    previous_close[:, 1:] = close[:, :-1]
-    true_range = np.fmax(high, previous_close) - np.fmin(low, previous_close)
-    traded = ~np.isnan(true_range)
-    count = traded.sum(axis=1)
-    total = np.where(traded, true_range, 0.0).sum(axis=1)
-    return np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
+    return np.fmax(high, previous_close) - np.fmin(low, previous_close)
 
 
 def price_move(last_price: np.ndarray, window_open: np.ndarray, atr: np.ndarray) -> np.ndarray:

@@ -14,15 +14,27 @@ import numpy as np
 POINTS_PER_MEASURE = 5.0
 
 
-def percentile_points(values: np.ndarray, ranked: np.ndarray) -> np.ndarray:
-    """``POINTS_PER_MEASURE`` x the percentile of each value among the ranked, known values."""
+def percentile_points(
+    values: np.ndarray, ranked: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """``POINTS_PER_MEASURE`` x the percentile of each value among the ranked, known values.
+
+    With ``rows``, only those instruments are scored (the population is still all of them).
+    """
     values = np.asarray(values, dtype=np.float64)
     known = ranked & ~np.isnan(values)
-    points = np.zeros(values.shape)
+    rows = np.arange(len(values)) if rows is None else np.asarray(rows)
+    points = np.zeros(len(rows))
+    scored = known[rows]
     population = np.sort(values[known])
-    if population.size:
-        at_or_below = np.searchsorted(population, values[known], side="right")
-        points[known] = POINTS_PER_MEASURE * at_or_below / population.size
+    if population.size == 0 or not scored.any():
+        return points
+    needles = values[rows][scored]
+    # Binary search is several times faster with sorted needles (memory access in order).
+    order = np.argsort(needles, kind="stable")
+    at_or_below = np.empty(len(needles))
+    at_or_below[order] = np.searchsorted(population, needles[order], side="right")
+    points[scored] = POINTS_PER_MEASURE * at_or_below / population.size
     return points
 
 
@@ -31,12 +43,13 @@ def rank_points(
     order_imbalance: np.ndarray,
     volume_surge: np.ndarray,
     ranked: np.ndarray,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """0-15 points per instrument, rounded to one decimal."""
+    """0-15 points per instrument (or per row of ``rows``), rounded to one decimal."""
     ranked = np.asarray(ranked, dtype=bool)
     total = (
-        percentile_points(institutional_ratio, ranked)
-        + percentile_points(np.abs(order_imbalance), ranked)
-        + percentile_points(volume_surge, ranked)
+        percentile_points(institutional_ratio, ranked, rows)
+        + percentile_points(np.abs(order_imbalance), ranked, rows)
+        + percentile_points(volume_surge, ranked, rows)
     )
     return np.round(total, 1)

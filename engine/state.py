@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.factors import true_range
 from engine.ticks import MODE_FULL
 
 IST_OFFSET_SECONDS = 19_800  # UTC+05:30
@@ -68,6 +69,14 @@ class RollingFlowState:
         self.column_bucket = np.full(h, -1, dtype=np.int64)
         self.flow = {name: np.zeros((n, h)) for name in FLOW_FIELDS}
         self.prices = {name: np.full((n, h), np.nan) for name in ("open", "high", "low", "close")}
+        # Sums over every column the ring holds, kept as values are added and columns
+        # released, so a baseline over the whole history costs O(instruments), not O(ring).
+        self.totals = {name: np.zeros(n) for name in FLOW_FIELDS}
+        # True range of each completed bucket, and its running sum and count per instrument.
+        self.true_range = np.full((n, h), np.nan)
+        self.range_sum = np.zeros(n)
+        self.range_count = np.zeros(n)
+        self.ranged_through = 0  # buckets before this one have their true range
         # Last full-mode tick of each instrument: the "prev" of the next one.
         self.last_time = np.zeros(n, dtype=np.int64)
         self.last_volume = np.zeros(n, dtype=np.int64)
@@ -98,68 +107,95 @@ class RollingFlowState:
         """Fold a batch of ticks (``rows[i]`` is the instrument row of ``ticks[i]``)."""
         if len(ticks) == 0:
             return
-        self._update_quotes(rows, ticks)
-        full = (ticks["mode"] == MODE_FULL) & (ticks["exchange_timestamp"] > 0)
-        if not np.all(full):
-            rows, ticks = rows[full], ticks[full]
-        fresh = ticks["exchange_timestamp"] >= self.last_time[rows]
+        unique = np.bincount(rows, minlength=len(self.tick_count))
+        self.tick_count += unique
+        unique = bool(unique.max() <= 1)
+        if not unique:
+            # Sort by (instrument, exchange time), arrival order kept among equal times, so
+            # the last tick of each instrument's run is its newest.
+            order = np.lexsort((ticks["exchange_timestamp"], rows))
+            rows, ticks = rows[order], ticks[order]
+        columns = {
+            name: ticks[name]
+            for name in (
+                "mode",
+                "exchange_timestamp",
+                "last_price",
+                "close",
+                "change",
+                "average_traded_price",
+                "volume_traded",
+                "total_buy_quantity",
+                "total_sell_quantity",
+            )
+        }
+        columns["bid_depth"] = ticks["bid_qty"].sum(axis=1).astype(np.float64)
+        columns["ask_depth"] = ticks["ask_qty"].sum(axis=1).astype(np.float64)
+        best_bid, best_ask = ticks["bid_price"][:, 0], ticks["ask_price"][:, 0]
+        columns["mid"] = np.where(
+            (best_bid > 0) & (best_ask > 0), (best_bid + best_ask) / 2, np.nan
+        )
+        self._update_quotes(rows, columns, unique)
+        full = (columns["mode"] == MODE_FULL) & (columns["exchange_timestamp"] > 0)
+        fresh = full & (columns["exchange_timestamp"] >= self.last_time[rows])
+        self.stale_ticks += int(np.count_nonzero(full & ~fresh))
         if not np.all(fresh):
-            self.stale_ticks += int(np.count_nonzero(~fresh))
-            rows, ticks = rows[fresh], ticks[fresh]
-        if len(ticks) == 0:
-            return
-        self._ingest_flow(rows, ticks)
+            rows = rows[fresh]
+            columns = {name: value[fresh] for name, value in columns.items()}
+        if len(rows):
+            self._ingest_flow(rows, columns, unique)
 
-    def _update_quotes(self, rows: np.ndarray, ticks: np.ndarray) -> None:
-        np.add.at(self.tick_count, rows, 1)
-        # Latest tick per row wins: assign in arrival order, keeping the last occurrence.
-        _, last_reversed = np.unique(rows[::-1], return_index=True)
-        latest = len(rows) - 1 - last_reversed
-        r, t = rows[latest], ticks[latest]
+    def _update_quotes(self, rows: np.ndarray, columns: dict, unique: bool) -> None:
+        """Latest quote of each instrument: the last tick of its (sorted) run wins."""
+        if unique:
+            r, latest = rows, slice(None)
+        else:
+            latest = np.append(rows[1:] != rows[:-1], True)
+            r = rows[latest]
+        t = {name: value[latest] for name, value in columns.items()}
         self.last_price[r] = t["last_price"]
         self.last_tick_time[r] = np.maximum(self.last_tick_time[r], t["exchange_timestamp"])
         has_close = ~np.isnan(t["close"])
         self.change[r[has_close]] = t["change"][has_close]
-        book = t["mode"] != 1
-        quote = book & ~np.isnan(t["average_traded_price"])
-        rq, tq = r[quote], t[quote]
-        self.volume_traded[rq] = tq["volume_traded"]
-        self.average_traded_price[rq] = tq["average_traded_price"]
-        self.total_buy_quantity[rq] = tq["total_buy_quantity"]
-        self.total_sell_quantity[rq] = tq["total_sell_quantity"]
+        quote = ~np.isnan(t["average_traded_price"])
+        rq = r[quote]
+        self.volume_traded[rq] = t["volume_traded"][quote]
+        self.average_traded_price[rq] = t["average_traded_price"][quote]
+        self.total_buy_quantity[rq] = t["total_buy_quantity"][quote]
+        self.total_sell_quantity[rq] = t["total_sell_quantity"][quote]
         full = quote & (t["mode"] == MODE_FULL)
-        self.bid_depth[r[full]] = t["bid_qty"][full].sum(axis=1)
-        self.ask_depth[r[full]] = t["ask_qty"][full].sum(axis=1)
-        newest = int(ticks["exchange_timestamp"].max())
+        self.bid_depth[r[full]] = t["bid_depth"][full]
+        self.ask_depth[r[full]] = t["ask_depth"][full]
+        newest = int(columns["exchange_timestamp"].max())
         if newest > self.now:
             self.now = newest
 
-    def _ingest_flow(self, rows: np.ndarray, ticks: np.ndarray) -> None:
-        times = ticks["exchange_timestamp"]
-        if np.bincount(rows).max() > 1:
-            order = np.lexsort((times, rows))
-            rows, ticks, times = rows[order], ticks[order], times[order]
-            first = rows != _shift_right(rows, -1)
+    def _ingest_flow(self, rows: np.ndarray, columns: dict, unique: bool) -> None:
+        times, volume, price = (
+            columns["exchange_timestamp"],
+            columns["volume_traded"],
+            columns["last_price"],
+        )
+        bid_depth, ask_depth, mid = columns["bid_depth"], columns["ask_depth"], columns["mid"]
+        if unique:
+            prev_time, prev_volume = self.last_time[rows], self.last_volume[rows]
+            prev_bid, prev_ask = self.last_bid_depth[rows], self.last_ask_depth[rows]
+            prev_mid = self.last_mid[rows]
+            last = slice(None)
         else:
-            first = np.ones(len(rows), dtype=bool)
-        volume = ticks["volume_traded"]
-        bid_depth = ticks["bid_qty"].sum(axis=1).astype(np.float64)
-        ask_depth = ticks["ask_qty"].sum(axis=1).astype(np.float64)
-        best_bid, best_ask = ticks["bid_price"][:, 0], ticks["ask_price"][:, 0]
-        quoted = (best_bid > 0) & (best_ask > 0)
-        mid = np.where(quoted, (best_bid + best_ask) / 2, np.nan)
-        price = ticks["last_price"]
-
-        prev_time = np.where(first, self.last_time[rows], _shift_right(times, 0))
-        prev_volume = np.where(first, self.last_volume[rows], _shift_right(volume, 0))
-        prev_bid = np.where(first, self.last_bid_depth[rows], _shift_right(bid_depth, 0))
-        prev_ask = np.where(first, self.last_ask_depth[rows], _shift_right(ask_depth, 0))
-        prev_mid = np.where(first, self.last_mid[rows], _shift_right(mid, np.nan))
+            first = rows != _shift_right(rows, -1)
+            prev_time = np.where(first, self.last_time[rows], _shift_right(times, 0))
+            prev_volume = np.where(first, self.last_volume[rows], _shift_right(volume, 0))
+            prev_bid = np.where(first, self.last_bid_depth[rows], _shift_right(bid_depth, 0))
+            prev_ask = np.where(first, self.last_ask_depth[rows], _shift_right(ask_depth, 0))
+            prev_mid = np.where(first, self.last_mid[rows], _shift_right(mid, np.nan))
+            last = np.append(rows[1:] != rows[:-1], True)
 
         elapsed = times - prev_time
-        gap = elapsed > self.max_gap_seconds
-        linked = (prev_time > 0) & ~gap & (ist_day(times) == ist_day(prev_time))
-        self.gaps += int(np.count_nonzero(gap & (prev_time > 0)))
+        known = prev_time > 0
+        gap = known & (elapsed > self.max_gap_seconds)
+        linked = known & ~gap & (ist_day(times) == ist_day(prev_time))
+        self.gaps += int(np.count_nonzero(gap))
         increment = np.where(linked & (volume >= prev_volume), volume - prev_volume, 0)
         increment = increment.astype(np.float64)
         seconds = np.where(linked, elapsed, 0).astype(np.float64)
@@ -167,7 +203,6 @@ class RollingFlowState:
         buy_volume = increment * buy_share
 
         # Carry the newest full tick of each instrument forward (sorted: last of each run).
-        last = np.append(rows[1:] != rows[:-1], True)
         carried = rows[last]
         self.last_time[carried] = times[last]
         self.last_volume[carried] = volume[last]
@@ -197,40 +232,100 @@ class RollingFlowState:
             "ask_depth_seconds": prev_ask * seconds,
         }
         column = bucket % self.history_buckets
-        new_group = (rows != _shift_right(rows, -1)) | (bucket != _shift_right(bucket, -1))
-        starts = np.flatnonzero(new_group)
-        ends = np.append(starts[1:], len(rows)) - 1
-        group_rows, group_columns = rows[starts], column[starts]
+        if unique:  # one tick per instrument: every tick is its own (instrument, bucket) group
+            starts = ends = slice(None)
+            total, highest, lowest = (lambda value: value), price, price
+        else:
+            new_group = (rows != _shift_right(rows, -1)) | (bucket != _shift_right(bucket, -1))
+            starts = np.flatnonzero(new_group)
+            ends = np.append(starts[1:], len(rows)) - 1
+
+            def total(value: np.ndarray) -> np.ndarray:
+                return np.add.reduceat(value, starts)
+
+            highest = np.maximum.reduceat(price, starts)
+            lowest = np.minimum.reduceat(price, starts)
+        # Flat positions in the (instrument, column) ring of each group.
+        cell = rows[starts] * self.history_buckets + column[starts]
+        cell_rows = rows[starts]
         for name, value in values.items():
-            self.flow[name][group_rows, group_columns] += np.add.reduceat(value, starts)
-        opens = self.prices["open"]
-        opened = opens[group_rows, group_columns]
-        opens[group_rows, group_columns] = np.where(np.isnan(opened), price[starts], opened)
-        self.prices["close"][group_rows, group_columns] = price[ends]
-        highs, lows = self.prices["high"], self.prices["low"]
-        highs[group_rows, group_columns] = np.fmax(
-            highs[group_rows, group_columns], np.maximum.reduceat(price, starts)
-        )
-        lows[group_rows, group_columns] = np.fmin(
-            lows[group_rows, group_columns], np.minimum.reduceat(price, starts)
-        )
+            added = total(value)
+            self.flow[name].reshape(-1)[cell] += added
+            if unique:
+                self.totals[name][cell_rows] += added
+            else:
+                np.add.at(self.totals[name], cell_rows, added)
+        opens = self.prices["open"].reshape(-1)
+        opened = opens[cell]
+        opens[cell] = np.where(np.isnan(opened), price[starts], opened)
+        self.prices["close"].reshape(-1)[cell] = price[ends]
+        highs, lows = self.prices["high"].reshape(-1), self.prices["low"].reshape(-1)
+        highs[cell] = np.fmax(highs[cell], highest)
+        lows[cell] = np.fmin(lows[cell], lowest)
         if np.any(bucket != self.now_bucket):
             self.revision += 1
 
     def _claim_columns(self, bucket: np.ndarray) -> None:
-        """Point the columns of the batch's buckets at them, clearing what they held."""
+        """Point the columns of the batch's buckets at them, releasing what they held."""
         wanted = np.unique(bucket)
         columns = wanted % self.history_buckets
         reused = self.column_bucket[columns] != wanted
-        if not np.any(reused):
-            return
-        columns = columns[reused]
-        for array in self.flow.values():
+        if np.any(reused):
+            self._release(columns[reused])
+            self.column_bucket[columns[reused]] = wanted[reused]
+
+    def _release(self, columns: np.ndarray) -> None:
+        """Empty ``columns``, taking what they held out of the running totals."""
+        for name, array in self.flow.items():
+            self.totals[name] -= array[:, columns].sum(axis=1)
             array[:, columns] = 0.0
         for array in self.prices.values():
             array[:, columns] = np.nan
-        self.column_bucket[columns] = wanted[reused]
+        ranges = self.true_range[:, columns]
+        self.range_sum -= np.nansum(ranges, axis=1)
+        self.range_count -= np.count_nonzero(~np.isnan(ranges), axis=1)
+        self.true_range[:, columns] = np.nan
+        self.column_bucket[columns] = -1
         self.revision += 1
+
+    def complete_buckets(self) -> None:
+        """Fix the true range of buckets that ended, and drop buckets older than the ring.
+
+        A bucket's true range is taken when the clock moves past it; a tick that arrives for
+        it later still counts in the flow, not in the range.
+        """
+        now_bucket, h = self.now_bucket, self.history_buckets
+        held = self.column_bucket
+        stale = np.flatnonzero((held >= 0) & (held <= now_bucket - h))
+        if stale.size:
+            self._release(stale)
+        for bucket in range(max(self.ranged_through, now_bucket - h + 1), now_bucket):
+            column = bucket % h
+            if held[column] != bucket:
+                continue
+            previous = (bucket - 1) % h
+            previous_close = (
+                self.prices["close"][:, previous]
+                if held[previous] == bucket - 1
+                else np.full(len(self.range_sum), np.nan)
+            )
+            ranges = true_range(
+                self.prices["high"][:, column], self.prices["low"][:, column], previous_close
+            )
+            self.true_range[:, column] = ranges
+            traded = ~np.isnan(ranges)
+            self.range_sum[traded] += ranges[traded]
+            self.range_count += traded
+        self.ranged_through = max(self.ranged_through, now_bucket)
+
+    def average_true_range(self) -> np.ndarray:
+        """Mean true range per completed bucket in the ring, price units (NaN if none)."""
+        return np.divide(
+            self.range_sum,
+            self.range_count,
+            out=np.full(self.range_sum.shape, np.nan),
+            where=self.range_count > 0,
+        )
 
     def columns_between(self, first_bucket: int, last_bucket: int) -> np.ndarray:
         """Ring columns holding buckets ``first_bucket..last_bucket``, oldest first."""

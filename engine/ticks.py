@@ -31,6 +31,7 @@ Conventions of the output, identical to kiteconnect's tick dicts where those hav
 
 from __future__ import annotations
 
+import re
 import struct
 
 import numpy as np
@@ -48,111 +49,10 @@ SEGMENT_NCO = 12
 DEPTH_LEVELS = 5
 PACKET_LENGTHS = (8, 28, 32, 44, 184)
 
-TICK_DTYPE = np.dtype(
-    [
-        ("instrument_token", np.uint32),
-        ("mode", np.uint8),
-        ("tradable", np.bool_),
-        ("last_price", np.float64),
-        ("last_traded_quantity", np.int64),
-        ("average_traded_price", np.float64),
-        ("volume_traded", np.int64),
-        ("total_buy_quantity", np.int64),
-        ("total_sell_quantity", np.int64),
-        ("open", np.float64),
-        ("high", np.float64),
-        ("low", np.float64),
-        ("close", np.float64),
-        ("change", np.float64),  # percent change of last_price against close, 0 if close is 0
-        ("last_trade_time", np.int64),
-        ("oi", np.int64),
-        ("oi_day_high", np.int64),
-        ("oi_day_low", np.int64),
-        ("exchange_timestamp", np.int64),
-        ("bid_qty", np.int64, (DEPTH_LEVELS,)),
-        ("bid_price", np.float64, (DEPTH_LEVELS,)),
-        ("bid_orders", np.int32, (DEPTH_LEVELS,)),
-        ("ask_qty", np.int64, (DEPTH_LEVELS,)),
-        ("ask_price", np.float64, (DEPTH_LEVELS,)),
-        ("ask_orders", np.int32, (DEPTH_LEVELS,)),
-    ]
-)
-"""One tick, field names as in kiteconnect's tick dicts; depth flattened to (5,) arrays."""
-
-_U4 = ">u4"
-_DEPTH_ENTRY = np.dtype([("qty", _U4), ("price", _U4), ("orders", ">u2"), ("_pad", ">u2")])
-
-# Wire layouts, each prefixed with the 2-byte length header so a uniform frame can be viewed
-# with np.frombuffer directly, header included.
-_WIRE = {
-    8: np.dtype([("len", ">u2"), ("instrument_token", _U4), ("last_price", _U4)]),
-    28: np.dtype(
-        [
-            ("len", ">u2"),
-            ("instrument_token", _U4),
-            ("last_price", _U4),
-            ("high", _U4),
-            ("low", _U4),
-            ("open", _U4),
-            ("close", _U4),
-            ("_change", ">i4"),
-        ]
-    ),
-    32: np.dtype(
-        [
-            ("len", ">u2"),
-            ("instrument_token", _U4),
-            ("last_price", _U4),
-            ("high", _U4),
-            ("low", _U4),
-            ("open", _U4),
-            ("close", _U4),
-            ("_change", ">i4"),
-            ("exchange_timestamp", _U4),
-        ]
-    ),
-    44: np.dtype(
-        [
-            ("len", ">u2"),
-            ("instrument_token", _U4),
-            ("last_price", _U4),
-            ("last_traded_quantity", _U4),
-            ("average_traded_price", _U4),
-            ("volume_traded", _U4),
-            ("total_buy_quantity", _U4),
-            ("total_sell_quantity", _U4),
-            ("open", _U4),
-            ("high", _U4),
-            ("low", _U4),
-            ("close", _U4),
-        ]
-    ),
-    184: np.dtype(
-        [
-            ("len", ">u2"),
-            ("instrument_token", _U4),
-            ("last_price", _U4),
-            ("last_traded_quantity", _U4),
-            ("average_traded_price", _U4),
-            ("volume_traded", _U4),
-            ("total_buy_quantity", _U4),
-            ("total_sell_quantity", _U4),
-            ("open", _U4),
-            ("high", _U4),
-            ("low", _U4),
-            ("close", _U4),
-            ("last_trade_time", _U4),
-            ("oi", _U4),
-            ("oi_day_high", _U4),
-            ("oi_day_low", _U4),
-            ("exchange_timestamp", _U4),
-            ("bid", _DEPTH_ENTRY, (DEPTH_LEVELS,)),
-            ("ask", _DEPTH_ENTRY, (DEPTH_LEVELS,)),
-        ]
-    ),
-}
-_PRICE_FIELDS = ("last_price", "average_traded_price", "open", "high", "low", "close")
-_COUNT_FIELDS = (
+# Fields are grouped by type so that each group is one contiguous block of the record: the
+# parser fills all sixteen prices, or all nineteen counts, with one array operation.
+PRICE_FIELDS = ("last_price", "average_traded_price", "open", "high", "low", "close")
+COUNT_FIELDS = (
     "last_traded_quantity",
     "volume_traded",
     "total_buy_quantity",
@@ -163,8 +63,59 @@ _COUNT_FIELDS = (
     "oi_day_low",
     "exchange_timestamp",
 )
+TICK_DTYPE = np.dtype(
+    [(name, np.float64) for name in PRICE_FIELDS]
+    + [
+        ("bid_price", np.float64, (DEPTH_LEVELS,)),
+        ("ask_price", np.float64, (DEPTH_LEVELS,)),
+        ("change", np.float64),
+    ]
+    + [(name, np.int64) for name in COUNT_FIELDS]
+    + [
+        ("bid_qty", np.int64, (DEPTH_LEVELS,)),
+        ("ask_qty", np.int64, (DEPTH_LEVELS,)),
+        ("bid_orders", np.int32, (DEPTH_LEVELS,)),
+        ("ask_orders", np.int32, (DEPTH_LEVELS,)),
+        ("instrument_token", np.uint32),
+        ("mode", np.uint8),
+        ("tradable", np.bool_),
+    ],
+    align=True,  # records padded to 8 bytes, so every float and int sits aligned
+)
+"""One tick, field names as in kiteconnect's tick dicts; depth flattened to (5,) arrays.
+
+``change`` is the percent change of ``last_price`` against ``close`` (0 if close is 0)."""
+
+_PRICE_BLOCK = len(PRICE_FIELDS) + 2 * DEPTH_LEVELS  # 16 float64 from last_price on
+_COUNT_BLOCK = len(COUNT_FIELDS) + 2 * DEPTH_LEVELS  # 19 int64 from last_traded_quantity on
+
+# Where each field sits in a packet, as the index of its 4-byte big-endian word. Depth entry
+# j (0-4 bids, 5-9 asks) of a full packet is words 16+3j (quantity), 17+3j (price) and the
+# high half of 18+3j (orders). Per packet length: (block columns, packet words).
+_DEPTH_PRICE_WORDS = list(range(17, 46, 3))
+_DEPTH_QTY_WORDS = list(range(16, 46, 3))
+_ORDER_WORDS = list(range(18, 46, 3))
+_PRICE_WORDS = {
+    8: ([0], [1]),
+    28: ([0, 2, 3, 4, 5], [1, 4, 2, 3, 5]),
+    32: ([0, 2, 3, 4, 5], [1, 4, 2, 3, 5]),
+    44: (list(range(6)), [1, 3, 7, 8, 9, 10]),
+    184: (list(range(16)), [1, 3, 7, 8, 9, 10, *_DEPTH_PRICE_WORDS]),
+}
+_COUNT_WORDS = {
+    8: ([], []),
+    28: ([], []),
+    32: ([8], [7]),
+    44: ([0, 1, 2, 3], [2, 4, 5, 6]),
+    184: (list(range(19)), [2, 4, 5, 6, 11, 12, 13, 14, 15, *_DEPTH_QTY_WORDS]),
+}
+
+_CLOSE_WORD = {28: 5, 32: 5, 44: 10, 184: 10}
 _MODE_OF_LENGTH = {8: MODE_LTP, 28: MODE_QUOTE, 32: MODE_FULL, 44: MODE_QUOTE, 184: MODE_FULL}
 _HEADER = struct.Struct(">H")
+# One Kite packet: its 2-byte length and exactly that many bytes. The alternatives start with
+# distinct headers, so at any offset at most one applies and the match walks the frame exactly.
+_PACKET = re.compile(rb"\x00(?:\x08.{8}|\x1c.{28}|\x20.{32}|\x2c.{44}|\xb8.{184})", re.DOTALL)
 
 
 class FrameError(ValueError):
@@ -180,38 +131,40 @@ def price_divisor(instrument_token: np.ndarray) -> np.ndarray:
     return divisor
 
 
+def _block(ticks: np.ndarray, first_field: str, columns: int, dtype) -> np.ndarray:
+    """A (rows, columns) view of ``columns`` consecutive same-typed values from a field on."""
+    start = TICK_DTYPE.fields[first_field][1]
+    width = np.dtype(dtype).itemsize * columns
+    return (
+        ticks.view(np.uint8)
+        .reshape(len(ticks), TICK_DTYPE.itemsize)[:, start : start + width]
+        .view(dtype)
+    )
+
+
 def empty_ticks(count: int = 0) -> np.ndarray:
     """``count`` ticks with every field at its "absent" value (0, or NaN for prices)."""
     ticks = np.zeros(count, dtype=TICK_DTYPE)
-    for name in (*_PRICE_FIELDS, "bid_price", "ask_price"):
-        ticks[name] = np.nan
+    _block(ticks, "last_price", _PRICE_BLOCK, np.float64)[:] = np.nan
     return ticks
 
 
-def _packet_offsets(payload: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (of each packet's length header) and lengths of the ``count`` packets."""
-    size = len(payload)
-    first_length = _HEADER.unpack_from(payload, 2)[0] if size >= 4 else -1
-    if count and first_length in _WIRE and size == 2 + count * (2 + first_length):
-        # Uniform frame: check every header with one strided view instead of walking.
-        headers = np.ndarray(
-            (count,), dtype=">u2", buffer=payload, offset=2, strides=(2 + first_length,)
-        )
-        if np.all(headers == first_length):
-            offsets = 2 + np.arange(count, dtype=np.int64) * (2 + first_length)
-            return offsets, np.full(count, first_length, dtype=np.int64)
-    offsets = np.empty(count, dtype=np.int64)
-    lengths = np.empty(count, dtype=np.int64)
-    position = 2
-    unpack = _HEADER.unpack_from
+def _walk(payload: bytes, count: int) -> np.ndarray:
+    """Lengths of the ``count`` packets, or a FrameError naming where the frame breaks."""
+    matches = _PACKET.findall(payload, 2)
+    lengths = np.fromiter(map(len, matches), dtype=np.int64, count=len(matches)) - 2
+    if len(matches) == count and int(lengths.sum()) + 2 * count + 2 == len(payload):
+        return lengths
+    # Something does not add up: walk header by header to say exactly what and where.
+    size, position = len(payload), 2
     for index in range(count):
         if position + 2 > size:
             raise FrameError(
                 f"frame truncated: packet {index + 1} of {count} has no length header at "
                 f"offset {position} (frame is {size} bytes)"
             )
-        length = unpack(payload, position)[0]
-        if length not in _WIRE:
+        length = _HEADER.unpack_from(payload, position)[0]
+        if length not in _MODE_OF_LENGTH:
             raise FrameError(
                 f"packet {index + 1} of {count} at offset {position} claims {length} bytes; "
                 f"Kite packets are {', '.join(map(str, PACKET_LENGTHS))} bytes"
@@ -221,44 +174,67 @@ def _packet_offsets(payload: bytes, count: int) -> tuple[np.ndarray, np.ndarray]
                 f"frame truncated: packet {index + 1} of {count} at offset {position} needs "
                 f"{length} bytes, only {size - position - 2} remain"
             )
-        offsets[index] = position
-        lengths[index] = length
         position += 2 + length
-    if position != size:
-        raise FrameError(
-            f"{size - position} unexpected bytes at offset {position} after the last of "
-            f"{count} packets"
-        )
-    return offsets, lengths
+    raise FrameError(
+        f"{size - position} unexpected bytes at offset {position} after the last of {count} packets"
+    )
 
 
-def _fill(ticks: np.ndarray, rows: np.ndarray | slice, wire: np.ndarray, length: int) -> None:
-    """Copy one packet kind's wire records into ``ticks[rows]``, scaling prices."""
-    token = wire["instrument_token"].astype(np.uint32)
-    divisor = price_divisor(token)
+def _gathered_words(payload: bytes, starts: np.ndarray, length: int) -> np.ndarray:
+    """(length / 4, packets) native words of the packets whose bodies begin at ``starts``.
+
+    Bodies begin at even offsets; the payload is viewed as 4-byte words at both alignments
+    and each packet's words are gathered from the view it is aligned with.
+    """
+    words = np.empty((len(starts), length // 4), dtype=">u4")
+    span = np.arange(length // 4)
+    for shift in (0, 2):
+        chosen = np.flatnonzero(starts % 4 == shift)
+        if chosen.size:
+            aligned = np.frombuffer(
+                payload, dtype=">u4", offset=shift, count=(len(payload) - shift) // 4
+            )
+            words[chosen] = aligned[((starts[chosen] - shift) // 4)[:, None] + span]
+    return words.T.astype(np.uint32)
+
+
+def _assign(block: np.ndarray, rows: np.ndarray | slice, columns: list[int], values) -> None:
+    """``block[rows, columns] = values.T``, with a plain slice for a run of columns."""
+    if columns == list(range(columns[0], columns[0] + len(columns))):
+        block[rows, columns[0] : columns[0] + len(columns)] = values.T
+    elif isinstance(rows, slice):
+        block[rows, columns] = values.T
+    else:
+        block[rows[:, None], columns] = values.T
+
+
+def _fill(ticks: np.ndarray, rows: np.ndarray | slice, fields: np.ndarray, length: int) -> None:
+    """Write one packet kind into ``ticks[rows]`` from its field-major native words.
+
+    ``fields`` is (length / 4, packets): row ``w`` holds packet word ``w`` of every packet, so
+    each conversion below runs over contiguous memory. ``ticks`` must hold the absent values
+    (:func:`empty_ticks`) for fields the kind lacks; full packets (184 bytes) set them all.
+    """
+    token = fields[0]
     ticks["instrument_token"][rows] = token
     ticks["mode"][rows] = _MODE_OF_LENGTH[length]
     ticks["tradable"][rows] = (token & 0xFF) != SEGMENT_INDICES
-    names = wire.dtype.names
-    for name in _PRICE_FIELDS:
-        if name in names:
-            ticks[name][rows] = wire[name] / divisor
-    for name in _COUNT_FIELDS:
-        if name in names:
-            ticks[name][rows] = wire[name]
-    if "close" in names:
-        last_price = wire["last_price"] / divisor
-        close = wire["close"] / divisor
-        change = np.zeros(len(token))
-        np.divide((last_price - close) * 100, close, out=change, where=close != 0)
-        ticks["change"][rows] = change
+    columns, price_words = _PRICE_WORDS[length]
+    prices = fields[price_words].astype(np.float64)
+    prices /= price_divisor(token)
+    _assign(_block(ticks, "last_price", _PRICE_BLOCK, np.float64), rows, columns, prices)
+    columns, count_words = _COUNT_WORDS[length]
+    if columns:
+        counts = _block(ticks, "last_traded_quantity", _COUNT_BLOCK, np.int64)
+        _assign(counts, rows, columns, fields[count_words])
     if length == 184:
-        column = divisor[:, None]
-        for side in ("bid", "ask"):
-            depth = wire[side]
-            ticks[f"{side}_qty"][rows] = depth["qty"]
-            ticks[f"{side}_price"][rows] = depth["price"] / column
-            ticks[f"{side}_orders"][rows] = depth["orders"]
+        orders = _block(ticks, "bid_orders", 2 * DEPTH_LEVELS, np.int32)
+        orders[rows] = (fields[_ORDER_WORDS] >> 16).T
+    change = np.zeros(len(token))
+    if length > 8:
+        last_price, close = prices[0], prices[price_words.index(_CLOSE_WORD[length])]
+        np.divide((last_price - close) * 100, close, out=change, where=close != 0)
+    ticks["change"][rows] = change
 
 
 def parse_kite_frame(payload: bytes) -> np.ndarray:
@@ -272,27 +248,30 @@ def parse_kite_frame(payload: bytes) -> np.ndarray:
     if len(payload) < 2:
         return empty_ticks(0)
     count = _HEADER.unpack_from(payload, 0)[0]
-    offsets, lengths = _packet_offsets(payload, count)
-    ticks = empty_ticks(count)
     if count == 0:
-        return ticks
-    first = int(lengths[0])
-    if np.all(lengths == first):
-        # Validated headers of one length tile the frame exactly: view it in place.
-        wire = np.frombuffer(payload, dtype=_WIRE[first], count=count, offset=2)
-        _fill(ticks, slice(None), wire, first)
-        return ticks
-    for length in np.unique(lengths):
+        if len(payload) != 2:
+            raise FrameError(f"{len(payload) - 2} unexpected bytes at offset 2 after 0 packets")
+        return empty_ticks(0)
+    first = _HEADER.unpack_from(payload, 2)[0] if len(payload) >= 4 else -1
+    if first in _MODE_OF_LENGTH and len(payload) == 2 + count * (2 + first):
+        # Maybe uniform (the usual full-mode frame): check every header in one strided view.
+        stride = 2 + first
+        headers = np.ndarray((count,), dtype=">u2", buffer=payload, offset=2, strides=(stride,))
+        if np.all(headers == first):
+            words = np.ndarray(
+                (count, first // 4), dtype=">u4", buffer=payload, offset=4, strides=(stride, 4)
+            )
+            # A full packet sets every field (padding aside); the others need absent values.
+            ticks = np.empty(count, TICK_DTYPE) if first == 184 else empty_ticks(count)
+            _fill(ticks, slice(None), words.T.astype(np.uint32), first)
+            return ticks
+    lengths = _walk(payload, count)
+    starts = 2 + np.cumsum(lengths + 2) - lengths  # where each packet's body begins
+    ticks = empty_ticks(count)
+    for length in np.unique(lengths).tolist():
         rows = np.flatnonzero(lengths == length)
-        _fill(ticks, rows, _gather(payload, offsets[rows], int(length)), int(length))
+        _fill(ticks, rows, _gathered_words(payload, starts[rows], length), length)
     return ticks
-
-
-def _gather(payload: bytes, offsets: np.ndarray, length: int) -> np.ndarray:
-    """Copy the packets at ``offsets`` (header included) into one contiguous wire array."""
-    raw = np.frombuffer(payload, dtype=np.uint8)
-    index = offsets[:, None] + np.arange(2 + length)
-    return raw[index].view(_WIRE[length]).reshape(len(offsets))
 
 
 def packet_length(mode: np.ndarray, instrument_token: np.ndarray) -> np.ndarray:
@@ -319,9 +298,12 @@ def encode_kite_frame(ticks: np.ndarray) -> bytes:
         raise ValueError(f"a Kite frame holds at most 65535 packets, not {count}")
     lengths = packet_length(ticks["mode"], ticks["instrument_token"])
     parts: list[tuple[np.ndarray, np.ndarray]] = []
-    for length in np.unique(lengths):
+    for length in np.unique(lengths).tolist():
         rows = np.flatnonzero(lengths == length)
-        parts.append((rows, _to_wire(ticks[rows], int(length))))
+        wire = np.zeros(len(rows), dtype=[("len", ">u2"), ("words", ">u4", (length // 4,))])
+        wire["len"] = length
+        wire["words"] = _to_words(ticks[rows], length)
+        parts.append((rows, wire))
     header = _HEADER.pack(count)
     if len(parts) == 1:
         return header + parts[0][1].tobytes()
@@ -332,24 +314,22 @@ def encode_kite_frame(ticks: np.ndarray) -> bytes:
     return header + b"".join(records)
 
 
-def _to_wire(ticks: np.ndarray, length: int) -> np.ndarray:
-    wire = np.zeros(len(ticks), dtype=_WIRE[length])
-    divisor = price_divisor(ticks["instrument_token"])
-    wire["len"] = length
-    names = wire.dtype.names
-    wire["instrument_token"] = ticks["instrument_token"]
-    for name in _PRICE_FIELDS:
-        if name in names:
-            wire[name] = np.rint(np.nan_to_num(ticks[name]) * divisor)
-    for name in _COUNT_FIELDS:
-        if name in names:
-            wire[name] = ticks[name]
-    if "_change" in names:
-        wire["_change"] = np.rint(np.nan_to_num(ticks["change"]) * 100)
+def _to_words(ticks: np.ndarray, length: int) -> np.ndarray:
+    """The (ticks, length / 4) packet words of ``ticks``: the inverse of :func:`_fill`."""
+    words = np.zeros((len(ticks), length // 4), dtype=np.int64)
+    token = ticks["instrument_token"]
+    divisor = price_divisor(token)[:, None]
+    words[:, 0] = token
+    prices = np.nan_to_num(_block(ticks, "last_price", _PRICE_BLOCK, np.float64))
+    columns, packet_words = _PRICE_WORDS[length]
+    words[:, packet_words] = np.rint(prices[:, columns] * divisor)
+    columns, packet_words = _COUNT_WORDS[length]
+    if columns:
+        counts = _block(ticks, "last_traded_quantity", _COUNT_BLOCK, np.int64)
+        words[:, packet_words] = counts[:, columns]
+    if length in (28, 32):
+        words[:, 6] = np.rint(np.nan_to_num(ticks["change"]) * 100).astype(np.int64) & 0xFFFFFFFF
     if length == 184:
-        column = divisor[:, None]
-        for side in ("bid", "ask"):
-            wire[side]["qty"] = ticks[f"{side}_qty"]
-            wire[side]["price"] = np.rint(np.nan_to_num(ticks[f"{side}_price"]) * column)
-            wire[side]["orders"] = ticks[f"{side}_orders"]
-    return wire
+        orders = _block(ticks, "bid_orders", 2 * DEPTH_LEVELS, np.int32).astype(np.int64)
+        words[:, 18::3] = orders << 16
+    return words.astype(np.uint32)

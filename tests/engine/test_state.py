@@ -110,3 +110,29 @@ def test_ring_reuses_columns_without_leaking_old_buckets():
     # Only the last 12 buckets (60 s) remain: at most 60 s of flow.
     assert state.flow["flow_seconds"].sum() <= 60.0
     assert len(set(state.column_bucket.tolist())) == 12
+
+
+def test_running_totals_always_equal_the_ring_they_summarise():
+    rng = np.random.default_rng(3)
+    state = RollingFlowState(4, bucket_seconds=5, history_buckets=12, max_gap_seconds=30)
+    second = START
+    for _ in range(60):
+        second += int(rng.integers(1, 9))
+        rows = rng.choice(4, size=int(rng.integers(1, 8)))
+        ticks = np.concatenate(
+            [
+                steady_flow(
+                    101 + int(row),
+                    second - int(rng.integers(0, 3)),
+                    0,
+                    start_volume=int(rng.integers(1_000, 2_000)) * (second - START + 1),
+                )
+                for row in rows
+            ]
+        )
+        state.ingest(rows, ticks)
+        state.complete_buckets()
+        for name, total in state.totals.items():
+            assert np.allclose(total, state.flow[name].sum(axis=1), rtol=0, atol=1e-6), name
+        assert np.allclose(state.range_sum, np.nansum(state.true_range, axis=1))
+        assert np.array_equal(state.range_count, (~np.isnan(state.true_range)).sum(axis=1))
