@@ -7,11 +7,35 @@ that names the variable and what it accepts; secret values are never echoed.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_WATCHLIST = (
+    "RELIANCE",
+    "TCS",
+    "INFY",
+    "HDFCBANK",
+    "ICICIBANK",
+    "SBIN",
+    "ITC",
+    "LT",
+    "AXISBANK",
+    "KOTAKBANK",
+)
+
+
+def parse_symbols(text: str) -> list[str]:
+    """Symbols from comma- or newline-separated text: trimmed, upper-cased, de-duplicated."""
+    symbols: list[str] = []
+    for raw in text.replace("\n", ",").split(","):
+        symbol = raw.strip().upper()
+        if symbol and symbol not in symbols:
+            symbols.append(symbol)
+    return symbols
 
 
 class ConfigError(ValueError):
@@ -34,9 +58,69 @@ class Settings(BaseSettings):
     )
     tz: str = Field("Asia/Kolkata", description="Time zone used to label times in the UI.")
 
+    data_dir: str = Field("data", description="Where the database, logs and recordings live.")
+
+    # --- market data ----------------------------------------------------------------------
+    data_source: Literal["simulator", "kite", "replay"] = Field(
+        "simulator", description="Where ticks come from."
+    )
+    watchlist: str = Field(
+        ",".join(DEFAULT_WATCHLIST),
+        description="Comma-separated NSE symbols to monitor (trimmed, upper-cased, de-duplicated).",
+    )
+    auto_start: bool = Field(
+        True, description="Start streaming when the server starts, before any browser connects."
+    )
+    simulator_speed: float = Field(
+        1.0, gt=0, le=1000, description="Simulated seconds per real second."
+    )
+    simulator_seed: int = Field(7, ge=0, description="Seed of the simulated session.")
+    simulator_warmup_seconds: int = Field(
+        900,
+        ge=0,
+        le=22_500,
+        description="Simulated history replayed at once on start, so baselines are ready.",
+    )
+    replay_file: str = Field("", description="Recording to replay when DATA_SOURCE=replay.")
+    replay_speed: float = Field(
+        1.0, ge=0, le=10_000, description="Replay speed, 1 = as recorded, 0 = as fast as possible."
+    )
+    record_frames: bool = Field(
+        False, description="Record every raw frame under DATA_DIR/recordings for replay."
+    )
+    frame_queue_size: int = Field(
+        2_000, ge=10, le=1_000_000, description="Frames waiting for the engine before drops."
+    )
+    market_holidays: str = Field(
+        "", description="Comma-separated YYYY-MM-DD exchange holidays (market closed)."
+    )
+
     # --- Kite Connect (secrets never leave memory) -------------------------------------
     kite_api_key: str = Field("", description="Kite Connect app's API key.")
     kite_api_secret: SecretStr = Field(SecretStr(""), description="Kite Connect app's secret.")
+    kite_access_token: SecretStr = Field(
+        SecretStr(""), description="Access token for a headless start (expires daily)."
+    )
+    kite_root: str = Field("https://api.kite.trade", description="Kite REST API root.")
+    kite_ticker_root: str = Field("wss://ws.kite.trade", description="Kite WebSocket root.")
+    kite_login_uri: str = Field(
+        "https://kite.zerodha.com/connect/login", description="Kite login page."
+    )
+    feed_watchdog_seconds: float = Field(
+        15,
+        ge=2,
+        le=600,
+        description="No frame for this long on an open socket means drop and reconnect.",
+    )
+    pcr_refresh_seconds: float = Field(
+        60, ge=5, le=3600, description="How often option chains are fetched for PCR."
+    )
+    breaker_failure_threshold: int = Field(
+        3, ge=1, le=100, description="Consecutive REST failures that open the circuit breaker."
+    )
+    breaker_reset_seconds: float = Field(
+        30, ge=1, le=3600, description="How long an open breaker waits before a trial call."
+    )
 
     # --- signal gates -------------------------------------------------------------------
     min_confidence: float = Field(
@@ -116,9 +200,28 @@ class Settings(BaseSettings):
     tick_size: float = Field(0.05, gt=0, le=100, description="Price tick, rupees.")
     min_stop_ticks: int = Field(2, ge=1, le=1000, description="Smallest stop distance, ticks.")
 
+    @property
+    def symbols(self) -> list[str]:
+        """The watchlist as a list of symbols."""
+        return parse_symbols(self.watchlist)
+
+    @property
+    def holidays(self) -> set[date]:
+        return {date.fromisoformat(day) for day in parse_symbols(self.market_holidays)}
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         problems = []
+        if not self.symbols:
+            problems.append("WATCHLIST must name at least one symbol")
+        try:
+            self.holidays  # noqa: B018 - validates the dates
+        except ValueError:
+            problems.append(
+                f"MARKET_HOLIDAYS must be YYYY-MM-DD dates, got {self.market_holidays!r}"
+            )
+        if self.data_source == "replay" and not self.replay_file:
+            problems.append("DATA_SOURCE=replay needs REPLAY_FILE")
         if self.window_seconds % self.bucket_seconds:
             problems.append("WINDOW_SECONDS must be a multiple of BUCKET_SECONDS")
         if self.history_seconds < 2 * self.window_seconds:
@@ -159,7 +262,7 @@ def _format(error: ValidationError) -> str:
             lines.append(item["msg"].removeprefix("Value error, "))
             continue
         name = str(location[0])
-        secret = name in {"kite_api_secret"}
+        secret = name in {"kite_api_secret", "kite_access_token"}
         shown = "" if secret else f" (got {item.get('input')!r})"
         expected = _describe(name) if name in Settings.model_fields else ""
         lines.append(f"{name.upper()}: {item['msg']}{shown}; expected {expected}")
@@ -178,3 +281,47 @@ def load_settings(**overrides: Any) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return load_settings()
+
+
+_SECTIONS = {
+    "env": "Application",
+    "data_source": "Market data",
+    "kite_api_key": "Kite Connect (never commit real values; secrets and tokens stay in memory)",
+    "min_confidence": "Signal gates",
+    "enable_real_pcr": "Features",
+    "bucket_seconds": "Engine windows (seconds of exchange time)",
+    "imbalance_threshold": "Factor thresholds",
+    "pcr_bullish_above": "Put-Call Ratio bias",
+    "stop_atr_multiple": "Risk levels",
+}
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every variable with its default, meaning and range."""
+    lines = [
+        "# Copy to .env and adjust. Every variable is optional; the values shown are the defaults.",
+        "# Names are case-insensitive. An invalid value stops start-up with a message naming it.",
+    ]
+    for name, field in Settings.model_fields.items():
+        if name in _SECTIONS:
+            lines += ["", f"# --- {_SECTIONS[name]} ---"]
+        default = field.default
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
+        if isinstance(default, bool):
+            default = str(default).lower()
+        if isinstance(default, float) and default.is_integer():
+            default = int(default)
+        description = field.description or ""
+        choices = getattr(field.annotation, "__args__", None)
+        if choices and all(isinstance(choice, str) for choice in choices):
+            description += f" One of: {', '.join(choices)}."
+        bounds = _describe(name).removeprefix("a number ").removeprefix("a whole number ")
+        if any(symbol in bounds for symbol in "<>"):
+            description += f" Range: {bounds}."
+        lines += [f"# {description}", f"{name.upper()}={default}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python config.py > .env.example
+    print(env_example(), end="")

@@ -90,6 +90,7 @@ class SignalEngine:
         self._pcr = np.full(n, np.nan)
         self._pcr_bias = np.full(n, np.nan)
         self._pcr_label = np.full(n, "", dtype=object)
+        self._pcr_origin = np.full(n, "", dtype=object)
         self._candidate = np.zeros(n, dtype=np.int8)  # last update's eligible type per row
         self._last_signal_time = np.full(n, -(10**12), dtype=np.int64)
         self._day = -1
@@ -108,23 +109,25 @@ class SignalEngine:
         return list(self._symbols)
 
     def set_pcr(self, symbol: str, pcr: PCRResult | float | None) -> None:
-        """Attach the latest PCR of ``symbol``'s options (None clears it)."""
+        """Attach the latest PCR of ``symbol``'s options (None clears it).
+
+        A mock PCR (``origin == "mock"``) is shown but scores as unknown: a stand-in is no
+        evidence for or against a signal.
+        """
         row = self._row(symbol)
         if pcr is None or (isinstance(pcr, PCRResult) and not pcr.available):
-            self._pcr[row], self._pcr_bias[row], self._pcr_label[row] = np.nan, np.nan, ""
+            self._pcr[row], self._pcr_bias[row] = np.nan, np.nan
+            self._pcr_label[row] = self._pcr_origin[row] = ""
             return
         if isinstance(pcr, PCRResult):
-            value, bias = pcr.pcr, pcr.bias
+            value, bias, origin = pcr.pcr, pcr.bias, pcr.origin
         else:
-            value = float(pcr)
+            value, origin = float(pcr), "real"
             if not value >= 0:
                 raise ValueError(f"PCR for {symbol} must be a non-negative number, not {pcr!r}")
             bias = pcr_bias(value, self.settings.pcr_bullish_above, self.settings.pcr_bearish_below)
-        self._pcr[row], self._pcr_bias[row], self._pcr_label[row] = (
-            value,
-            BIAS_CODE[bias],
-            str(bias),
-        )
+        self._pcr[row], self._pcr_label[row], self._pcr_origin[row] = value, str(bias), origin
+        self._pcr_bias[row] = np.nan if origin == "mock" else BIAS_CODE[bias]
 
     def _row(self, symbol: str) -> int:
         try:
@@ -273,6 +276,7 @@ class SignalEngine:
             "last_tick_time": state.last_tick_time.copy(),
             "pcr": self._pcr.copy(),
             "pcr_bias": self._pcr_label.copy(),
+            "pcr_origin": self._pcr_origin.copy(),
             "now": state.now,
         }
 
@@ -319,6 +323,7 @@ class SignalEngine:
             factors["max"] = MAX_POINTS
             factors["absorbed_side"] = SIDE_NAMES[int(metrics["absorbed_side"][row])]
             factors["price_move_atr"] = round(float(metrics["price_move_atr"][row]), 2)
+            factors["pcr_origin"] = str(metrics["pcr_origin"][row]) or "none"
             signals.append(
                 Signal(
                     symbol=str(self._symbols[row]),
@@ -363,6 +368,7 @@ class SignalEngine:
                 "vwap_distance_pct": metrics["vwap_distance_pct"],
                 "pcr": metrics["pcr"],
                 "pcr_bias": metrics["pcr_bias"],
+                "pcr_origin": metrics["pcr_origin"],
                 "state": SIGNAL_TYPE_NAMES[metrics["signal_code"]],
                 "confidence": metrics["confidence"],
                 "rank_points": rank_points(

@@ -26,7 +26,9 @@ class PCRResult:
     """OI and volume PCR of one underlying's chain, with the bias the OI PCR gives.
 
     ``pcr`` (put OI / call OI) and ``volume_pcr`` are NaN when undefined; ``reason`` then says
-    why (empty chain, no call OI...). ``simulated`` marks chains that are not real market data.
+    why (empty chain, no call OI...). ``origin`` says where the chain came from: ``real``
+    (Kite), ``simulated`` (the simulator's chains) or ``mock`` (a neutral stand-in), so the UI
+    can label anything that is not market data.
     """
 
     pcr: float
@@ -37,7 +39,7 @@ class PCRResult:
     put_volume: int
     call_volume: int
     reason: str = ""
-    simulated: bool = False
+    origin: str = "real"
 
     @property
     def available(self) -> bool:
@@ -64,7 +66,7 @@ def calculate_real_pcr(
     chain: pd.DataFrame,
     bullish_above: float = 1.2,
     bearish_below: float = 0.8,
-    simulated: bool = False,
+    origin: str = "real",
 ) -> PCRResult:
     """PCR of an options chain: a DataFrame with ``strike``, ``type`` (CE/PE), ``oi``, ``volume``.
 
@@ -122,5 +124,10 @@ def calculate_real_pcr(
         put_volume=put_volume,
         call_volume=call_volume,
         reason=reason,
-        simulated=simulated,
+        origin=origin,
     )
+
+
+def mock_pcr(reason: str = "real PCR disabled (ENABLE_REAL_PCR=false)") -> PCRResult:
+    """A neutral PCR of 1.0, labelled mock: what the engine uses when no chain is fetched."""
+    return PCRResult(1.0, math.nan, PcrBias.NEUTRAL, 0, 0, 0, 0, reason=reason, origin="mock")

@@ -56,6 +56,26 @@ def test_secret_values_are_never_echoed(monkeypatch):
 def test_env_example_documents_every_variable():
     from pathlib import Path
 
+    from config import env_example
+
     documented = Path(__file__).resolve().parent.parent.joinpath(".env.example").read_text()
     for name in Settings.model_fields:
         assert f"{name.upper()}=" in documented, name
+    assert documented == env_example(), "regenerate with: python config.py > .env.example"
+
+
+def test_watchlist_is_trimmed_upper_cased_and_deduplicated(monkeypatch):
+    monkeypatch.setenv("WATCHLIST", " reliance, TCS ,,tcs, infy ")
+    assert load_settings(_env_file=None).symbols == ["RELIANCE", "TCS", "INFY"]
+
+
+def test_replay_without_a_file_is_explained(monkeypatch):
+    monkeypatch.setenv("DATA_SOURCE", "replay")
+    with pytest.raises(ConfigError, match="needs REPLAY_FILE"):
+        load_settings(_env_file=None)
+
+
+def test_bad_holiday_dates_are_explained(monkeypatch):
+    monkeypatch.setenv("MARKET_HOLIDAYS", "2025-13-40")
+    with pytest.raises(ConfigError, match="MARKET_HOLIDAYS"):
+        load_settings(_env_file=None)

@@ -216,3 +216,15 @@ def test_ltp_only_ticks_update_the_price_but_not_the_flow(settings):
     engine.update(ltp)
     row = engine.snapshot().set_index("symbol").loc["ICEBERG"]
     assert row["last_price"] == 123.45 and not row["ready"]
+
+
+def test_a_mock_pcr_is_shown_but_scores_as_unknown(settings):
+    from engine.pcr import mock_pcr
+
+    engine, warm = warm_engine(settings)
+    engine.set_pcr("ICEBERG", mock_pcr())
+    signals = feed(engine, episode(warm, START + 601, 180))
+    row = engine.snapshot().set_index("symbol").loc["ICEBERG"]
+    assert row["pcr"] == 1.0 and row["pcr_origin"] == "mock"
+    assert signals[0].factors["pcr"] == 1  # unknown, not the 2 of a real neutral PCR
+    assert signals[0].factors["pcr_origin"] == "mock"

@@ -1,0 +1,429 @@
+"""A synthetic NSE session that speaks Kite's binary protocol, with known ground truth.
+
+Every simulated second gives one full-mode packet per instrument (5-level depth, cumulative
+volume, OHLC, exchange timestamp), encoded as the exact bytes Kite's WebSocket would send, so
+the parser and the engine run the same code as on a live feed.
+
+Scenarios are injected on a seeded schedule and recorded as :class:`Episode` ground truth:
+
+* ``accumulation``: a hidden buyer pins the bid. Sellers hit it at ~4x the usual rate while it
+  shows only a small size; the offer side looks heavy; the price does not fall.
+* ``distribution``: the mirror, a hidden seller capping the ask under visible buying.
+* ``momentum_up`` / ``momentum_down``: strong one-sided visible pressure, a volume surge and a
+  steady drift of the price.
+* ``quiet``: thin trading and no move; no signal is expected.
+
+Between episodes the instrument trades normally: balanced two-sided flow and a slow random
+walk. Nothing here is market data; the dashboard labels it as simulated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.ticks import MODE_FULL, empty_ticks, encode_kite_frame
+
+KINDS = ("normal", "accumulation", "distribution", "momentum_up", "momentum_down", "quiet")
+NORMAL, ACCUMULATION, DISTRIBUTION, MOMENTUM_UP, MOMENTUM_DOWN, QUIET = range(6)
+EXPECTED_SIGNAL = {
+    "accumulation": "ACCUMULATION",
+    "distribution": "DISTRIBUTION",
+    "momentum_up": "BUY",
+    "momentum_down": "SELL",
+    "quiet": "",
+}
+# How likely each scenario is when one starts (normal trading fills the gaps).
+KIND_WEIGHTS = {
+    ACCUMULATION: 0.3,
+    DISTRIBUTION: 0.3,
+    MOMENTUM_UP: 0.15,
+    MOMENTUM_DOWN: 0.15,
+    QUIET: 0.1,
+}
+
+# Liquid NSE names the simulator knows, with a plausible price (rupees). Tokens are the
+# simulator's own (segment NSE), not Kite's.
+UNIVERSE = {
+    "RELIANCE": 1420.0,
+    "TCS": 3450.0,
+    "INFY": 1520.0,
+    "HDFCBANK": 1710.0,
+    "ICICIBANK": 1330.0,
+    "SBIN": 810.0,
+    "ITC": 425.0,
+    "LT": 3620.0,
+    "AXISBANK": 1160.0,
+    "KOTAKBANK": 2010.0,
+    "BHARTIARTL": 1890.0,
+    "HINDUNILVR": 2410.0,
+    "BAJFINANCE": 905.0,
+    "MARUTI": 12450.0,
+    "TATAMOTORS": 705.0,
+    "TATASTEEL": 162.0,
+    "WIPRO": 252.0,
+    "SUNPHARMA": 1690.0,
+    "ASIANPAINT": 2380.0,
+    "HCLTECH": 1610.0,
+    "NTPC": 342.0,
+    "POWERGRID": 291.0,
+    "ULTRACEMCO": 11480.0,
+    "TITAN": 3490.0,
+    "ADANIENT": 2390.0,
+    "ONGC": 243.0,
+    "COALINDIA": 384.0,
+    "M&M": 3210.0,
+    "NESTLEIND": 2420.0,
+    "JSWSTEEL": 1010.0,
+}
+TICK_SIZE = 0.05
+SESSION_SECONDS = 22_500  # 09:15 to 15:30
+
+
+@dataclass(frozen=True)
+class SimulatedInstrument:
+    symbol: str
+    instrument_token: int
+    price: float  # previous close, rupees
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One injected scenario: what happened to which symbol, when (epoch seconds)."""
+
+    symbol: str
+    kind: str
+    start: int
+    end: int
+
+    @property
+    def expected_signal(self) -> str:
+        return EXPECTED_SIGNAL[self.kind]
+
+
+def simulated_instruments(symbols: list[str]) -> tuple[list[SimulatedInstrument], list[str]]:
+    """The simulator's instruments for ``symbols``, and the symbols it does not know."""
+    names = list(UNIVERSE)
+    known = [
+        SimulatedInstrument(symbol, (names.index(symbol) + 1) << 8 | 1, UNIVERSE[symbol])
+        for symbol in symbols
+        if symbol in UNIVERSE
+    ]
+    return known, [symbol for symbol in symbols if symbol not in UNIVERSE]
+
+
+def synthetic_instruments(count: int, seed: int = 0) -> list[SimulatedInstrument]:
+    """``count`` generic instruments (SIM0001...) for load tests and benchmarks."""
+    rng = np.random.default_rng(seed)
+    prices = np.round(rng.uniform(50, 5_000, count) / TICK_SIZE) * TICK_SIZE
+    return [
+        SimulatedInstrument(f"SIM{index + 1:04d}", (10_000 + index) << 8 | 1, float(price))
+        for index, price in enumerate(prices)
+    ]
+
+
+class MarketSimulator:
+    """A seeded session for ``instruments`` starting at ``start`` (epoch seconds).
+
+    ``step()`` advances one second and returns the ticks; ``frame()`` returns them as a Kite
+    binary frame. ``episodes`` is the ground truth of the whole session, fixed at creation.
+    ``demo_start`` (seconds after ``start``) schedules an accumulation on the first
+    instrument then, so a fresh dashboard shows a signal soon after its warm-up.
+    """
+
+    def __init__(
+        self,
+        instruments: list[SimulatedInstrument],
+        start: int,
+        seed: int = 7,
+        session_seconds: int = SESSION_SECONDS,
+        demo_start: int | None = None,
+        mean_gap_seconds: float = 1_500,
+    ) -> None:
+        if not instruments:
+            raise ValueError("the simulator needs at least one instrument")
+        self.instruments = instruments
+        self.start = start
+        self.now = start - 1
+        self.rng = np.random.default_rng(seed)
+        n = len(instruments)
+        self._tokens = np.array([i.instrument_token for i in instruments], dtype=np.uint32)
+        self._close = np.array([i.price for i in instruments])
+        self._mid_ticks = np.round(self._close / TICK_SIZE)  # mid in ticks (float for drift)
+        self._rate = np.exp(self.rng.normal(np.log(300), 0.5, n))  # shares/second, normal
+        self._level = np.round(self._rate * 10 / 5) * 5  # shares per depth level, normal
+        self._volume = np.zeros(n, dtype=np.int64)
+        self._turnover = np.zeros(n)
+        self._day_open = np.full(n, np.nan)
+        self._high = np.full(n, -np.inf)
+        self._low = np.full(n, np.inf)
+        self._last_price = self._close.copy()
+        self._pcr = self.rng.uniform(0.85, 1.15, n)
+        self.episodes = self._schedule(session_seconds, demo_start, mean_gap_seconds)
+        self._kind_now = np.zeros(n, dtype=np.int8)
+
+    # ------------------------------------------------------------------------ schedule
+    def _schedule(self, session_seconds: int, demo_start: int | None, mean_gap: float):
+        episodes: list[Episode] = []
+        kinds = np.array(list(KIND_WEIGHTS))
+        weights = np.array(list(KIND_WEIGHTS.values()))
+        starts, ends, codes, rows = [], [], [], []
+        for row, instrument in enumerate(self.instruments):
+            t = int(self.rng.uniform(0.3, 1.0) * mean_gap)
+            if row == 0 and demo_start is not None:
+                t = demo_start
+            first = True
+            while True:
+                duration = int(self.rng.uniform(150, 300))
+                if t + duration >= session_seconds:
+                    break
+                kind = (
+                    ACCUMULATION
+                    if first and row == 0 and demo_start is not None
+                    else int(self.rng.choice(kinds, p=weights / weights.sum()))
+                )
+                first = False
+                starts.append(self.start + t)
+                ends.append(self.start + t + duration)
+                codes.append(kind)
+                rows.append(row)
+                episodes.append(
+                    Episode(
+                        instrument.symbol, KINDS[kind], self.start + t, self.start + t + duration
+                    )
+                )
+                # at least 12 minutes of normal trading, so baselines recover
+                t += duration + 720 + int(self.rng.exponential(mean_gap))
+        self._episode_rows = np.array(rows, dtype=np.int64)
+        self._episode_start = np.array(starts, dtype=np.int64)
+        self._episode_end = np.array(ends, dtype=np.int64)
+        self._episode_code = np.array(codes, dtype=np.int8)
+        return sorted(episodes, key=lambda episode: (episode.start, episode.symbol))
+
+    def episodes_between(self, first: int, last: int) -> list[Episode]:
+        """Ground truth: episodes overlapping ``[first, last]`` (epoch seconds)."""
+        return [e for e in self.episodes if e.start <= last and e.end >= first]
+
+    def _kinds_at(self, t: int) -> np.ndarray:
+        kinds = np.zeros(len(self.instruments), dtype=np.int8)
+        active = (self._episode_start <= t) & (t < self._episode_end)
+        kinds[self._episode_rows[active]] = self._episode_code[active]
+        return kinds
+
+    # ---------------------------------------------------------------------------- ticks
+    def step(self) -> np.ndarray:
+        """Advance one second; one full-mode tick per instrument."""
+        self.now += 1
+        rng, n = self.rng, len(self.instruments)
+        kind = self._kinds_at(self.now)
+        self._kind_now = kind
+        rate, level = self._rate, self._level
+
+        # Traded volume by aggressor side (shares this second).
+        buy_rate = np.select(
+            [
+                kind == ACCUMULATION,
+                kind == DISTRIBUTION,
+                kind == MOMENTUM_UP,
+                kind == MOMENTUM_DOWN,
+                kind == QUIET,
+            ],
+            [0.25 * rate, 4.2 * rate, 4.5 * rate, 0.4 * rate, 0.1 * rate],
+            default=0.5 * rate,
+        )
+        sell_rate = np.select(
+            [
+                kind == ACCUMULATION,
+                kind == DISTRIBUTION,
+                kind == MOMENTUM_UP,
+                kind == MOMENTUM_DOWN,
+                kind == QUIET,
+            ],
+            [4.2 * rate, 0.25 * rate, 0.4 * rate, 4.5 * rate, 0.1 * rate],
+            default=0.5 * rate,
+        )
+        bought = rng.poisson(buy_rate)
+        sold = rng.poisson(sell_rate)
+
+        # The mid: a slow random walk, pinned by icebergs, drifting in momentum.
+        walk = rng.choice([-1.0, 0.0, 1.0], size=n, p=[0.06, 0.88, 0.06])
+        drift = np.select([kind == MOMENTUM_UP, kind == MOMENTUM_DOWN], [0.3, -0.3], default=0.0)
+        pinned = (kind == ACCUMULATION) | (kind == DISTRIBUTION) | (kind == QUIET)
+        self._mid_ticks = np.where(pinned, self._mid_ticks, self._mid_ticks + walk + drift)
+        self._mid_ticks = np.maximum(self._mid_ticks, 20)
+        bid_ticks = np.floor(self._mid_ticks)
+        best_bid = bid_ticks * TICK_SIZE
+        best_ask = (bid_ticks + 1) * TICK_SIZE
+
+        # Last print: at the ask if buyers traded last, at the bid if sellers did.
+        traded = bought + sold
+        buyer_last = rng.random(n) < np.divide(
+            bought, traded, out=np.full(n, 0.5), where=traded > 0
+        )
+        last_price = np.where(
+            traded > 0, np.where(buyer_last, best_ask, best_bid), self._last_price
+        )
+        last_price = np.round(last_price, 2)
+        self._last_price = last_price
+        self._volume += traded
+        self._turnover += bought * best_ask + sold * best_bid
+        self._day_open = np.where(np.isnan(self._day_open), last_price, self._day_open)
+        self._high = np.maximum(self._high, last_price)
+        self._low = np.minimum(self._low, last_price)
+
+        # Visible book: icebergs show little on their side, the other side looks heavy.
+        bid_scale = np.select(
+            [
+                kind == ACCUMULATION,
+                kind == DISTRIBUTION,
+                kind == MOMENTUM_UP,
+                kind == MOMENTUM_DOWN,
+            ],
+            [0.25, 1.8, 1.8, 0.8],
+            default=1.0,
+        )
+        ask_scale = np.select(
+            [
+                kind == ACCUMULATION,
+                kind == DISTRIBUTION,
+                kind == MOMENTUM_UP,
+                kind == MOMENTUM_DOWN,
+            ],
+            [1.8, 0.25, 0.8, 1.8],
+            default=1.0,
+        )
+        noise = rng.uniform(0.7, 1.3, (2, n, 5))
+        bid_qty = np.maximum(1, np.round(level[:, None] * bid_scale[:, None] * noise[0]))
+        ask_qty = np.maximum(1, np.round(level[:, None] * ask_scale[:, None] * noise[1]))
+        book = level * 5 * 12  # the whole book beyond the 5 levels
+        total_buy = np.round(
+            book
+            * np.select(
+                [
+                    kind == ACCUMULATION,
+                    kind == DISTRIBUTION,
+                    kind == MOMENTUM_UP,
+                    kind == MOMENTUM_DOWN,
+                ],
+                [0.6, 2.5, 2.5, 0.6],
+                default=1.0,
+            )
+            * rng.uniform(0.9, 1.1, n)
+        )
+        total_sell = np.round(
+            book
+            * np.select(
+                [
+                    kind == ACCUMULATION,
+                    kind == DISTRIBUTION,
+                    kind == MOMENTUM_UP,
+                    kind == MOMENTUM_DOWN,
+                ],
+                [2.5, 0.6, 0.6, 2.5],
+                default=1.0,
+            )
+            * rng.uniform(0.9, 1.1, n)
+        )
+
+        ticks = empty_ticks(n)
+        ticks["instrument_token"] = self._tokens
+        ticks["mode"] = MODE_FULL
+        ticks["tradable"] = True
+        ticks["last_price"] = last_price
+        ticks["last_traded_quantity"] = np.maximum(1, rng.poisson(np.maximum(rate / 20, 1)))
+        ticks["average_traded_price"] = np.round(
+            np.divide(self._turnover, self._volume, out=last_price.copy(), where=self._volume > 0),
+            2,
+        )
+        ticks["volume_traded"] = self._volume
+        ticks["total_buy_quantity"] = total_buy
+        ticks["total_sell_quantity"] = total_sell
+        ticks["open"], ticks["high"], ticks["low"] = self._day_open, self._high, self._low
+        ticks["close"] = self._close
+        ticks["change"] = (last_price - self._close) * 100 / self._close
+        ticks["last_trade_time"] = self.now
+        ticks["exchange_timestamp"] = self.now
+        levels = np.arange(5) * TICK_SIZE
+        ticks["bid_price"] = np.round(best_bid[:, None] - levels, 2)
+        ticks["ask_price"] = np.round(best_ask[:, None] + levels, 2)
+        ticks["bid_qty"] = bid_qty
+        ticks["ask_qty"] = ask_qty
+        ticks["bid_orders"] = np.maximum(1, np.round(bid_qty / 150))
+        ticks["ask_orders"] = np.maximum(1, np.round(ask_qty / 150))
+        return ticks
+
+    def frame(self) -> bytes:
+        """The next second as one Kite binary frame (up to 65,535 packets)."""
+        return encode_kite_frame(self.step())
+
+    # ------------------------------------------------------------------------- options
+    def option_chain(self, symbol: str) -> pd.DataFrame:
+        """A simulated option chain for ``symbol``: 21 strikes around the price, CE and PE.
+
+        Open interest is drawn so the chain's PCR wanders around 1.0 independently of the
+        scenarios (it gives no hint of the ground truth).
+        """
+        row = next(i for i, inst in enumerate(self.instruments) if inst.symbol == symbol)
+        self._pcr[row] = float(np.clip(self._pcr[row] * np.exp(self.rng.normal(0, 0.05)), 0.5, 1.8))
+        price = float(self._last_price[row])
+        step = max(TICK_SIZE, round(price * 0.01 / 5) * 5) or 1.0
+        strikes = np.round(price / step) * step + np.arange(-10, 11) * step
+        weight = np.exp(-0.5 * (np.arange(-10, 11) / 4) ** 2)
+        call_oi = np.round(weight * 100_000 * self.rng.uniform(0.8, 1.2, 21))
+        put_oi = np.round(call_oi * self._pcr[row] * self.rng.uniform(0.9, 1.1, 21))
+        volume = self.rng.integers(100, 5_000, 42)
+        return pd.DataFrame(
+            {
+                "strike": np.concatenate([strikes, strikes]),
+                "type": ["CE"] * 21 + ["PE"] * 21,
+                "oi": np.concatenate([call_oi, put_oi]).astype(np.int64),
+                "volume": volume,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class DetectionScore:
+    """How well signals found the injected episodes."""
+
+    precision: float  # signals that match an episode of their symbol and type / all signals
+    recall: float  # detectable episodes with at least one matching signal / all of them
+    signals: int
+    true_positives: int
+    episodes: int
+    episodes_found: int
+
+
+def score_detections(signals, episodes: list[Episode], grace_seconds: int) -> DetectionScore:
+    """Match ``signals`` to ground truth.
+
+    A signal matches an episode of the same symbol whose expected signal is the signal's
+    type, if it fires between the episode's start and ``grace_seconds`` after its end (the
+    detection window lags the flow). Quiet episodes expect no signal and only count against
+    precision if something fires.
+    """
+    detectable = [e for e in episodes if e.expected_signal]
+    found: set[int] = set()
+    true_positives = 0
+    for signal in signals:
+        moment = int(signal.timestamp.timestamp())
+        hits = [
+            index
+            for index, e in enumerate(detectable)
+            if e.symbol == signal.symbol
+            and e.expected_signal == str(signal.signal_type)
+            and e.start <= moment <= e.end + grace_seconds
+        ]
+        if hits:
+            true_positives += 1
+            found.update(hits)
+    return DetectionScore(
+        precision=true_positives / len(signals) if signals else float("nan"),
+        recall=len(found) / len(detectable) if detectable else float("nan"),
+        signals=len(signals),
+        true_positives=true_positives,
+        episodes=len(detectable),
+        episodes_found=len(found),
+    )
