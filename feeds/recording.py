@@ -1,14 +1,16 @@
 """Record raw Kite frames with their arrival times, and read them back.
 
-File format (big-endian), built to survive a crash: a header ``KFRAMES1``, then independent
-chunks, each ``b"CHNK"``, the compressed length (u32), the CRC-32 of the compressed bytes
-(u32) and a zlib stream of records ``arrival (f64, epoch seconds) | length (u32) | frame``.
-A chunk is written in one call and flushed, so a crash loses at most the chunk being
-written; a reader stops cleanly at a truncated or corrupt chunk and says so.
+File format (big-endian), built to survive a crash: a header ``KFRAMES1``, an optional
+``b"META"`` chunk of JSON (the instruments' symbols), then independent chunks. Each chunk is
+a tag (``b"CHNK"``), the compressed length (u32), the CRC-32 of the compressed bytes (u32)
+and a zlib stream of records ``arrival (f64, epoch seconds) | length (u32) | frame``. A chunk
+is written in one call and flushed, so a crash loses at most the chunk being written; a
+reader stops cleanly at a truncated or corrupt chunk and says so.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 import zlib
@@ -29,7 +31,13 @@ class FrameRecorder:
     """Append frames to a recording, one compressed chunk every ``chunk_frames`` frames or
     ``chunk_seconds`` seconds, whichever comes first."""
 
-    def __init__(self, path: str | Path, chunk_frames: int = 600, chunk_seconds: float = 5.0):
+    def __init__(
+        self,
+        path: str | Path,
+        metadata: dict | None = None,
+        chunk_frames: int = 600,
+        chunk_seconds: float = 5.0,
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.chunk_frames = chunk_frames
@@ -38,6 +46,9 @@ class FrameRecorder:
         self._file = open(self.path, "ab")  # noqa: SIM115 - held open for the recording's life
         if new:
             self._file.write(MAGIC)
+            if metadata is not None:
+                blob = json.dumps(metadata).encode()
+                self._file.write(CHUNK.pack(b"META", len(blob), zlib.crc32(blob)) + blob)
             self._file.flush()
         self._pending: list[bytes] = []
         self._pending_since = time.monotonic()
@@ -107,9 +118,11 @@ def read_frames(
                 return
             tag, length, checksum = CHUNK.unpack(header)
             body = file.read(length)
-            if tag != b"CHNK" or len(body) < length or zlib.crc32(body) != checksum:
+            if tag not in (b"CHNK", b"META") or len(body) < length or zlib.crc32(body) != checksum:
                 report.damaged = f"damaged or truncated chunk at byte {offset}"
                 return
+            if tag == b"META":
+                continue
             data = zlib.decompress(body)
             position = 0
             while position < len(data):
@@ -119,3 +132,20 @@ def read_frames(
                 position += size
                 report.frames += 1
             report.chunks += 1
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The recording's metadata (``{}`` if it has none)."""
+    with open(path, "rb") as file:
+        if file.read(len(MAGIC)) != MAGIC:
+            raise RecordingError(f"{path} is not a frame recording (bad header)")
+        header = file.read(CHUNK.size)
+        if len(header) < CHUNK.size:
+            return {}
+        tag, length, checksum = CHUNK.unpack(header)
+        if tag != b"META":
+            return {}
+        body = file.read(length)
+        if len(body) < length or zlib.crc32(body) != checksum:
+            raise RecordingError(f"{path} has a damaged metadata chunk")
+        return json.loads(body)

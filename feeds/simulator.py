@@ -160,7 +160,9 @@ class MarketSimulator:
         self._high = np.full(n, -np.inf)
         self._low = np.full(n, np.inf)
         self._last_price = self._close.copy()
-        self._pcr = self.rng.uniform(0.85, 1.15, n)
+        # Option chains draw from their own generator: they are asked for from another thread.
+        self._chain_rng = np.random.default_rng(seed + 1)
+        self._pcr = self._chain_rng.uniform(0.85, 1.15, n)
         self.episodes = self._schedule(session_seconds, demo_start, mean_gap_seconds)
         self._kind_now = np.zeros(n, dtype=np.int8)
 
@@ -366,14 +368,15 @@ class MarketSimulator:
         scenarios (it gives no hint of the ground truth).
         """
         row = next(i for i, inst in enumerate(self.instruments) if inst.symbol == symbol)
-        self._pcr[row] = float(np.clip(self._pcr[row] * np.exp(self.rng.normal(0, 0.05)), 0.5, 1.8))
+        rng = self._chain_rng
+        self._pcr[row] = float(np.clip(self._pcr[row] * np.exp(rng.normal(0, 0.05)), 0.5, 1.8))
         price = float(self._last_price[row])
         step = max(TICK_SIZE, round(price * 0.01 / 5) * 5) or 1.0
         strikes = np.round(price / step) * step + np.arange(-10, 11) * step
         weight = np.exp(-0.5 * (np.arange(-10, 11) / 4) ** 2)
-        call_oi = np.round(weight * 100_000 * self.rng.uniform(0.8, 1.2, 21))
-        put_oi = np.round(call_oi * self._pcr[row] * self.rng.uniform(0.9, 1.1, 21))
-        volume = self.rng.integers(100, 5_000, 42)
+        call_oi = np.round(weight * 100_000 * rng.uniform(0.8, 1.2, 21))
+        put_oi = np.round(call_oi * self._pcr[row] * rng.uniform(0.9, 1.1, 21))
+        volume = rng.integers(100, 5_000, 42)
         return pd.DataFrame(
             {
                 "strike": np.concatenate([strikes, strikes]),
