@@ -1,0 +1,182 @@
+"""Frame sources that run offline: the embedded simulator and the replay of a recording.
+
+A source resolves its watchlist into instruments (reporting unknown symbols by name), then
+runs a thread that hands raw Kite frames to ``deliver(frame, arrival)``. Offline sources wait
+for room in the service's queue (back-pressure) instead of dropping frames: nothing is lost,
+and a replay gives the same signals every time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.pcr import PCRResult, calculate_real_pcr
+from feeds.recording import ReadReport, read_frames, read_metadata
+from feeds.simulator import MarketSimulator, simulated_instruments
+
+log = logging.getLogger("feeds.sources")
+
+Deliver = Callable[[bytes, float], bool]
+
+
+class FrameSource:
+    """Base of every source: a name, its instruments, a thread and a status."""
+
+    name = "source"
+    simulated = False  # data that is not the market's (labelled in the UI)
+    live = False  # a live feed drops frames on a full queue rather than wait
+
+    def __init__(self, settings, symbols: list[str]) -> None:
+        self.settings = settings
+        self.symbols = symbols
+        self.instruments: dict[int, str] = {}
+        self.invalid_symbols: list[str] = []
+        self.state = "stopped"
+        self.detail = ""
+        self.reconnects = 0
+        self.login_required = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected"
+
+    def resolve(self) -> None:
+        """Fill ``instruments`` and ``invalid_symbols`` from ``symbols``."""
+        raise NotImplementedError
+
+    def start(self, deliver: Deliver) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._guarded_run, args=(deliver,), name=f"{self.name}-source", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.state = "stopped"
+
+    def fetch_pcr(self, symbol: str) -> PCRResult | None:
+        """The latest PCR of ``symbol``'s options, or None if this source has none."""
+        return None
+
+    def _guarded_run(self, deliver: Deliver) -> None:
+        try:
+            self._run(deliver)
+        except Exception as error:  # a source failure is a state, never a crash
+            log.exception("%s source failed", self.name)
+            self.state, self.detail = "error", f"{type(error).__name__}: {error}"
+
+    def _run(self, deliver: Deliver) -> None:
+        raise NotImplementedError
+
+
+class SimulatorSource(FrameSource):
+    """The embedded default: a simulated NSE session for the watchlist, no credentials.
+
+    On start it replays ``SIMULATOR_WARMUP_SECONDS`` of simulated history at once so the
+    baselines are ready, then runs at ``SIMULATOR_SPEED`` simulated seconds per second. The
+    session opens with an iceberg on the first symbol just before the live edge, so a fresh
+    dashboard has something to show.
+    """
+
+    name = "simulator"
+    simulated = True
+
+    def __init__(self, settings, symbols: list[str]) -> None:
+        super().__init__(settings, symbols)
+        self.simulator: MarketSimulator | None = None
+
+    def resolve(self) -> None:
+        known, self.invalid_symbols = simulated_instruments(self.symbols)
+        self.instruments = {i.instrument_token: i.symbol for i in known}
+        if not known:
+            raise ValueError(
+                "none of the symbols is known to the simulator: " + ", ".join(self.symbols)
+            )
+        warmup = self.settings.simulator_warmup_seconds
+        self.simulator = MarketSimulator(
+            known,
+            start=int(time.time()) - warmup,
+            seed=self.settings.simulator_seed,
+            demo_start=max(0, warmup - 30),
+        )
+
+    def _run(self, deliver: Deliver) -> None:
+        simulator = self.simulator
+        assert simulator is not None, "resolve() first"
+        self.state = "connected"
+        for _ in range(self.settings.simulator_warmup_seconds):
+            if self._stop.is_set():
+                return
+            deliver(simulator.frame(), time.time())
+        interval = 1.0 / self.settings.simulator_speed
+        due = time.monotonic()
+        while not self._stop.is_set():
+            deliver(simulator.frame(), time.time())
+            due += interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            elif delay < -5:  # fell far behind (a paused machine): do not burst to catch up
+                due = time.monotonic()
+
+    def fetch_pcr(self, symbol: str) -> PCRResult | None:
+        if self.simulator is None or symbol not in self.instruments.values():
+            return None
+        chain = self.simulator.option_chain(symbol)
+        return calculate_real_pcr(
+            chain,
+            self.settings.pcr_bullish_above,
+            self.settings.pcr_bearish_below,
+            origin="simulated",
+        )
+
+
+class ReplaySource(FrameSource):
+    """Feeds a recording back through the same path, at ``REPLAY_SPEED`` (0 = at once)."""
+
+    name = "replay"
+
+    def __init__(self, settings, symbols: list[str]) -> None:
+        super().__init__(settings, symbols)
+        self.path = Path(settings.replay_file)
+        self.report = ReadReport()
+
+    def resolve(self) -> None:
+        if not self.path.is_file():
+            raise FileNotFoundError(f"REPLAY_FILE {self.path} does not exist")
+        recorded = {
+            int(token): symbol
+            for token, symbol in read_metadata(self.path).get("instruments", {}).items()
+        }
+        self.simulated = bool(read_metadata(self.path).get("simulated", False))
+        wanted = set(self.symbols)
+        self.instruments = {t: s for t, s in recorded.items() if s in wanted} or recorded
+        self.invalid_symbols = sorted(wanted - set(recorded.values())) if recorded else []
+
+    def _run(self, deliver: Deliver) -> None:
+        speed = self.settings.replay_speed
+        self.state = "connected"
+        first_arrival = started = None
+        for arrival, frame in read_frames(self.path, self.report):
+            if self._stop.is_set():
+                return
+            if speed > 0:
+                if first_arrival is None:
+                    first_arrival, started = arrival, time.monotonic()
+                delay = (arrival - first_arrival) / speed - (time.monotonic() - started)
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            deliver(frame, time.time())
+        self.state = "finished"
+        self.detail = f"replayed {self.report.frames} frames" + (
+            f"; stopped early: {self.report.damaged}" if self.report.damaged else ""
+        )

@@ -1,0 +1,203 @@
+"""The market service end to end on the offline sources."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from config import Settings
+from feeds.recording import FrameRecorder
+from feeds.service import MarketService
+from feeds.simulator import MarketSimulator, simulated_instruments
+from feeds.sources import FrameSource
+
+START = 1_763_005_500
+
+
+def fast(tmp_path, **overrides) -> Settings:
+    values = dict(
+        simulator_speed=200.0,
+        simulator_warmup_seconds=900,
+        data_dir=str(tmp_path),
+        watchlist="RELIANCE,TCS,INFY,SBIN",
+        pcr_refresh_seconds=5.0,
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def test_simulator_streams_ticks_and_signals_without_a_browser(tmp_path):
+    service = MarketService(fast(tmp_path))
+    report = service.start()
+    try:
+        assert report.monitored == ["RELIANCE", "TCS", "INFY", "SBIN"] and not report.invalid
+        assert service.wait_for(lambda: service.signals_total >= 1, timeout=60)
+        assert service.wait_for(lambda: service.ticks_total >= 900 * 4, timeout=60)
+        status = service.status()
+        assert status["state"] == "connected" and status["simulated"] is True
+        assert status["ticks_per_s"] > 0 and status["last_tick_age_s"] < 5
+        assert status["frame_errors"] == status["frames_dropped"] == 0
+        snapshot = service.snapshot()
+        assert sorted(snapshot.metrics["symbol"]) == ["INFY", "RELIANCE", "SBIN", "TCS"]
+        assert service.wait_for(  # the demo iceberg near the live edge
+            lambda: any(
+                s.symbol == "RELIANCE" and s.signal_type == "ACCUMULATION"
+                for s in service.snapshot().signals
+            ),
+            timeout=60,
+        )
+        assert service.wait_for(
+            lambda: (service.snapshot().metrics["pcr_origin"] == "simulated").all(), timeout=30
+        )
+    finally:
+        service.stop()
+    assert service.status()["state"] == "stopped"
+
+
+def test_unknown_symbols_are_named_and_the_rest_still_stream(tmp_path):
+    service = MarketService(fast(tmp_path))
+    report = service.start(symbols=["RELIANCE", "NOTASTOCK"])
+    try:
+        assert report.monitored == ["RELIANCE"] and report.invalid == ["NOTASTOCK"]
+        assert service.wait_for(lambda: service.ticks_total > 0, timeout=30)
+        assert service.status()["invalid_symbols"] == ["NOTASTOCK"]
+    finally:
+        service.stop()
+
+
+def test_a_watchlist_of_only_unknown_symbols_is_an_error_not_a_crash(tmp_path):
+    service = MarketService(fast(tmp_path))
+    report = service.start(symbols=["FOO"])
+    assert report.error and "FOO" in report.error
+    assert service.status()["state"] == "error"
+
+
+def test_watchlist_changes_and_restarts_are_safe_from_many_threads(tmp_path):
+    service = MarketService(fast(tmp_path, simulator_warmup_seconds=30))
+    errors: list[BaseException] = []
+
+    def churn(symbols):
+        try:
+            for _ in range(3):
+                service.set_watchlist(symbols)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=churn, args=(s,)) for s in (["TCS"], ["INFY", "ITC"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert not errors
+        assert service.wait_for(lambda: service.ticks_total > 0, timeout=30)
+        assert service.status()["symbols"] in (["TCS"], ["INFY", "ITC"])
+    finally:
+        service.stop()
+
+
+class BrokenFramesSource(FrameSource):
+    """A live source that sends a malformed frame between good ones, then floods."""
+
+    name = "broken"
+    live = True
+
+    def resolve(self) -> None:
+        instruments, _ = simulated_instruments(["SBIN"])
+        self.simulator = MarketSimulator(instruments, START, seed=1)
+        self.instruments = {i.instrument_token: i.symbol for i in instruments}
+
+    def _run(self, deliver) -> None:
+        self.state = "connected"
+        deliver(self.simulator.frame(), 1.0)
+        deliver(b"\x00\x01\x00\x08\x00\x00", 2.0)  # claims 8 bytes, has 2
+        deliver(self.simulator.frame(), 3.0)
+        for _ in range(5_000):
+            deliver(self.simulator.frame(), 4.0)
+
+
+def test_malformed_frames_are_counted_and_a_full_queue_drops_with_a_count(tmp_path):
+    settings = fast(tmp_path, frame_queue_size=10)
+    service = MarketService(settings, sources={"broken": BrokenFramesSource})
+    service.start(source="broken")
+    try:
+        assert service.wait_for(lambda: service.frame_errors == 1, timeout=30)
+        assert service.wait_for(lambda: service.frames_dropped > 0, timeout=30)
+        # every frame is either processed or counted as dropped: none vanishes
+        assert service.wait_for(
+            lambda: service.frames_total + service.frames_dropped == 5_003, timeout=60
+        )
+        status = service.status()
+        assert status["engine_errors"] == 0
+    finally:
+        service.stop()
+
+
+def record_session(path, seconds: int) -> None:
+    instruments, _ = simulated_instruments(["RELIANCE", "TCS", "INFY", "SBIN", "ITC"])
+    simulator = MarketSimulator(instruments, START, seed=9, demo_start=600)
+    metadata = {
+        "instruments": {str(i.instrument_token): i.symbol for i in instruments},
+        "simulated": True,
+    }
+    with FrameRecorder(path, metadata) as recorder:
+        for second in range(seconds):
+            recorder.write(simulator.frame(), arrival=START + second)
+
+
+def replay_signals(tmp_path, path) -> list[tuple]:
+    settings = fast(
+        tmp_path,
+        data_source="replay",
+        replay_file=str(path),
+        replay_speed=0,
+        watchlist="RELIANCE,TCS,INFY,SBIN,ITC",
+        max_daily_signals=100,
+        signal_cooldown_seconds=0,
+    )
+    service = MarketService(settings)
+    service.start()
+    try:
+        assert service.wait_for(lambda: service.status()["state"] == "finished", timeout=120)
+        assert service.wait_for(lambda: service.status()["queue_depth"] == 0, timeout=60)
+        service.stop()
+        return [
+            (s.symbol, str(s.signal_type), s.confidence, s.entry, s.timestamp)
+            for s in service.snapshot().signals
+        ]
+    finally:
+        service.stop()
+
+
+def test_replaying_a_recording_gives_the_same_signals_every_time(tmp_path):
+    path = tmp_path / "session.kfr"
+    record_session(path, 3_600)
+    first, second = replay_signals(tmp_path, path), replay_signals(tmp_path, path)
+    assert len(first) >= 3
+    assert first == second
+
+
+def test_replay_of_a_missing_file_is_explained(tmp_path):
+    settings = fast(tmp_path, data_source="replay", replay_file=str(tmp_path / "none.kfr"))
+    report = MarketService(settings).start()
+    assert "does not exist" in report.error
+
+
+def test_the_service_records_what_it_receives(tmp_path):
+    from feeds.recording import read_frames, read_metadata
+
+    service = MarketService(fast(tmp_path, record_frames=True, simulator_warmup_seconds=60))
+    service.start()
+    assert service.wait_for(lambda: service.frames_total >= 60, timeout=30)
+    service.stop()
+    recordings = list((tmp_path / "recordings").glob("simulator-*.kfr"))
+    assert len(recordings) == 1
+    assert read_metadata(recordings[0])["simulated"] is True
+    assert len(list(read_frames(recordings[0]))) == service.frames_total
+
+
+@pytest.mark.parametrize("name", ["nonsense"])
+def test_an_unknown_source_name_is_explained(tmp_path, name):
+    report = MarketService(fast(tmp_path)).start(source=name)
+    assert "unknown data source" in report.error
