@@ -1,39 +1,39 @@
-"""Order-flow dashboard entry point: ``streamlit run streamlit_app.py``.
+"""Entry point: ``streamlit run streamlit_app.py`` serves the dashboard and ``GET /health``.
 
-The live pages arrive with the market service; until then this page shows the engine's
-configuration and runs its self-tests.
+The market service starts with the server (``AUTO_START=true``), not with the first browser,
+so a trader who restarts at 09:10 streams without a click and ``/health`` reports a live
+feed with no page open.
 """
 
 from __future__ import annotations
 
+import logging
+from contextlib import asynccontextmanager
+
 import streamlit as st
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from config import ConfigError, get_settings
-from engine import selftest
+from config import get_settings
+from feeds.service import get_service
 
-st.set_page_config(page_title="Order-flow dashboard", layout="wide")
-st.title("Order-flow dashboard")
+log = logging.getLogger("app")
 
-try:
-    settings = get_settings()
-except ConfigError as error:
-    st.error(str(error))
-    st.stop()
 
-st.info(
-    "The engine is ready; the live feed (simulator, Kite, replay) is not connected yet, so no "
-    "signals are shown."
-)
-left, middle, right = st.columns(3)
-left.metric("Minimum confidence", f"{settings.min_confidence:g} / 10")
-middle.metric("Institutional threshold", f"{settings.institutional_threshold:g}x")
-right.metric("Max signals a day", settings.max_daily_signals)
+@asynccontextmanager
+async def lifespan(_app):
+    service = get_service(get_settings())  # starts streaming when AUTO_START is on
+    yield {}
+    service.stop()
 
-if st.sidebar.button("Run Self-Tests"):
-    with st.spinner("Running engine self-tests..."):
-        results = selftest.run(settings)
-    for result in results:
-        icon = ":material/check_circle:" if result.passed else ":material/error:"
-        status = "passed" if result.passed else "FAILED"
-        st.markdown(f"{icon} **{result.name}**: {status} ({result.seconds * 1000:.0f} ms)")
-        st.caption(result.detail)
+
+def health(_request: Request) -> JSONResponse:
+    """The feed's status as JSON: 200 while streaming or idle by choice, 503 when down."""
+    status = get_service(get_settings()).status()
+    down = status["state"] in ("error", "login_required")
+    body = {"status": "down" if down else "ok", "feed": status}
+    return JSONResponse(body, status_code=503 if down else 200)
+
+
+app = st.App("dashboard.py", routes=[Route("/health", health)], lifespan=lifespan)
