@@ -86,6 +86,7 @@ class MarketService:
         self.symbols = settings.symbols
         self.invalid_symbols: list[str] = []
         self.error = ""
+        self.login_required = False
         self.ticks_total = 0
         self.frames_total = 0
         self.frames_dropped = 0
@@ -120,10 +121,11 @@ class MarketService:
                 candidate.resolve()
             except Exception as error:
                 self.error = str(error)
+                self.login_required = bool(getattr(candidate, "login_required", False))
                 self.invalid_symbols = list(getattr(candidate, "invalid_symbols", []))
                 log.warning("could not start %s: %s", name, error)
                 return StartReport([], self.invalid_symbols, self.error)
-            self.error = ""
+            self.error, self.login_required = "", False
             self.invalid_symbols = candidate.invalid_symbols
             self.engine = SignalEngine(self.settings, candidate.instruments)
             self._reset_counters()
@@ -286,7 +288,9 @@ class MarketService:
         source = self.source
         phase = market_phase(datetime.now(UTC), self.settings.holidays)
         if source is None:
-            state = "error" if self.error else "stopped"
+            state = (
+                "login_required" if self.login_required else "error" if self.error else "stopped"
+            )
         elif source.login_required:
             state = "login_required"
         elif source.live and phase != "open" and not self.last_tick_at:
@@ -298,7 +302,7 @@ class MarketService:
             "state": state,
             "simulated": bool(source and source.simulated),
             "connected": bool(source and source.connected),
-            "login_required": bool(source and source.login_required),
+            "login_required": bool(self.login_required or (source and source.login_required)),
             "detail": self.error or (source.detail if source else ""),
             "symbols": list(source.instruments.values()) if source else [],
             "invalid_symbols": list(self.invalid_symbols),

@@ -1,0 +1,282 @@
+"""The live Kite Connect feed: login, instruments, the ticker, and real PCR.
+
+Known traps of ``kiteconnect`` handled here:
+
+* Twisted's reactor starts once per process and can never be restarted, so a connection is
+  ended with ``KiteTicker.close()``, never ``stop()``, and every call into the ticker after
+  the first connect goes through ``reactor.callFromThread``.
+* A socket that goes silent while staying open is not noticed by the library (pings still
+  get pongs): a watchdog drops the connection when no frame came for
+  ``FEED_WATCHDOG_SECONDS``, and the library reconnects.
+* A rejected token (HTTP 403 on the upgrade, or an error text then a close) would otherwise
+  reconnect forever: it ends retries and shows "login required".
+* After every (re)connect the watchlist is subscribed again in full mode.
+
+Raw frames go straight to the service (``on_message``); the library's own dict parsing is
+never used. The access token lives in memory only and is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pandas as pd
+from kiteconnect import KiteConnect, KiteTicker
+from kiteconnect.exceptions import TokenException
+
+from engine.pcr import PCRResult, calculate_real_pcr
+from feeds.breaker import CircuitBreaker
+from feeds.sources import Deliver, FrameSource
+
+log = logging.getLogger("feeds.kite")
+QUOTE_BATCH = 500  # Kite's limit of instruments per quote call
+TOKEN_ERRORS = ("403", "token", "api_key", "forbidden", "unauthori")
+
+
+class LoginRequiredError(RuntimeError):
+    """No valid access token: the trader must log in to Kite again."""
+
+
+class _Credentials:
+    """The access token of this process, in memory only."""
+
+    def __init__(self) -> None:
+        self._token = ""
+        self._lock = threading.Lock()
+
+    def get(self, settings) -> str:
+        with self._lock:
+            return self._token or settings.kite_access_token.get_secret_value()
+
+    def set(self, token: str) -> None:
+        with self._lock:
+            self._token = token
+
+    def clear(self) -> None:
+        self.set("")
+
+
+credentials = _Credentials()
+
+
+def request_token_from(text: str) -> str:
+    """The ``request_token`` from what the trader pasted: the token or the redirect URL."""
+    text = text.strip()
+    if "request_token=" in text:
+        values = parse_qs(urlparse(text).query).get("request_token") or parse_qs(text).get(
+            "request_token"
+        )
+        if values and values[0]:
+            return values[0]
+        raise ValueError("the pasted URL has an empty request_token")
+    if not text or any(char in text for char in " /?&="):
+        raise ValueError("paste the request_token, or the whole URL Kite redirected you to")
+    return text
+
+
+def client(settings, access_token: str = "") -> KiteConnect:
+    """A KiteConnect pointed at ``KITE_ROOT`` (and ``KITE_LOGIN_URI`` for the login page)."""
+    kite = KiteConnect(
+        settings.kite_api_key, access_token=access_token or None, root=settings.kite_root
+    )
+    kite._default_login_uri = settings.kite_login_uri
+    return kite
+
+
+def login_url(settings) -> str:
+    if not settings.kite_api_key:
+        raise ValueError("KITE_API_KEY is not set")
+    return client(settings).login_url()
+
+
+def complete_login(settings, pasted: str, api_secret: str = "") -> None:
+    """Exchange the request token for an access token and keep it in memory."""
+    secret = api_secret or settings.kite_api_secret.get_secret_value()
+    if not settings.kite_api_key or not secret:
+        raise ValueError("set the API key and the API secret first")
+    session = client(settings).generate_session(request_token_from(pasted), api_secret=secret)
+    credentials.set(session["access_token"])
+    log.info("Kite login completed for user %s", session.get("user_id", "?"))
+
+
+class KiteSource(FrameSource):
+    name = "kite"
+    live = True
+
+    def __init__(self, settings, symbols: list[str]) -> None:
+        super().__init__(settings, symbols)
+        self.breaker = CircuitBreaker(
+            "Kite REST", settings.breaker_failure_threshold, settings.breaker_reset_seconds
+        )
+        self._ticker: KiteTicker | None = None
+        self._tokens: list[int] = []
+        self._last_frame = 0.0
+        self._options: pd.DataFrame | None = None
+        self._last_quote_call = 0.0
+        self._connects = 0
+
+    # ------------------------------------------------------------------ instruments
+    def _kite(self) -> KiteConnect:
+        token = credentials.get(self.settings)
+        if not token:
+            self.login_required = True
+            raise LoginRequiredError("Kite login required: no access token")
+        return client(self.settings, token)
+
+    def _instrument_dump(self, exchange: str) -> pd.DataFrame:
+        """Kite's instruments of ``exchange``, fetched once a day and cached on disk."""
+        cache = Path(self.settings.data_dir) / f"instruments-{exchange}-{date.today()}.json"
+        if cache.is_file():
+            return pd.read_json(cache, orient="records")
+        kite = self._kite()
+        rows = self.breaker.call(kite.instruments, exchange)
+        frame = pd.DataFrame(rows)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_json(cache, orient="records", date_format="iso")
+        return frame
+
+    def resolve(self) -> None:
+        self._kite()  # fails fast with "login required" if there is no token
+        try:
+            dump = self._instrument_dump("NSE")
+        except TokenException as error:
+            self.login_required = True
+            credentials.clear()
+            raise LoginRequiredError(f"Kite login required: {error}") from None
+        by_symbol = dict(zip(dump["tradingsymbol"], dump["instrument_token"], strict=False))
+        self.instruments = {int(by_symbol[s]): s for s in self.symbols if s in by_symbol}
+        self.invalid_symbols = [s for s in self.symbols if s not in by_symbol]
+        self._tokens = list(self.instruments)
+        if not self.instruments:
+            raise ValueError("none of the symbols is an NSE instrument: " + ", ".join(self.symbols))
+
+    # ------------------------------------------------------------------------ ticker
+    def start(self, deliver: Deliver) -> None:
+        from twisted.internet import reactor
+
+        self._stop.clear()
+        self.state, self.detail, self.login_required = "connecting", "", False
+        ticker = KiteTicker(
+            self.settings.kite_api_key,
+            credentials.get(self.settings),
+            root=self.settings.kite_ticker_root,
+            reconnect_max_delay=5,
+        )
+
+        def on_message(_ws, payload, is_binary):
+            if is_binary:
+                self._last_frame = time.monotonic()
+                deliver(payload, time.time())
+
+        def on_connect(ws, _response):
+            if self._connects:  # the library only reports retries after the first
+                self.reconnects += 1
+            self._connects += 1
+            self.state, self.detail = "connected", ""
+            self._last_frame = time.monotonic()
+            ws.subscribe(self._tokens)
+            ws.set_mode(ws.MODE_FULL, self._tokens)
+
+        def on_close(_ws, code, reason):
+            self._on_trouble(code, reason)
+
+        def on_error(_ws, code, reason):
+            self._on_trouble(code, reason)
+
+        def on_reconnect(_ws, attempts):
+            if not self.login_required:
+                self.state, self.detail = "reconnecting", f"reconnecting (attempt {attempts})"
+
+        def on_noreconnect(_ws):
+            self.state, self.detail = "error", "gave up reconnecting to Kite"
+
+        ticker.on_message, ticker.on_connect = on_message, on_connect
+        ticker.on_close, ticker.on_error = on_close, on_error
+        ticker.on_reconnect, ticker.on_noreconnect = on_reconnect, on_noreconnect
+        self._ticker = ticker
+        if reactor.running:
+            reactor.callFromThread(ticker.connect, threaded=True)
+        else:
+            ticker.connect(threaded=True)  # starts the reactor thread, once per process
+        self._thread = threading.Thread(target=self._watchdog, name="kite-watchdog", daemon=True)
+        self._thread.start()
+
+    def _on_trouble(self, code, reason) -> None:
+        text = str(reason or "")
+        if any(word in text.lower() for word in TOKEN_ERRORS):
+            self.login_required = True
+            self.state, self.detail = "login_required", "Kite rejected the access token"
+            credentials.clear()
+            self._close_ticker()
+        elif not self._stop.is_set() and not self.login_required:
+            self.state, self.detail = "reconnecting", f"connection lost ({code})"
+
+    def _close_ticker(self) -> None:
+        from twisted.internet import reactor
+
+        ticker = self._ticker
+        if ticker is not None:
+            reactor.callFromThread(ticker.close)  # close(), never stop(): see module docstring
+
+    def _watchdog(self) -> None:
+        from twisted.internet import reactor
+
+        limit = self.settings.feed_watchdog_seconds
+        while not self._stop.wait(0.5):
+            ticker = self._ticker
+            silent = time.monotonic() - self._last_frame
+            if self.state == "connected" and silent > limit and ticker and ticker.ws:
+                log.warning("no frame for %.0f s on an open socket; reconnecting", silent)
+                self.state, self.detail = "reconnecting", f"silent for {silent:.0f} s"
+                self._last_frame = time.monotonic()
+                reactor.callFromThread(ticker.ws.dropConnection, abort=True)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._close_ticker()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.state = "stopped"
+
+    # --------------------------------------------------------------------------- PCR
+    def fetch_pcr(self, symbol: str) -> PCRResult | None:
+        """OI PCR of the nearest-expiry NFO chain, or None when real PCR is off."""
+        if not self.settings.enable_real_pcr:
+            return None
+        if self._options is None:
+            dump = self._instrument_dump("NFO")
+            self._options = dump[dump["instrument_type"].isin(["CE", "PE"])]
+        options = self._options[self._options["name"] == symbol]
+        if options.empty:
+            return calculate_real_pcr(pd.DataFrame(columns=["strike", "type", "oi"]))
+        expiry = pd.to_datetime(options["expiry"]).dt.date
+        upcoming = options[expiry >= datetime.now(UTC).date()]
+        nearest = upcoming[
+            pd.to_datetime(upcoming["expiry"]).dt.date
+            == pd.to_datetime(upcoming["expiry"]).dt.date.min()
+        ]
+        names = [f"NFO:{name}" for name in nearest["tradingsymbol"]]
+        kite = self._kite()
+        quotes: dict = {}
+        for first in range(0, len(names), QUOTE_BATCH):
+            wait = 1.0 - (time.monotonic() - self._last_quote_call)  # at most one call a second
+            if wait > 0:
+                time.sleep(wait)
+            self._last_quote_call = time.monotonic()
+            quotes.update(self.breaker.call(kite.quote, names[first : first + QUOTE_BATCH]))
+        chain = pd.DataFrame(
+            {
+                "strike": nearest["strike"].to_numpy(),
+                "type": nearest["instrument_type"].to_numpy(),
+                "oi": [quotes.get(name, {}).get("oi", 0) or 0 for name in names],
+                "volume": [quotes.get(name, {}).get("volume", 0) or 0 for name in names],
+            }
+        )
+        return calculate_real_pcr(
+            chain, self.settings.pcr_bullish_above, self.settings.pcr_bearish_below, origin="real"
+        )
