@@ -27,6 +27,7 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## engine benchmarks against kiteconnect's parser
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_replay.py --minutes 30
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
