@@ -33,8 +33,14 @@ class SelfTestResult:
     seconds: float
 
 
-def _engine_ratio(settings, step: int, window_seconds: int) -> float:
-    """Institutional ratio the engine reports for a fixed flow sampled every ``step`` s."""
+def engine_ratio(
+    settings, step: int, window_seconds: int, rate: float = 250.0, depth: int = 1_000
+) -> float:
+    """Institutional ratio the engine reports for a steady flow sampled every ``step`` s.
+
+    ``rate`` shares a second hit a bid that shows ``depth`` shares: the exact answer is
+    ``rate * 60 / depth`` whatever the sampling or the window.
+    """
     tuned = settings.model_copy(
         update={"window_seconds": window_seconds, "history_seconds": 4 * window_seconds}
     )
@@ -44,9 +50,9 @@ def _engine_ratio(settings, step: int, window_seconds: int) -> float:
         SESSION_START,
         3 * window_seconds,
         step=step,
-        traded_per_second=250,
-        bid_depth=1_000,
-        ask_depth=50_000,
+        traded_per_second=rate,
+        bid_depth=depth,
+        ask_depth=depth * 50,
         trade_at="bid",
     )
     engine.update(ticks)
@@ -59,7 +65,7 @@ def check_time_normalisation(settings) -> str:
     assert float(worked.ratio) == 15.0 and bool(worked.flagged), "1,000 shown / 15,000 traded"
     assert float(plain.ratio) == 1.0 and not bool(plain.flagged), "10,000 shown / 10,000 traded"
     ratios = {
-        (step, window): _engine_ratio(settings, step, window)
+        (step, window): engine_ratio(settings, step, window)
         for step in (1, 3, 5)
         for window in (60, 120)
     }

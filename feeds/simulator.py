@@ -44,6 +44,20 @@ KIND_WEIGHTS = {
     QUIET: 0.1,
 }
 
+# How each scenario trades, indexed by its code (normal, accumulation, distribution,
+# momentum up, momentum down, quiet): aggressor volume as multiples of the instrument's usual
+# rate, drift of the mid in ticks per second, visible 5-level depth and whole-book quantities
+# as multiples of the usual.
+SCENARIO = {
+    "buy_rate": np.array([0.5, 0.25, 4.2, 4.5, 0.4, 0.1]),
+    "sell_rate": np.array([0.5, 4.2, 0.25, 0.4, 4.5, 0.1]),
+    "drift": np.array([0.0, 0.0, 0.0, 0.3, -0.3, 0.0]),
+    "bid_depth": np.array([1.0, 0.25, 1.8, 1.8, 0.8, 1.0]),
+    "ask_depth": np.array([1.0, 1.8, 0.25, 0.8, 1.8, 1.0]),
+    "buy_book": np.array([1.0, 0.6, 2.5, 2.5, 0.6, 1.0]),
+    "sell_book": np.array([1.0, 2.5, 0.6, 0.6, 2.5, 1.0]),
+}
+
 # Liquid NSE names the simulator knows, with a plausible price (rupees). Tokens are the
 # simulator's own (segment NSE), not Kite's.
 UNIVERSE = {
@@ -224,34 +238,14 @@ class MarketSimulator:
         rate, level = self._rate, self._level
 
         # Traded volume by aggressor side (shares this second).
-        buy_rate = np.select(
-            [
-                kind == ACCUMULATION,
-                kind == DISTRIBUTION,
-                kind == MOMENTUM_UP,
-                kind == MOMENTUM_DOWN,
-                kind == QUIET,
-            ],
-            [0.25 * rate, 4.2 * rate, 4.5 * rate, 0.4 * rate, 0.1 * rate],
-            default=0.5 * rate,
-        )
-        sell_rate = np.select(
-            [
-                kind == ACCUMULATION,
-                kind == DISTRIBUTION,
-                kind == MOMENTUM_UP,
-                kind == MOMENTUM_DOWN,
-                kind == QUIET,
-            ],
-            [4.2 * rate, 0.25 * rate, 0.4 * rate, 4.5 * rate, 0.1 * rate],
-            default=0.5 * rate,
-        )
+        buy_rate = SCENARIO["buy_rate"][kind] * rate
+        sell_rate = SCENARIO["sell_rate"][kind] * rate
         bought = rng.poisson(buy_rate)
         sold = rng.poisson(sell_rate)
 
         # The mid: a slow random walk, pinned by icebergs, drifting in momentum.
         walk = rng.choice([-1.0, 0.0, 1.0], size=n, p=[0.06, 0.88, 0.06])
-        drift = np.select([kind == MOMENTUM_UP, kind == MOMENTUM_DOWN], [0.3, -0.3], default=0.0)
+        drift = SCENARIO["drift"][kind]
         pinned = (kind == ACCUMULATION) | (kind == DISTRIBUTION) | (kind == QUIET)
         self._mid_ticks = np.where(pinned, self._mid_ticks, self._mid_ticks + walk + drift)
         self._mid_ticks = np.maximum(self._mid_ticks, 20)
@@ -276,58 +270,13 @@ class MarketSimulator:
         self._low = np.minimum(self._low, last_price)
 
         # Visible book: icebergs show little on their side, the other side looks heavy.
-        bid_scale = np.select(
-            [
-                kind == ACCUMULATION,
-                kind == DISTRIBUTION,
-                kind == MOMENTUM_UP,
-                kind == MOMENTUM_DOWN,
-            ],
-            [0.25, 1.8, 1.8, 0.8],
-            default=1.0,
-        )
-        ask_scale = np.select(
-            [
-                kind == ACCUMULATION,
-                kind == DISTRIBUTION,
-                kind == MOMENTUM_UP,
-                kind == MOMENTUM_DOWN,
-            ],
-            [1.8, 0.25, 0.8, 1.8],
-            default=1.0,
-        )
+        bid_scale, ask_scale = SCENARIO["bid_depth"][kind], SCENARIO["ask_depth"][kind]
         noise = rng.uniform(0.7, 1.3, (2, n, 5))
         bid_qty = np.maximum(1, np.round(level[:, None] * bid_scale[:, None] * noise[0]))
         ask_qty = np.maximum(1, np.round(level[:, None] * ask_scale[:, None] * noise[1]))
         book = level * 5 * 12  # the whole book beyond the 5 levels
-        total_buy = np.round(
-            book
-            * np.select(
-                [
-                    kind == ACCUMULATION,
-                    kind == DISTRIBUTION,
-                    kind == MOMENTUM_UP,
-                    kind == MOMENTUM_DOWN,
-                ],
-                [0.6, 2.5, 2.5, 0.6],
-                default=1.0,
-            )
-            * rng.uniform(0.9, 1.1, n)
-        )
-        total_sell = np.round(
-            book
-            * np.select(
-                [
-                    kind == ACCUMULATION,
-                    kind == DISTRIBUTION,
-                    kind == MOMENTUM_UP,
-                    kind == MOMENTUM_DOWN,
-                ],
-                [2.5, 0.6, 0.6, 2.5],
-                default=1.0,
-            )
-            * rng.uniform(0.9, 1.1, n)
-        )
+        total_buy = np.round(book * SCENARIO["buy_book"][kind] * rng.uniform(0.9, 1.1, n))
+        total_sell = np.round(book * SCENARIO["sell_book"][kind] * rng.uniform(0.9, 1.1, n))
 
         ticks = empty_ticks(n)
         ticks["instrument_token"] = self._tokens

@@ -24,7 +24,10 @@ def feed(engine: SignalEngine, ticks: np.ndarray) -> list:
     return signals
 
 
-def normal_session(start: int, seconds: int, volumes: dict[int, int] | None = None):
+def normal_session(
+    start: int, seconds: int, volumes: dict[int, int] | None = None, tokens=tuple(WATCHLIST)
+):
+    """Balanced two-sided flow for ``tokens``, continuing from their ``volumes``."""
     volumes = volumes or {}
     return interleave(
         *[
@@ -36,7 +39,7 @@ def normal_session(start: int, seconds: int, volumes: dict[int, int] | None = No
                 trade_at="mid",
                 start_volume=volumes.get(token, 1_000_000),
             )
-            for token in WATCHLIST
+            for token in tokens
         ]
     )
 
@@ -71,18 +74,11 @@ def last_volume(ticks: np.ndarray, token: int) -> int:
 
 
 def episode(warm: np.ndarray, start: int, seconds: int, side: str = "bid") -> np.ndarray:
-    quiet = [
-        steady_flow(
-            token,
-            start,
-            seconds,
-            traded_per_second=100,
-            trade_at="mid",
-            start_volume=last_volume(warm, token),
-        )
-        for token in (202, 303)
-    ]
-    return interleave(iceberg(start, seconds, last_volume(warm, 101), side=side), *quiet)
+    """An iceberg on ICEBERG while the other two trade normally."""
+    quiet = normal_session(
+        start, seconds, {t: last_volume(warm, t) for t in (202, 303)}, tokens=(202, 303)
+    )
+    return interleave(iceberg(start, seconds, last_volume(warm, 101), side=side), quiet)
 
 
 def test_an_iceberg_bid_under_visible_selling_gives_one_accumulation(settings):

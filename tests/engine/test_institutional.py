@@ -7,16 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.core import SignalEngine
 from engine.institutional import (
     ABSORBED_ASK,
     ABSORBED_BID,
     absorption,
     detect_institutional_activity_normalized,
 )
-from engine.synthetic import steady_flow
-
-START = 1_763_005_500  # 09:15 IST
+from engine.selftest import engine_ratio
 
 
 def test_worked_example_equal_shown_and_traded_is_one_and_not_flagged():
@@ -57,23 +54,6 @@ def test_absorption_picks_the_side_that_was_hit():
     )
     assert ratio[:2].tolist() == [15.0, 30.0]
     assert side.tolist() == [ABSORBED_BID, ABSORBED_ASK, 0]
-
-
-def engine_ratio(settings, step: int, window: int, rate: float, depth: int) -> float:
-    tuned = settings.model_copy(update={"window_seconds": window, "history_seconds": 4 * window})
-    engine = SignalEngine(tuned, {101: "TEST"})
-    ticks = steady_flow(
-        101,
-        START,
-        3 * window,
-        step=step,
-        traded_per_second=rate,
-        bid_depth=depth,
-        ask_depth=depth * 40,
-        trade_at="bid",
-    )
-    engine.update(ticks)
-    return float(engine.snapshot()["institutional_ratio"].iloc[0])
 
 
 @settings(max_examples=40, deadline=None)
