@@ -24,16 +24,50 @@ def market_service():
 
 service = market_service()
 
+SOURCES = ["simulator", "kite", "replay"]
+
+
+def kite_login() -> None:
+    """Kite's login flow as a trader does it; errors are shown, secrets never are."""
+    from kiteconnect.exceptions import KiteException
+
+    from feeds import kite
+
+    with st.expander("Kite login", expanded=service.status()["login_required"]):
+        api_key = st.text_input("API key", settings.kite_api_key)
+        api_secret = st.text_input(
+            "API secret", settings.kite_api_secret.get_secret_value(), type="password"
+        )
+        login_settings = settings.model_copy(update={"kite_api_key": api_key})
+        if st.button("Generate Login URL"):
+            try:
+                st.markdown(f"[Log in to Kite]({kite.login_url(login_settings)})")
+            except ValueError as error:
+                st.error(str(error))
+        pasted = st.text_input("request_token, or the whole redirect URL")
+        if st.button("Complete Login"):
+            try:
+                kite.complete_login(login_settings, pasted, api_secret)
+                st.success("Logged in. Press Start Monitoring.")
+            except (ValueError, KiteException) as error:
+                st.error(f"Kite login failed: {error}")
+            except OSError as error:
+                st.error(f"Kite could not be reached: {type(error).__name__}")
+
+
 with st.sidebar:
     st.header("Market data")
     status = service.status()
-    st.caption(f"Source: **{status['source']}** ({status['state']})")
+    source_name = st.selectbox("Data source", SOURCES, index=SOURCES.index(service.source_name))
+    st.caption(f"Status: **{status['state']}**")
+    if source_name == "kite":
+        kite_login()
     symbols_text = st.text_area("Symbols, one per line", "\n".join(service.symbols))
     start, stop = st.columns(2)
     if start.button("Start Monitoring", type="primary"):
         from config import parse_symbols
 
-        report = service.start(symbols=parse_symbols(symbols_text))
+        report = service.start(source_name, parse_symbols(symbols_text))
         if report.error:
             st.error(report.error)
         if report.invalid:
