@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test lint format bench clean
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: run test lint format bench clean system-packages
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +17,11 @@ $(STAMP): requirements.txt
 run: $(STAMP)  ## start the dashboard on the embedded simulator
 	$(BIN)/streamlit run streamlit_app.py
 
-test: $(STAMP)  ## lint, then the whole test suite
+system-packages:  ## Debian's Chromium for the browser test, installed when missing
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+test: $(STAMP) system-packages  ## lint, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
