@@ -6,17 +6,11 @@ Chromium comes from Debian (``make test`` installs it); Playwright only drives i
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.test_app_server import ROOT, free_port
+from tests.server import health, running_server
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -32,42 +26,7 @@ FLAGS = [
 
 def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run make test"
-    port = free_port()
-    env = dict(
-        os.environ,
-        SIMULATOR_SPEED="30",
-        DATA_DIR=str(tmp_path),
-        AUTO_START="true",
-        DATA_SOURCE="simulator",
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.5)
+    with running_server(tmp_path, SIMULATOR_SPEED="30") as url:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -76,11 +35,7 @@ def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
             page.get_by_text("confidence").first.wait_for(timeout=90_000)
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             browser.close()
-        with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
-            health = json.loads(response.read())
-        assert response.status == 200 and health["status"] == "ok"
-        assert health["feed"]["signals_total"] >= 1
-        assert (tmp_path / "dashboard.png").stat().st_size > 10_000
-    finally:
-        server.terminate()
-        server.wait(15)
+        body = health(url)
+    assert body is not None and body["status"] == "ok"
+    assert body["feed"]["signals_total"] >= 1
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000

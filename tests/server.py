@@ -1,0 +1,72 @@
+"""Run the real server (``streamlit run streamlit_app.py``) on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def health(url: str) -> dict | None:
+    """``/health`` as JSON, or None while the server does not answer."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+@contextmanager
+def running_server(data_dir: Path, **environment: str) -> Iterator[str]:
+    """Start the server on the simulator with ``environment``; yield its URL once it answers."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        DATA_DIR=str(data_dir),
+        AUTO_START="true",
+        DATA_SOURCE="simulator",
+        **environment,
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while health(url) is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(15)
