@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from config import get_settings
 from feeds.service import get_service
+from monitoring import health_check
 
 log = logging.getLogger("app")
 
@@ -29,11 +30,9 @@ async def lifespan(_app):
 
 
 def health(_request: Request) -> JSONResponse:
-    """The feed's status as JSON: 200 while streaming or idle by choice, 503 when down."""
-    status = get_service(get_settings()).status()
-    down = status["state"] in ("error", "login_required")
-    body = {"status": "down" if down else "ok", "feed": status}
-    return JSONResponse(body, status_code=503 if down else 200)
+    """``monitoring.health_check()`` as JSON: HTTP 200 unless the status is down (503)."""
+    body = health_check()
+    return JSONResponse(body, status_code=503 if body["status"] == "down" else 200)
 
 
 app = st.App("dashboard.py", routes=[Route("/health", health)], lifespan=lifespan)

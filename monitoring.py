@@ -1,0 +1,84 @@
+"""Health of the running app: the feed, the machine's resources, circuit breakers, uptime.
+
+``health_check()`` is what ``GET /health`` serves and the health page shows. It never
+contains a secret: only the feed's status fields, counts and resource figures.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from importlib.metadata import PackageNotFoundError, version
+
+import psutil
+
+STARTED = time.time()
+MEMORY_PERCENT_DEGRADED = 90.0
+LAST_TICK_AGE_DEGRADED = 30.0  # seconds without a tick while connected
+
+
+def app_version() -> str:
+    try:
+        return version("orderflow-dashboard")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+def resources(data_dir: str = ".") -> dict:
+    """CPU, memory and disk of the machine, and this process's resident memory (MiB)."""
+    process = psutil.Process()
+    memory = psutil.virtual_memory()
+    disk = psutil.disk_usage(data_dir)
+    return {
+        "cpu_percent": psutil.cpu_percent(interval=None),
+        "memory_percent": memory.percent,
+        "disk_percent": disk.percent,
+        "process_rss_mib": round(process.memory_info().rss / 2**20, 1),
+        "process_threads": process.num_threads(),
+    }
+
+
+def health_check(service=None, settings=None) -> dict:
+    """``status`` ok / degraded / down with the reasons, and the figures behind them."""
+    if settings is None:
+        from config import get_settings
+
+        settings = get_settings()
+    if service is None:
+        from feeds.service import get_service
+
+        service = get_service(settings)
+    feed = service.status()
+    machine = resources(settings.data_dir if os.path.isdir(settings.data_dir) else ".")
+    reasons, down = [], False
+    if feed["state"] in ("login_required", "error"):
+        down = True
+        reasons.append(f"feed {feed['state']}" + (f": {feed['detail']}" if feed["detail"] else ""))
+    elif feed["state"] == "stopped":
+        reasons.append("feed stopped")
+    elif feed["state"] == "reconnecting":
+        reasons.append("feed reconnecting")
+    age = feed["last_tick_age_s"]
+    if (
+        feed["connected"]
+        and age is not None
+        and age > LAST_TICK_AGE_DEGRADED
+        and feed["market_open"]
+    ):
+        reasons.append(f"no tick for {age:.0f} s")
+    if feed["frames_dropped"]:
+        reasons.append(f"{feed['frames_dropped']} frames dropped")
+    if machine["memory_percent"] > MEMORY_PERCENT_DEGRADED:
+        reasons.append(f"memory at {machine['memory_percent']:.0f}%")
+    breaker = getattr(service.source, "breaker", None)
+    breakers = [breaker.snapshot()] if breaker is not None else []
+    reasons += [f"{b['name']} circuit {b['state']}" for b in breakers if b["state"] != "closed"]
+    return {
+        "status": "down" if down else "degraded" if reasons else "ok",
+        "reasons": reasons,
+        "feed": feed,
+        "resources": machine,
+        "breakers": breakers,
+        "uptime_s": round(time.time() - STARTED, 1),
+        "version": app_version(),
+    }

@@ -1,0 +1,66 @@
+"""health_check(): status with reasons, resources, breakers, and never a secret."""
+
+from __future__ import annotations
+
+import json
+
+from config import Settings
+from feeds.service import MarketService
+from monitoring import health_check
+from tests.server import free_port
+
+SECRET, TOKEN = "s3cret-value-xyz", "access-token-abc"
+
+
+def settings(tmp_path, **overrides) -> Settings:
+    values = dict(
+        data_dir=str(tmp_path),
+        simulator_speed=50.0,
+        simulator_warmup_seconds=60,
+        watchlist="RELIANCE,TCS",
+        kite_api_key="key",
+        kite_api_secret=SECRET,
+        kite_access_token=TOKEN,
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def test_a_streaming_simulator_is_healthy_with_resources_and_version(tmp_path):
+    config = settings(tmp_path)
+    service = MarketService(config)
+    service.start()
+    try:
+        assert service.wait_for(lambda: service.ticks_total > 0, 30)
+        report = health_check(service, config)
+        assert report["status"] == "ok", report["reasons"]
+        assert report["feed"]["state"] == "connected"
+        assert set(report["resources"]) >= {
+            "cpu_percent",
+            "memory_percent",
+            "disk_percent",
+            "process_rss_mib",
+        }
+        assert report["version"] and report["uptime_s"] >= 0
+    finally:
+        service.stop()
+    report = health_check(service, config)
+    assert report["status"] == "degraded" and "feed stopped" in report["reasons"]
+
+
+def test_a_feed_that_needs_a_login_is_down_and_says_why(tmp_path):
+    config = settings(tmp_path, data_source="kite", kite_access_token="")
+    service = MarketService(config)
+    service.start()
+    report = health_check(service, config)
+    assert report["status"] == "down"
+    assert any("login_required" in reason for reason in report["reasons"])
+
+
+def test_no_secret_appears_in_the_health_output_even_after_a_failure(tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"
+    config = settings(tmp_path, data_source="kite", kite_root=closed)
+    service = MarketService(config)
+    report_text = json.dumps(service.start().__dict__) + json.dumps(health_check(service, config))
+    assert health_check(service, config)["status"] == "down"
+    assert SECRET not in report_text and TOKEN not in report_text
