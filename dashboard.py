@@ -100,6 +100,11 @@ def live_panel() -> None:
     if not service.running:
         st.info("Not monitoring. Press **Start Monitoring** in the sidebar.")
         return
+    seen = st.session_state.get("signals_seen")
+    if seen is not None:
+        for signal in snapshot.signals[seen:] if seen <= len(snapshot.signals) else ():
+            st.toast(f"{signal.signal_type} {signal.symbol}: confidence {signal.confidence:.1f}")
+    st.session_state["signals_seen"] = len(snapshot.signals)
     st.subheader("Signals")
     if not snapshot.signals:
         st.caption(f"No signal yet: none has reached MIN_CONFIDENCE = {settings.min_confidence:g}.")
