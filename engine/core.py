@@ -166,6 +166,7 @@ class SignalEngine:
                 rows, ticks = rows[known], ticks[known]
             self.ticks_total += len(ticks)
             self.state.ingest(rows, ticks)
+            self.state.complete_buckets()
         metrics = self._evaluate()
         signals = self._gate(metrics)
         self._published = metrics
@@ -175,7 +176,6 @@ class SignalEngine:
     def _completed_aggregates(self) -> dict[str, np.ndarray]:
         """Sums over the window's completed buckets, cached until they can change."""
         state = self.state
-        state.complete_buckets()
         now_bucket = state.now_bucket
         key = (now_bucket, state.revision)
         if key == self._cache_key:

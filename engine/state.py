@@ -107,9 +107,9 @@ class RollingFlowState:
         """Fold a batch of ticks (``rows[i]`` is the instrument row of ``ticks[i]``)."""
         if len(ticks) == 0:
             return
-        unique = np.bincount(rows, minlength=len(self.tick_count))
-        self.tick_count += unique
-        unique = bool(unique.max() <= 1)
+        per_row = np.bincount(rows, minlength=len(self.tick_count))
+        self.tick_count += per_row
+        unique = bool(per_row.max() <= 1)
         if not unique:
             # Sort by (instrument, exchange time), arrival order kept among equal times, so
             # the last tick of each instrument's run is its newest.

@@ -255,11 +255,8 @@ class KiteSource(FrameSource):
         if options.empty:
             return calculate_real_pcr(pd.DataFrame(columns=["strike", "type", "oi"]))
         expiry = pd.to_datetime(options["expiry"]).dt.date
-        upcoming = options[expiry >= datetime.now(UTC).date()]
-        nearest = upcoming[
-            pd.to_datetime(upcoming["expiry"]).dt.date
-            == pd.to_datetime(upcoming["expiry"]).dt.date.min()
-        ]
+        upcoming = expiry >= datetime.now(UTC).date()
+        nearest = options[upcoming & (expiry == expiry[upcoming].min())]
         names = [f"NFO:{name}" for name in nearest["tradingsymbol"]]
         kite = self._kite()
         quotes: dict = {}

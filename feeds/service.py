@@ -133,13 +133,13 @@ class MarketService:
                 self.recorder = self._open_recorder(candidate)
             self._stop.clear()
             self._queue = queue.Queue(self.settings.frame_queue_size)
+            self.source = candidate
             self._threads = [
                 threading.Thread(target=self._market_loop, name="market", daemon=True),
-                threading.Thread(target=self._pcr_loop, name="pcr", daemon=True),
+                threading.Thread(target=self._pcr_loop, args=(candidate,), name="pcr", daemon=True),
             ]
             for thread in self._threads:
                 thread.start()
-            self.source = candidate
             candidate.start(self._deliver)
             log.info("started %s for %d symbols", name, len(candidate.instruments))
             return StartReport(list(candidate.instruments.values()), self.invalid_symbols)
@@ -249,12 +249,9 @@ class MarketService:
                 except Exception:
                     log.exception("a signal listener failed")
 
-    def _pcr_loop(self) -> None:
+    def _pcr_loop(self, source: FrameSource) -> None:
         """Fetch PCR for every symbol now and then; the REST calls never block ticks."""
-        source, settings = self.source, self.settings
-        while source is None and not self._stop.is_set():  # start() sets it after the thread
-            self._stop.wait(0.05)
-            source = self.source
+        settings = self.settings
         while not self._stop.is_set():
             for symbol in list(source.instruments.values()):
                 if self._stop.is_set():
