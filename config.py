@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     tz: str = Field("Asia/Kolkata", description="Time zone used to label times in the UI.")
 
     data_dir: str = Field("data", description="Where the database, logs and recordings live.")
+    app_password_hash: SecretStr = Field(
+        SecretStr(""),
+        description="Optional password gate: a hash made by `python auth.py` (empty = no gate).",
+    )
 
     # --- market data ----------------------------------------------------------------------
     data_source: Literal["simulator", "kite", "replay"] = Field(
@@ -151,6 +155,9 @@ class Settings(BaseSettings):
     history_seconds: int = Field(
         900, ge=30, le=86_400, description="Rolling history for baselines (volume, volatility)."
     )
+    chart_history_minutes: int = Field(
+        120, ge=1, le=1440, description="How much of each symbol's metrics the charts keep."
+    )
     ratio_reference_seconds: float = Field(
         60,
         gt=0,
@@ -220,6 +227,13 @@ class Settings(BaseSettings):
             problems.append(
                 f"MARKET_HOLIDAYS must be YYYY-MM-DD dates, got {self.market_holidays!r}"
             )
+        if self.app_password_hash.get_secret_value():
+            from auth import parse_hash
+
+            try:
+                parse_hash(self.app_password_hash.get_secret_value())
+            except ValueError as error:
+                problems.append(str(error))
         if self.data_source == "replay" and not self.replay_file:
             problems.append("DATA_SOURCE=replay needs REPLAY_FILE")
         if self.window_seconds % self.bucket_seconds:

@@ -6,11 +6,17 @@ contains a secret: only the feed's status fields, counts and resource figures.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
+from collections import deque
 from importlib.metadata import PackageNotFoundError, version
 
+import pandas as pd
 import psutil
+
+log = logging.getLogger("monitoring")
 
 STARTED = time.time()
 MEMORY_PERCENT_DEGRADED = 90.0
@@ -82,3 +88,60 @@ def health_check(service=None, settings=None) -> dict:
         "uptime_s": round(time.time() - STARTED, 1),
         "version": app_version(),
     }
+
+
+class ResourceSampler:
+    """Samples ticks per second, process memory and CPU every ``interval`` seconds.
+
+    A daemon thread with a bounded history (``maxlen`` samples), for the health page's charts.
+    """
+
+    def __init__(self, service, interval: float = 5.0, maxlen: int = 1440) -> None:
+        self.service = service
+        self.interval = interval
+        self.samples: deque[tuple[float, float, float, float]] = deque(maxlen=maxlen)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="resource-sampler", daemon=True)
+        self._process = psutil.Process()
+
+    def start(self) -> ResourceSampler:
+        self._process.cpu_percent(None)  # the first reading primes the counter
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def sample(self) -> None:
+        rss = self._process.memory_info().rss / 2**20
+        cpu = self._process.cpu_percent(None)
+        self.samples.append((time.time(), self.service.ticks_per_second(), rss, cpu))
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.sample()
+            except Exception:  # a failed reading must not end the sampler
+                log.debug("resource sample failed", exc_info=True)
+            if self._stop.wait(self.interval):
+                return
+
+    def frame(self) -> pd.DataFrame:
+        """The samples so far: ticks_per_s, rss_mib, cpu_percent indexed by IST time."""
+        rows = list(self.samples)
+        frame = pd.DataFrame(rows, columns=["time", "ticks_per_s", "rss_mib", "cpu_percent"])
+        index = pd.to_datetime(frame.pop("time"), unit="s", utc=True).dt.tz_convert("Asia/Kolkata")
+        return frame.set_index(pd.Index(index, name="time"))
+
+
+_sampler: ResourceSampler | None = None
+_sampler_lock = threading.Lock()
+
+
+def resource_sampler(service) -> ResourceSampler:
+    """The process's one sampler, started on first use."""
+    global _sampler
+    with _sampler_lock:
+        if _sampler is None:
+            _sampler = ResourceSampler(service).start()
+        return _sampler

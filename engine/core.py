@@ -29,6 +29,7 @@ from engine.factors import (
     volume_surge,
     vwap_distance_pct,
 )
+from engine.history import MetricHistory
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID, absorption
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
 from engine.ranking import rank_points
@@ -102,6 +103,8 @@ class SignalEngine:
         self._cache_key: tuple[int, int] | None = None
         self._cache: dict[str, np.ndarray] = {}
         self._published: dict[str, np.ndarray] = self._empty_metrics()
+        chart_samples = settings.chart_history_minutes * 60 // settings.bucket_seconds
+        self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
 
     # ----------------------------------------------------------------------------- inputs
     @property
@@ -170,6 +173,7 @@ class SignalEngine:
         metrics = self._evaluate()
         signals = self._gate(metrics)
         self._published = metrics
+        self.history.record(self.state.now, metrics)
         return signals
 
     # ---------------------------------------------------------------------------- metrics
@@ -346,6 +350,18 @@ class SignalEngine:
         return signals
 
     # --------------------------------------------------------------------------- snapshot
+    def history_frame(self, symbol: str) -> pd.DataFrame:
+        """``symbol``'s sampled last price, institutional ratio and imbalance (IST times)."""
+        times, series = self.history.series(self._row(symbol))
+        index = pd.to_datetime(times, unit="s", utc=True).tz_convert("Asia/Kolkata")
+        return pd.DataFrame(series, index=pd.Index(index, name="time"))
+
+    def history_matrix(self, name: str) -> pd.DataFrame:
+        """One sampled series for the whole watchlist: a column per symbol (IST times)."""
+        times, values = self.history.matrix(name)
+        index = pd.to_datetime(times, unit="s", utc=True).tz_convert("Asia/Kolkata")
+        return pd.DataFrame(values, index=pd.Index(index, name="time"), columns=self.symbols)
+
     def snapshot(self) -> pd.DataFrame:
         """One row per instrument with its live metrics (a new DataFrame each call)."""
         metrics = self._published

@@ -63,6 +63,7 @@ class MarketSnapshot:
     metrics: pd.DataFrame
     signals: tuple[Signal, ...]
     status: dict = field(default_factory=dict)
+    active: tuple[Signal, ...] = ()  # signals still open (no target, stop or expiry yet)
 
 
 class MarketService:
@@ -322,7 +323,19 @@ class MarketService:
     def snapshot(self) -> MarketSnapshot:
         engine = self.engine
         metrics = engine.snapshot() if engine is not None else pd.DataFrame()
-        return MarketSnapshot(metrics, tuple(self._signals), self.status())
+        signals = tuple(self._signals)
+        return MarketSnapshot(metrics, signals, self.status(), self.active_signals(signals))
+
+    def active_signals(self, signals: tuple[Signal, ...]) -> tuple[Signal, ...]:
+        """The signals still open."""
+        return signals[-12:]
+
+    def history(self, symbol: str) -> pd.DataFrame:
+        """``symbol``'s sampled price, institutional ratio and imbalance, for the charts."""
+        engine = self.engine
+        if engine is None or symbol not in engine.symbols:
+            return pd.DataFrame(columns=["last_price", "institutional_ratio", "order_imbalance"])
+        return engine.history_frame(symbol)
 
     def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Poll ``condition`` until true or ``timeout`` seconds pass (tests, tools)."""

@@ -1,4 +1,4 @@
-"""The dashboard page, driven through Streamlit's AppTest."""
+"""The dashboard's pages, driven through Streamlit's AppTest."""
 
 from __future__ import annotations
 
@@ -7,32 +7,52 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import config
+from auth import hash_password
 from feeds import service as service_module
+from feeds.sources import FrameSource
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SIMULATOR_WARMUP_SECONDS", "120")
-    monkeypatch.setenv("SIMULATOR_SPEED", "50")
-    monkeypatch.setenv("WATCHLIST", "RELIANCE,TCS")
-    config.get_settings.cache_clear()
-    monkeypatch.setattr(service_module, "_service", None)
-    st.cache_resource.clear()  # the page caches the service across runs
-    test = AppTest.from_file("../dashboard.py", default_timeout=30)
-    yield test
+def make_app(tmp_path, monkeypatch):
+    """An AppTest of dashboard.py with a fresh service; extra env vars per test."""
+
+    def make(**env: str) -> AppTest:
+        defaults = {
+            "DATA_DIR": str(tmp_path),
+            "SIMULATOR_WARMUP_SECONDS": "120",
+            "SIMULATOR_SPEED": "50",
+            "WATCHLIST": "RELIANCE,TCS",
+        }
+        for name, value in {**defaults, **env}.items():
+            monkeypatch.setenv(name, value)
+        config.get_settings.cache_clear()
+        monkeypatch.setattr(service_module, "_service", None)
+        st.cache_resource.clear()  # the pages cache the service and the password gate
+        return AppTest.from_file("../dashboard.py", default_timeout=30)
+
+    yield make
     if service_module._service is not None:
         service_module._service.stop()
     config.get_settings.cache_clear()
 
 
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
 def texts(test: AppTest) -> str:
     parts = [e.value for e in test.markdown] + [e.value for e in test.info]
     parts += [e.value for e in test.warning] + [e.value for e in test.error]
+    parts += [e.value for e in test.caption] + [e.value for e in test.success]
     return "\n".join(str(part) for part in parts)
 
 
-def test_the_page_shows_the_simulated_feed_labelled_as_such(app):
+def button(test: AppTest, label: str):
+    return next(b for b in test.button if b.label == label)
+
+
+def test_the_live_page_shows_the_simulated_feed_labelled_as_such(app):
     app.run()
     assert not app.exception
     assert app.title[0].value == "Order-flow dashboard"
@@ -41,12 +61,30 @@ def test_the_page_shows_the_simulated_feed_labelled_as_such(app):
     assert service is not None and service.wait_for(lambda: service.ticks_total > 0, 30)
 
 
+def test_signals_render_as_cards_with_levels_and_factor_points(app):
+    app.run()
+    service = service_module._service
+    assert service.wait_for(lambda: service.signals_total > 0, 90), "no simulated signal"
+    app.run()
+    assert not app.exception
+    rendered = texts(app)
+    signal = service.snapshot().active[0]
+    assert f"{signal.symbol}" in rendered
+    assert "points" in rendered and "signal type" in rendered
+    assert "Confidence" in {metric.label for metric in app.metric}
+    for level in ("Entry", "target", "stop", "reward:risk", f"{signal.entry:.2f}"):
+        assert level in rendered
+    assert any(kind in rendered for kind in ("ACCUMULATION", "DISTRIBUTION", "BUY", "SELL"))
+    assert app.dataframe, "the watchlist table is missing"
+
+
 def test_stop_and_start_monitoring_from_the_sidebar_with_a_bad_symbol(app):
     app.run()
-    app.sidebar.button[1].click().run()  # Stop Monitoring
+    button(app, "Stop Monitoring").click().run()
     assert "Not monitoring" in texts(app)
+    assert service_module._service.running is False
     app.sidebar.text_area[0].set_value("reliance\nNOTREAL\n").run()
-    app.sidebar.button[0].click().run()  # Start Monitoring
+    button(app, "Start Monitoring").click().run()
     assert "Not found, not monitored: NOTREAL" in texts(app)
     assert service_module._service.symbols == ["RELIANCE", "NOTREAL"]
     assert service_module._service.status()["symbols"] == ["RELIANCE"]
@@ -54,7 +92,7 @@ def test_stop_and_start_monitoring_from_the_sidebar_with_a_bad_symbol(app):
 
 def test_self_tests_render_their_results(app):
     app.run()
-    app.sidebar.button[2].click().run()
+    button(app, "Run Self-Tests").click().run()
     rendered = texts(app)
     for name in (
         "time normalisation",
@@ -64,3 +102,74 @@ def test_self_tests_render_their_results(app):
         "risk calculation",
     ):
         assert f"**{name}**: passed" in rendered
+
+
+def test_no_signal_yet_says_which_threshold_holds_them_back(make_app):
+    app = make_app(MIN_CONFIDENCE="10", SIMULATOR_SPEED="1")
+    app.run()
+    service = service_module._service
+    assert service.wait_for(lambda: service.ticks_total > 0, 30)
+    app.run()
+    assert "none has passed MIN_CONFIDENCE = 10/10" in texts(app)
+
+
+class ClosedMarketSource(FrameSource):
+    """A live source that connects but gets no ticks, as Kite outside market hours."""
+
+    name = "kite"
+    live = True
+
+    def resolve(self) -> None:
+        self.instruments = {1: "RELIANCE"}
+
+    def _run(self, deliver) -> None:
+        self.state = "connected"
+        self._stop.wait()
+
+
+def test_a_closed_market_is_explained(make_app, monkeypatch):
+    monkeypatch.setattr(service_module, "market_phase", lambda *_: "closed")
+    monkeypatch.setattr(service_module, "default_sources", lambda: {"kite": ClosedMarketSource})
+    app = make_app(DATA_SOURCE="kite")
+    app.run()
+    service = service_module._service
+    assert service.wait_for(lambda: service.status()["state"] == "market_closed", 10)
+    app.run()
+    assert "The market is closed" in texts(app)
+    assert "SIMULATED DATA" not in texts(app)
+
+
+def test_the_health_page_shows_status_and_resources(app):
+    app.run()
+    app.switch_page("app_pages/health.py").run()
+    assert not app.exception
+    assert app.title[0].value == "System health"
+    labels = {metric.label for metric in app.metric}
+    assert {"Ticks total", "Process memory", "Frames dropped"} <= labels
+
+
+def test_the_password_gate_hides_everything_until_the_password_is_given(make_app):
+    app = make_app(APP_PASSWORD_HASH=hash_password("open sesame", iterations=1_000))
+    app.run()
+    assert not app.sidebar.button and not app.metric
+    app.text_input[0].input("wrong")
+    app.button[0].click().run()
+    assert "Wrong password." in texts(app)
+    assert not app.sidebar.button
+    app.text_input[0].input("open sesame")
+    app.button[0].click().run()
+    assert not app.exception
+    assert app.title[0].value == "Order-flow dashboard"
+    assert any(b.label == "Start Monitoring" for b in app.sidebar.button)
+
+
+def test_repeated_wrong_passwords_are_throttled(make_app):
+    app = make_app(APP_PASSWORD_HASH=hash_password("right", iterations=1_000))
+    app.run()
+    for _ in range(5):
+        app.text_input[0].input("wrong")
+        app.button[0].click().run()
+    assert "Too many wrong attempts" in texts(app)
+    app.text_input[0].input("right")
+    app.button[0].click().run()  # refused while locked, even with the right password
+    assert not app.sidebar.button

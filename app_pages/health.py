@@ -1,0 +1,59 @@
+"""System Health: what ``GET /health`` reports, with the session's tick rate and memory."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import charts
+from config import get_settings
+from monitoring import health_check, resource_sampler
+from ui import market_service, status_badge
+
+settings = get_settings()
+service = market_service()
+sampler = resource_sampler(service)
+
+st.title("System health")
+STATUS_COLOURS = {"ok": "green", "degraded": "orange", "down": "red"}
+
+
+@st.fragment(run_every=2.0)
+def health_panel() -> None:
+    report = health_check(service, settings)
+    st.badge(report["status"].upper(), color=STATUS_COLOURS[report["status"]])
+    for reason in report["reasons"]:
+        st.warning(reason)
+    feed, machine = report["feed"], report["resources"]
+    status_badge(feed)
+    columns = st.columns(4)
+    columns[0].metric("Ticks total", f"{feed['ticks_total']:,}")
+    columns[1].metric("Frames dropped", feed["frames_dropped"])
+    columns[2].metric("Frame errors", feed["frame_errors"])
+    columns[3].metric("Reconnects", feed["reconnects"])
+    columns = st.columns(4)
+    columns[0].metric("CPU (machine)", f"{machine['cpu_percent']:.0f}%")
+    columns[1].metric("Memory (machine)", f"{machine['memory_percent']:.0f}%")
+    columns[2].metric("Disk", f"{machine['disk_percent']:.0f}%")
+    columns[3].metric("Process memory", f"{machine['process_rss_mib']:.0f} MiB")
+    history = sampler.frame()
+    if len(history) >= 2:
+        left, right = st.columns(2)
+        left.plotly_chart(
+            charts.time_series_chart(history, "ticks_per_s", "Ticks per second", "#3498db"),
+            key="ticks_chart",
+        )
+        right.plotly_chart(
+            charts.time_series_chart(history, "rss_mib", "Process memory (MiB)", "#9b59b6"),
+            key="memory_chart",
+        )
+    else:
+        st.caption("Charts of tick rate and memory appear after a few samples (every 5 s).")
+    if report["breakers"]:
+        st.subheader("Circuit breakers")
+        st.dataframe(report["breakers"], hide_index=True)
+    st.caption(f"Version {report['version']} · up {report['uptime_s'] / 60:.0f} min")
+    with st.expander("Raw /health JSON"):
+        st.json(report)
+
+
+health_panel()

@@ -1,0 +1,139 @@
+"""Live Signals: active signals as cards, the watchlist and charts, refreshed every second."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import charts
+from config import get_settings
+from ui import market_service, signal_card
+
+settings = get_settings()
+service = market_service()
+
+st.title("Order-flow dashboard")
+
+WATCHLIST_COLUMNS = {
+    "symbol": st.column_config.TextColumn("Symbol", pinned=True),
+    "last_price": st.column_config.NumberColumn("Last", format="%.2f"),
+    "change_pct": st.column_config.NumberColumn("Change %", format="%+.2f%%"),
+    "institutional_ratio": st.column_config.ProgressColumn(
+        "Institutional ratio",
+        help="Traded volume per minute over the visible depth of the absorbed side",
+        format="%.2f",
+        min_value=0.0,
+        max_value=max(2 * settings.institutional_threshold, 1.0),
+    ),
+    "absorbed_side": st.column_config.TextColumn("Absorbed"),
+    "order_imbalance": st.column_config.NumberColumn(
+        "Imbalance", help="-1 visible selling .. +1 visible buying", format="%+.2f"
+    ),
+    "volume_surge": st.column_config.NumberColumn("Volume surge", format="%.1fx"),
+    "price_state": st.column_config.TextColumn("Price"),
+    "pcr": st.column_config.NumberColumn("PCR", format="%.2f"),
+    "pcr_origin": st.column_config.TextColumn("PCR source"),
+    "state": st.column_config.TextColumn("State", help="The signal type the rules see now"),
+    "confidence": st.column_config.NumberColumn("Confidence", format="%.1f"),
+    "rank_points": st.column_config.NumberColumn("Rank", format="%.1f"),
+}
+
+
+def empty_state(status: dict, metrics) -> bool:
+    """Tell the user what to do when there is nothing to show; True if nothing else shows."""
+    if not service.running:
+        if status["login_required"]:
+            st.info("Kite needs a login: open **Kite login** in the sidebar, then Start.")
+        else:
+            st.info(
+                "Not monitoring. Choose a data source and press **Start Monitoring** in the "
+                "sidebar (the simulator needs no account)."
+            )
+        return True
+    if status["state"] == "market_closed":
+        st.info(
+            f"The market is {status['market_phase'].replace('_', ' ')}: NSE trades 09:15-15:30 "
+            "IST on weekdays. Signals appear once ticks arrive; the simulator source works "
+            "any time."
+        )
+        return True
+    if metrics.empty or status["ticks_total"] == 0:
+        st.info("Waiting for the first ticks...")
+        return True
+    return False
+
+
+@st.fragment(run_every=1.0)
+def live_panel() -> None:
+    snapshot = service.snapshot()
+    status, metrics = snapshot.status, snapshot.metrics
+    if status["simulated"]:
+        st.warning("SIMULATED DATA: the embedded simulator, not the market.", icon="🧪")
+    feed, rate, age_column, today = st.columns(4)
+    feed.metric("Feed", status["state"].replace("_", " "))
+    rate.metric("Ticks / s", f"{status['ticks_per_s']:.0f}")
+    age = status["last_tick_age_s"]
+    age_column.metric("Last tick", "never" if age is None else f"{age:.1f} s ago")
+    today.metric("Signals today", status["signals_today"])
+    if status["detail"]:
+        st.info(status["detail"])
+    if empty_state(status, metrics):
+        return
+
+    seen = st.session_state.get("signals_seen")
+    if seen is not None and seen < status["signals_total"]:
+        fresh = min(status["signals_total"] - seen, len(snapshot.signals))
+        for signal in snapshot.signals[len(snapshot.signals) - fresh :]:
+            st.toast(
+                f"{signal.signal_type} {signal.symbol}: confidence {signal.confidence:.1f}/10",
+                icon="🔔",
+            )
+    st.session_state["signals_seen"] = status["signals_total"]
+
+    st.subheader("Active signals")
+    active = sorted(snapshot.active, key=lambda s: (-s.rank_points, -s.confidence))
+    if not active:
+        ready = int(metrics["ready"].sum())
+        if ready < len(metrics):
+            st.caption(
+                f"Warming up: {ready} of {len(metrics)} symbols have a full "
+                f"{settings.window_seconds}-second window."
+            )
+        st.info(
+            "No active signal: none has passed MIN_CONFIDENCE = "
+            f"{settings.min_confidence:g}/10 yet. Candidates below it show in the table's "
+            "State column."
+        )
+    cards = st.columns(2)
+    for index, signal in enumerate(active[:12]):
+        with cards[index % 2]:
+            signal_card(signal)
+
+    st.subheader("Watchlist")
+    st.dataframe(
+        metrics[list(WATCHLIST_COLUMNS)],
+        column_config=WATCHLIST_COLUMNS,
+        hide_index=True,
+        width="stretch",
+    )
+    st.plotly_chart(
+        charts.watchlist_ratio_chart(metrics, settings.institutional_threshold),
+        key="watchlist_ratio",
+    )
+    symbols = list(metrics["symbol"])
+    default = active[0].symbol if active else symbols[0]
+    chosen = st.selectbox("Chart symbol", symbols, index=symbols.index(default), key="chart_symbol")
+    history = service.history(chosen)
+    if len(history) < 2:
+        st.caption("Charts fill in as the session runs (one point per bucket).")
+        return
+    st.plotly_chart(charts.price_chart(history, snapshot.signals, chosen), key="price")
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.ratio_chart(history, settings.institutional_threshold, chosen), key="ratio"
+    )
+    right.plotly_chart(
+        charts.imbalance_chart(history, settings.imbalance_threshold, chosen), key="imbalance"
+    )
+
+
+live_panel()

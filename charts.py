@@ -1,0 +1,139 @@
+"""Plotly figures for the pages. Pure: data in, ``go.Figure`` out (no Streamlit here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+SIGNAL_COLOURS = {
+    "ACCUMULATION": "#2ecc71",  # green
+    "DISTRIBUTION": "#e74c3c",  # red
+    "BUY": "#3498db",  # blue
+    "SELL": "#f39c12",  # orange
+}
+LONG_TYPES = {"ACCUMULATION", "BUY"}
+LEVEL_COLOURS = {"entry": "#bdc3c7", "target": "#2ecc71", "stop": "#e74c3c"}
+
+
+def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        showlegend=False,
+        hovermode="x unified",
+    )
+    return figure
+
+
+def price_chart(history: pd.DataFrame, signals: Iterable, symbol: str) -> go.Figure:
+    """Last price with a marker per signal and the latest signal's entry/target/stop lines."""
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=history.index,
+            y=history["last_price"],
+            mode="lines",
+            name="last price",
+            line={"color": "#ecf0f1", "width": 1.5},
+        )
+    )
+    mine = [s for s in signals if s.symbol == symbol and s.timestamp is not None]
+    for kind, colour in SIGNAL_COLOURS.items():
+        of_kind = [s for s in mine if str(s.signal_type) == kind]
+        if not of_kind:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[s.timestamp for s in of_kind],
+                y=[s.entry for s in of_kind],
+                mode="markers",
+                name=kind,
+                marker={
+                    "color": colour,
+                    "size": 13,
+                    "symbol": "triangle-up" if kind in LONG_TYPES else "triangle-down",
+                    "line": {"color": "#111", "width": 1},
+                },
+                hovertext=[f"{kind} {s.confidence:.1f}/10" for s in of_kind],
+            )
+        )
+    if mine:
+        latest = mine[-1]
+        for label, level in (
+            ("entry", latest.entry),
+            ("target", latest.target),
+            ("stop", latest.stop_loss),
+        ):
+            figure.add_hline(
+                y=level,
+                line={"color": LEVEL_COLOURS[label], "dash": "dash", "width": 1},
+                annotation_text=f"{label} {level:.2f}",
+                annotation_position="top left",
+            )
+    return _layout(figure, f"{symbol}: price and signals", height=320)
+
+
+def ratio_chart(history: pd.DataFrame, threshold: float, symbol: str) -> go.Figure:
+    """Institutional ratio over time against the detection threshold."""
+    figure = go.Figure(
+        go.Scatter(
+            x=history.index,
+            y=history["institutional_ratio"],
+            mode="lines",
+            line={"color": "#9b59b6"},
+            name="institutional ratio",
+        )
+    )
+    figure.add_hline(
+        y=threshold,
+        line={"color": "#e67e22", "dash": "dot"},
+        annotation_text=f"threshold {threshold:g}",
+    )
+    return _layout(figure, f"{symbol}: institutional ratio")
+
+
+def imbalance_chart(history: pd.DataFrame, threshold: float, symbol: str) -> go.Figure:
+    """Visible order imbalance (-1 selling .. +1 buying) with the rule's thresholds."""
+    imbalance = history["order_imbalance"]
+    figure = go.Figure(
+        go.Bar(
+            x=history.index,
+            y=imbalance,
+            name="order imbalance",
+            marker={"color": ["#2ecc71" if v >= 0 else "#e74c3c" for v in imbalance.fillna(0)]},
+        )
+    )
+    for level in (threshold, -threshold):
+        figure.add_hline(y=level, line={"color": "#7f8c8d", "dash": "dot"})
+    figure.update_yaxes(range=[-1, 1])
+    return _layout(figure, f"{symbol}: order imbalance")
+
+
+def watchlist_ratio_chart(metrics: pd.DataFrame, threshold: float) -> go.Figure:
+    """Every symbol's institutional ratio at a glance, those over the threshold highlighted."""
+    ordered = metrics[["symbol", "institutional_ratio"]].fillna(0.0)
+    ordered = ordered.sort_values("institutional_ratio")
+    colours = ["#e67e22" if r >= threshold else "#566573" for r in ordered["institutional_ratio"]]
+    figure = go.Figure(
+        go.Bar(
+            x=ordered["institutional_ratio"],
+            y=ordered["symbol"],
+            orientation="h",
+            marker={"color": colours},
+        )
+    )
+    figure.add_vline(x=threshold, line={"color": "#e67e22", "dash": "dot"})
+    return _layout(
+        figure, "Institutional ratio across the watchlist", height=max(220, 26 * len(ordered) + 60)
+    )
+
+
+def time_series_chart(frame: pd.DataFrame, column: str, title: str, colour: str) -> go.Figure:
+    """One column of a time-indexed frame as a line (health page)."""
+    figure = go.Figure(
+        go.Scatter(x=frame.index, y=frame[column], mode="lines", line={"color": colour})
+    )
+    return _layout(figure, title, height=220)

@@ -1,0 +1,143 @@
+"""Streamlit pieces the pages share: the cached service, the status badge, signal cards and
+the password gate. Only the pages and ``dashboard.py`` import this module."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from charts import SIGNAL_COLOURS
+from config import get_settings
+from feeds.service import MarketService, get_service
+
+BADGES = {
+    "connected": ("connected", "green"),
+    "connecting": ("connecting", "blue"),
+    "reconnecting": ("reconnecting", "orange"),
+    "login_required": ("login required", "red"),
+    "market_closed": ("market closed", "gray"),
+    "stopped": ("stopped", "gray"),
+    "finished": ("replay finished", "gray"),
+    "error": ("error", "red"),
+}
+MARKDOWN_COLOURS = {"ACCUMULATION": "green", "DISTRIBUTION": "red", "BUY": "blue", "SELL": "orange"}
+FACTOR_LABELS = {
+    "base": "signal type",
+    "pcr": "PCR",
+    "imbalance": "order imbalance",
+    "institutional": "institutional ratio",
+    "volume_surge": "volume surge",
+}
+FACTOR_MAX = {"base": 3, "pcr": 4, "imbalance": 3, "institutional": 3, "volume_surge": 2}
+
+
+@st.cache_resource
+def market_service() -> MarketService:
+    """The process's market service (shared by every session)."""
+    return get_service(get_settings())
+
+
+def status_badge(status: dict) -> None:
+    """The feed's state as a coloured badge, with tick rate and last-tick age."""
+    label, colour = BADGES.get(status["state"], (status["state"], "gray"))
+    if status["state"] == "reconnecting" and status["reconnects"]:
+        label = f"reconnecting ({status['reconnects']})"
+    st.badge(label, color=colour)
+    age = status["last_tick_age_s"]
+    st.caption(
+        f"{status['source']} · {status['ticks_per_s']:.0f} ticks/s · last tick "
+        + ("never" if age is None else f"{age:.1f} s ago")
+    )
+
+
+def _number(value: float, digits: int = 2) -> str:
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else (f"{value:.{digits}f}")
+    )
+
+
+def signal_card(signal) -> None:
+    """One signal as a bordered card: type in its colour, scores, levels, PCR and factors."""
+    kind = str(signal.signal_type)
+    colour = MARKDOWN_COLOURS.get(kind, "gray")
+    with st.container(border=True):
+        head, score = st.columns([3, 2])
+        head.markdown(
+            f"#### :{colour}[{kind}] {signal.symbol}\n"
+            f"{signal.timestamp:%H:%M:%S} IST · {'long' if signal.direction > 0 else 'short'} · "
+            f"rank **{signal.rank_points:.1f}/15**"
+        )
+        score.metric("Confidence", f"{signal.confidence:.1f}/10")
+        st.markdown(
+            f"Entry **{_number(signal.entry)}** · target :green[**{_number(signal.target)}**] · "
+            f"stop :red[**{_number(signal.stop_loss)}**] · reward:risk "
+            f"**{_number(signal.reward_risk, 1)}:1**"
+        )
+        origin = signal.factors.get("pcr_origin", "none")
+        pcr_text = (
+            "PCR unknown"
+            if math.isnan(signal.pcr)
+            else f"PCR {signal.pcr:.2f} {signal.pcr_bias} ({origin})"
+        )
+        st.caption(
+            f"Institutional ratio {_number(signal.institutional_ratio)} "
+            f"({signal.factors.get('absorbed_side') or 'n/a'} side absorbed) · order imbalance "
+            f"{signal.order_imbalance:+.2f} · volume surge {_number(signal.volume_surge, 1)}x · "
+            f"{pcr_text}"
+        )
+        st.caption(factor_breakdown(signal.factors))
+
+
+def factor_breakdown(factors: dict) -> str:
+    """The points each factor gave, e.g. ``signal type 3/3 · PCR 2/4 · ... = 12/15``."""
+    parts = [
+        f"{FACTOR_LABELS[name]} **{factors.get(name, 0)}**/{FACTOR_MAX[name]}"
+        for name in FACTOR_LABELS
+    ]
+    total = factors.get("total", sum(factors.get(name, 0) for name in FACTOR_LABELS))
+    return " · ".join(parts) + f" = **{total}/{factors.get('max', 15)}** points"
+
+
+def password_gate(settings) -> bool:
+    """True when no password is configured or this session has given it; else render the form.
+
+    Attempts are throttled process-wide (see :mod:`auth`).
+    """
+    encoded = settings.app_password_hash.get_secret_value()
+    if not encoded or st.session_state.get("authenticated"):
+        return True
+    gate = _gate(encoded)
+    st.title("Order-flow dashboard")
+    with st.form("login"):
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Unlock")
+    if submitted:
+        attempt = gate.attempt(password)
+        if attempt.accepted:
+            st.session_state["authenticated"] = True
+            st.rerun()
+        elif attempt.throttled:
+            st.error(f"Too many wrong attempts. Try again in {attempt.wait_seconds:.0f} s.")
+        else:
+            st.error("Wrong password.")
+    return False
+
+
+@st.cache_resource
+def _gate(encoded: str):
+    from auth import PasswordGate
+
+    return PasswordGate(encoded)
+
+
+__all__ = [
+    "SIGNAL_COLOURS",
+    "factor_breakdown",
+    "market_service",
+    "password_gate",
+    "signal_card",
+    "status_badge",
+]
