@@ -17,13 +17,23 @@ $(STAMP): requirements.txt
 run: $(STAMP)  ## start the dashboard on the embedded simulator
 	$(BIN)/streamlit run streamlit_app.py
 
-system-packages:  ## Debian's Chromium for the browser test, installed when missing
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+# Debian's Chromium (browser test) and PostgreSQL (database tests), installed when missing.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
 
+# The tests run against SQLite always and against a local PostgreSQL server started here.
 test: $(STAMP) system-packages  ## lint, then the whole test suite
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	@url="$${TEST_DATABASE_URL:-}"; \
+	[ -n "$$url" ] || url="$$(bash scripts/test-postgres.sh)" || exit 1; \
+	echo "TEST_DATABASE_URL=$$url"; \
+	TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -148,6 +148,24 @@ class Settings(BaseSettings):
     enable_real_pcr: bool = Field(False, description="Fetch option chains from Kite for PCR.")
     enable_signal_persistence: bool = Field(True, description="Store signals and outcomes.")
     enable_performance_tracking: bool = Field(True, description="Record manual trade results.")
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        description="SQLAlchemy URL of the signal store; empty = SQLite at DATA_DIR/signals.db. "
+        "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname",
+    )
+    db_queue_size: int = Field(
+        10_000,
+        ge=10,
+        le=1_000_000,
+        description="Rows waiting for the database writer (drops beyond).",
+    )
+    db_batch_size: int = Field(500, ge=1, le=10_000, description="Rows per database transaction.")
+    outcome_horizon_minutes: int = Field(
+        60,
+        ge=1,
+        le=1440,
+        description="A signal with no target or stop hit expires after this (or at 15:30 IST).",
+    )
 
     # --- engine windows (seconds of exchange time) --------------------------------------
     bucket_seconds: int = Field(5, ge=1, le=300, description="Width of one time bucket.")

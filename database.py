@@ -1,0 +1,786 @@
+"""The signal store: SQLAlchemy 2.x models, versioned schema, a writer thread, the queries.
+
+* ``DATABASE_URL`` takes any SQLAlchemy URL; empty means SQLite at ``DATA_DIR/signals.db`` in
+  WAL mode with a busy timeout (readers never block the writer, a crash never corrupts).
+* The schema is versioned in the ``schema_version`` table and upgrades itself on start:
+  :data:`MIGRATIONS` are applied in order, each in its own transaction, so a database from an
+  older version keeps its rows. To change the schema, append a migration and update the models
+  (a test checks that migrating an empty database gives exactly the models' tables).
+* Writes go through :class:`SignalWriter`: a bounded queue drained by one thread in batches.
+  Submitting never blocks (a full queue counts a drop), "database is locked" is retried with
+  back-off without losing the batch, and ``close()`` flushes what is queued.
+* Signals, automatic outcomes and manual trades are separate tables; manual and automatic
+  results are never mixed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+log = logging.getLogger("database")
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+SCHEMA_VERSION = 2
+MAX_QUERY_ROWS = 10_000  # rows a page table shows; counts and charts use SQL aggregates
+
+
+# ------------------------------------------------------------------------------- models
+class Base(DeclarativeBase):
+    pass
+
+
+class SignalRow(Base):
+    """Every field of ``engine.Signal``, the factors as JSON, and where it came from."""
+
+    __tablename__ = "signals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    instrument_token: Mapped[int] = mapped_column(Integer)
+    signal_type: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    rank_points: Mapped[float] = mapped_column(Float)
+    entry: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    stop_loss: Mapped[float] = mapped_column(Float)
+    institutional_ratio: Mapped[float | None] = mapped_column(Float)
+    order_imbalance: Mapped[float | None] = mapped_column(Float)
+    volume_surge: Mapped[float | None] = mapped_column(Float)
+    pcr: Mapped[float | None] = mapped_column(Float)
+    pcr_bias: Mapped[str] = mapped_column(String(16))
+    factors: Mapped[dict] = mapped_column(JSON)
+    signal_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trade_date: Mapped[date] = mapped_column(Date)  # IST day, for fast per-day queries
+    source: Mapped[str] = mapped_column(String(16), server_default="")
+    simulated: Mapped[bool] = mapped_column(Boolean, server_default="0")
+
+    __table_args__ = (
+        Index("ix_signals_trade_date", "trade_date"),
+        Index("ix_signals_symbol_time", "symbol", "signal_time"),
+        Index("ix_signals_type_date", "signal_type", "trade_date"),
+    )
+
+
+class OutcomeRow(Base):
+    """What the tracker saw happen after a signal (automatic)."""
+
+    __tablename__ = "signal_outcomes"
+
+    signal_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("signals.id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))
+    exit_price: Mapped[float] = mapped_column(Float)
+    pnl_pct: Mapped[float] = mapped_column(Float)
+    r_multiple: Mapped[float] = mapped_column(Float)
+    mfe_pct: Mapped[float] = mapped_column(Float)
+    mae_pct: Mapped[float] = mapped_column(Float)
+    minutes_to_outcome: Mapped[float] = mapped_column(Float)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_outcomes_outcome", "outcome"),)
+
+
+class ManualTradeRow(Base):
+    """A real trade the trader recorded against a signal (kept apart from outcomes)."""
+
+    __tablename__ = "manual_trades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    signal_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("signals.id", ondelete="CASCADE"), index=True
+    )
+    entry_price: Mapped[float] = mapped_column(Float)
+    exit_price: Mapped[float] = mapped_column(Float)
+    quantity: Mapped[int] = mapped_column(Integer)
+    pnl: Mapped[float] = mapped_column(Float)
+    pnl_pct: Mapped[float] = mapped_column(Float)
+    r_multiple: Mapped[float | None] = mapped_column(Float)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- migrations
+def _v1(connection: Connection) -> None:
+    """Version 1: signals and their outcomes (frozen: never edit a released migration)."""
+    metadata = MetaData()
+    Table(
+        "signals",
+        metadata,
+        Column("id", String(32), primary_key=True),
+        Column("symbol", String(32), nullable=False),
+        Column("instrument_token", Integer, nullable=False),
+        Column("signal_type", String(16), nullable=False),
+        Column("confidence", Float, nullable=False),
+        Column("rank_points", Float, nullable=False),
+        Column("entry", Float, nullable=False),
+        Column("target", Float, nullable=False),
+        Column("stop_loss", Float, nullable=False),
+        Column("institutional_ratio", Float),
+        Column("order_imbalance", Float),
+        Column("volume_surge", Float),
+        Column("pcr", Float),
+        Column("pcr_bias", String(16), nullable=False),
+        Column("factors", JSON, nullable=False),
+        Column("signal_time", DateTime(timezone=True), nullable=False),
+        Column("trade_date", Date, nullable=False),
+        Index("ix_signals_trade_date", "trade_date"),
+        Index("ix_signals_symbol_time", "symbol", "signal_time"),
+        Index("ix_signals_type_date", "signal_type", "trade_date"),
+    )
+    Table(
+        "signal_outcomes",
+        metadata,
+        Column(
+            "signal_id",
+            String(32),
+            ForeignKey("signals.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("outcome", String(16), nullable=False),
+        Column("exit_price", Float, nullable=False),
+        Column("pnl_pct", Float, nullable=False),
+        Column("r_multiple", Float, nullable=False),
+        Column("mfe_pct", Float, nullable=False),
+        Column("mae_pct", Float, nullable=False),
+        Column("minutes_to_outcome", Float, nullable=False),
+        Column("closed_at", DateTime(timezone=True), nullable=False),
+        Index("ix_outcomes_outcome", "outcome"),
+    )
+    metadata.create_all(connection)
+
+
+def _v2(connection: Connection) -> None:
+    """Version 2: where a signal came from (source, simulated) and manual trades."""
+    connection.execute(
+        text("ALTER TABLE signals ADD COLUMN source VARCHAR(16) DEFAULT '' NOT NULL")
+    )
+    connection.execute(
+        text("ALTER TABLE signals ADD COLUMN simulated BOOLEAN DEFAULT '0' NOT NULL")
+    )
+    ManualTradeRow.__table__.create(connection)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+schema_version_table = Table(
+    "schema_version",
+    MetaData(),
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# -------------------------------------------------------------------------------- engine
+def database_url(settings) -> str:
+    """``DATABASE_URL``, or SQLite under ``DATA_DIR`` when it is empty."""
+    url = settings.database_url.get_secret_value()
+    if url:
+        return url
+    path = Path(settings.data_dir) / "signals.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def redacted(url: str) -> str:
+    """The URL with any password hidden (for logs and health)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str, busy_timeout_ms: int = 5_000) -> Engine:
+    """An Engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def is_locked(error: BaseException) -> bool:
+    """True for a transient lock/contention error worth retrying."""
+    message = str(getattr(error, "orig", error)).lower()
+    return any(
+        phrase in message
+        for phrase in (
+            "database is locked",
+            "database table is locked",
+            "deadlock detected",
+            "could not serialize",
+            "lock timeout",
+        )
+    )
+
+
+# --------------------------------------------------------------------------------- store
+@dataclass(frozen=True)
+class HistoryFilter:
+    """The history page's filters; None means "any"."""
+
+    symbols: Sequence[str] = ()
+    signal_types: Sequence[str] = ()
+    min_confidence: float = 0.0
+    max_confidence: float = 10.0
+    start: date | None = None
+    end: date | None = None
+    outcomes: Sequence[str] = ()  # target / stop / expired / open
+
+
+@dataclass
+class WriterStats:
+    written_signals: int = 0
+    written_outcomes: int = 0
+    dropped: int = 0
+    retries: int = 0
+    batches: int = 0
+    last_error: str = ""
+    last_write_at: float = 0.0
+
+
+class SignalStore:
+    """Reads and writes signals, outcomes and manual trades through one Engine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+
+    # ---------------------------------------------------------------------- schema
+    def migrate(self) -> int:
+        """Bring the schema to :data:`SCHEMA_VERSION`; return the version found before."""
+        with self.engine.begin() as connection:
+            schema_version_table.create(connection, checkfirst=True)
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the database is at schema version {found}, newer than this app's "
+                f"{SCHEMA_VERSION}: upgrade the app"
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            with self.engine.begin() as connection:
+                MIGRATIONS[version - 1](connection)
+                connection.execute(
+                    schema_version_table.insert().values(
+                        version=version, applied_at=datetime.now(UTC)
+                    )
+                )
+            log.info("database schema upgraded to version %d", version)
+        return found
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("schema_version"):
+                return 0
+            found = connection.execute(select(func.max(schema_version_table.c.version)))
+            return int(found.scalar() or 0)
+
+    def integrity_check(self) -> str:
+        """``ok`` or what the database's own check reports."""
+        with self.engine.connect() as connection:
+            if self.dialect == "sqlite":
+                return str(connection.execute(text("PRAGMA integrity_check")).scalar())
+            connection.execute(text("SELECT 1"))
+            return "ok"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------------- writes
+    def write_batch(
+        self, signals: Sequence[dict], outcomes: Sequence[dict], trades: Sequence[dict] = ()
+    ) -> None:
+        """One transaction: signals first (outcomes refer to them)."""
+        with self.engine.begin() as connection:
+            if signals:
+                connection.execute(SignalRow.__table__.insert(), list(signals))
+            if outcomes:
+                connection.execute(OutcomeRow.__table__.insert(), list(outcomes))
+            if trades:
+                connection.execute(ManualTradeRow.__table__.insert(), list(trades))
+
+    def add_manual_trade(
+        self, signal_id: str, entry_price: float, exit_price: float, quantity: int, notes: str = ""
+    ) -> dict:
+        """Record a real trade against a stored signal; ValueError naming a bad field."""
+        if quantity <= 0:
+            raise ValueError("quantity must be a positive whole number")
+        if not (entry_price > 0 and exit_price > 0):
+            raise ValueError("entry and exit prices must be positive")
+        with self.engine.connect() as connection:
+            signal = connection.execute(
+                select(SignalRow.signal_type, SignalRow.entry, SignalRow.stop_loss).where(
+                    SignalRow.id == signal_id
+                )
+            ).first()
+        if signal is None:
+            raise ValueError(f"no stored signal with id {signal_id!r}")
+        direction = 1 if signal.signal_type in ("ACCUMULATION", "BUY") else -1
+        risk = abs(signal.entry - signal.stop_loss)
+        row = {
+            "signal_id": signal_id,
+            "entry_price": float(entry_price),
+            "exit_price": float(exit_price),
+            "quantity": int(quantity),
+            "pnl": round(direction * (exit_price - entry_price) * quantity, 2),
+            "pnl_pct": round(direction * (exit_price - entry_price) / entry_price * 100, 4),
+            "r_multiple": round(direction * (exit_price - entry_price) / risk, 4) if risk else None,
+            "notes": notes.strip()[:2000],
+            "recorded_at": datetime.now(UTC),
+        }
+        self.write_batch((), (), [row])
+        return row
+
+    # ----------------------------------------------------------------------- reads
+    def open_signals(self, since: datetime) -> list[dict]:
+        """Stored signals after ``since`` that have no outcome yet (to resume tracking)."""
+        query = (
+            select(SignalRow)
+            .outerjoin(OutcomeRow, OutcomeRow.signal_id == SignalRow.id)
+            .where(OutcomeRow.signal_id.is_(None), SignalRow.signal_time >= as_utc(since))
+            .order_by(SignalRow.signal_time)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def _filtered(self, query, filters: HistoryFilter):
+        if filters.symbols:
+            query = query.where(SignalRow.symbol.in_(list(filters.symbols)))
+        if filters.signal_types:
+            query = query.where(SignalRow.signal_type.in_(list(filters.signal_types)))
+        if filters.min_confidence > 0:
+            query = query.where(SignalRow.confidence >= filters.min_confidence)
+        if filters.max_confidence < 10:
+            query = query.where(SignalRow.confidence <= filters.max_confidence)
+        if filters.start is not None:
+            query = query.where(SignalRow.trade_date >= filters.start)
+        if filters.end is not None:
+            query = query.where(SignalRow.trade_date <= filters.end)
+        if filters.outcomes:
+            wanted = [o for o in filters.outcomes if o != "open"]
+            condition = OutcomeRow.outcome.in_(wanted)
+            if "open" in filters.outcomes:
+                condition = condition | OutcomeRow.signal_id.is_(None)
+            query = query.where(condition)
+        return query
+
+    HISTORY_COLUMNS = (
+        SignalRow.id,
+        SignalRow.signal_time,
+        SignalRow.symbol,
+        SignalRow.signal_type,
+        SignalRow.confidence,
+        SignalRow.rank_points,
+        SignalRow.entry,
+        SignalRow.target,
+        SignalRow.stop_loss,
+        SignalRow.institutional_ratio,
+        SignalRow.order_imbalance,
+        SignalRow.volume_surge,
+        SignalRow.pcr,
+        SignalRow.pcr_bias,
+        SignalRow.source,
+        SignalRow.simulated,
+        OutcomeRow.outcome,
+        OutcomeRow.exit_price,
+        OutcomeRow.pnl_pct,
+        OutcomeRow.r_multiple,
+        OutcomeRow.mfe_pct,
+        OutcomeRow.mae_pct,
+        OutcomeRow.minutes_to_outcome,
+    )
+
+    def history(self, filters: HistoryFilter, limit: int | None = MAX_QUERY_ROWS) -> pd.DataFrame:
+        """Filtered signals with their outcomes, newest first (``limit`` None = all)."""
+        query = self._filtered(
+            select(*self.HISTORY_COLUMNS).outerjoin(
+                OutcomeRow, OutcomeRow.signal_id == SignalRow.id
+            ),
+            filters,
+        ).order_by(SignalRow.signal_time.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).mappings().all())
+        if frame.empty:
+            frame = pd.DataFrame(columns=[column.key for column in self.HISTORY_COLUMNS])
+        frame["outcome"] = frame["outcome"].fillna("open")
+        frame["signal_time"] = to_ist(frame["signal_time"])
+        return frame
+
+    def history_csv(self, filters: HistoryFilter) -> bytes:
+        """Every filtered row (no display limit) as CSV."""
+        return self.history(filters, limit=None).to_csv(index=False).encode()
+
+    def daily_summary(self, filters: HistoryFilter) -> pd.DataFrame:
+        """Per IST day and signal type: signals, decided outcomes, wins and summed R (SQL)."""
+        decided = OutcomeRow.outcome.is_not(None)
+        query = self._filtered(
+            select(
+                SignalRow.trade_date,
+                SignalRow.signal_type,
+                func.count().label("signals"),
+                func.count(OutcomeRow.signal_id).label("decided"),
+                func.sum((decided & (OutcomeRow.r_multiple > 0)).cast(Integer)).label("wins"),
+                func.coalesce(func.sum(OutcomeRow.r_multiple), 0.0).label("r_total"),
+            ).outerjoin(OutcomeRow, OutcomeRow.signal_id == SignalRow.id),
+            filters,
+        ).group_by(SignalRow.trade_date, SignalRow.signal_type)
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).mappings().all())
+        if frame.empty:
+            return pd.DataFrame(
+                columns=["trade_date", "signal_type", "signals", "decided", "wins", "r_total"]
+            )
+        frame["wins"] = frame["wins"].fillna(0).astype(int)
+        frame["trade_date"] = pd.to_datetime(frame["trade_date"])
+        return frame.sort_values("trade_date")
+
+    def count(self, filters: HistoryFilter) -> int:
+        query = self._filtered(
+            select(func.count())
+            .select_from(SignalRow)
+            .outerjoin(OutcomeRow, OutcomeRow.signal_id == SignalRow.id),
+            filters,
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar() or 0)
+
+    def symbols(self) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(SignalRow.symbol).distinct().order_by(SignalRow.symbol)
+            )
+            return [row[0] for row in rows]
+
+    def outcomes_frame(self) -> pd.DataFrame:
+        """Decided automatic outcomes with their signals' type, confidence and time."""
+        query = (
+            select(
+                SignalRow.id,
+                SignalRow.signal_time,
+                SignalRow.symbol,
+                SignalRow.signal_type,
+                SignalRow.confidence,
+                SignalRow.simulated,
+                OutcomeRow.outcome,
+                OutcomeRow.pnl_pct,
+                OutcomeRow.r_multiple,
+                OutcomeRow.closed_at,
+            )
+            .join(OutcomeRow, OutcomeRow.signal_id == SignalRow.id)
+            .order_by(OutcomeRow.closed_at)
+        )
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).mappings().all())
+        if not frame.empty:
+            frame["signal_time"] = to_ist(frame["signal_time"])
+            frame["closed_at"] = to_ist(frame["closed_at"])
+        return frame
+
+    def manual_trades(self) -> pd.DataFrame:
+        query = (
+            select(
+                ManualTradeRow.id,
+                ManualTradeRow.recorded_at,
+                SignalRow.symbol,
+                SignalRow.signal_type,
+                SignalRow.confidence,
+                ManualTradeRow.entry_price,
+                ManualTradeRow.exit_price,
+                ManualTradeRow.quantity,
+                ManualTradeRow.pnl,
+                ManualTradeRow.pnl_pct,
+                ManualTradeRow.r_multiple,
+                ManualTradeRow.notes,
+            )
+            .join(SignalRow, SignalRow.id == ManualTradeRow.signal_id)
+            .order_by(ManualTradeRow.recorded_at)
+        )
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).mappings().all())
+        if not frame.empty:
+            frame["recorded_at"] = to_ist(frame["recorded_at"])
+        return frame
+
+    def recent_signals(self, limit: int = 200) -> pd.DataFrame:
+        """The latest signals (for the manual-trade form's picker)."""
+        query = (
+            select(
+                SignalRow.id,
+                SignalRow.signal_time,
+                SignalRow.symbol,
+                SignalRow.signal_type,
+                SignalRow.entry,
+                SignalRow.stop_loss,
+                SignalRow.target,
+            )
+            .order_by(SignalRow.signal_time.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).mappings().all())
+        if not frame.empty:
+            frame["signal_time"] = to_ist(frame["signal_time"])
+        return frame
+
+
+# ----------------------------------------------------------------------- row conversion
+def _finite(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def signal_row(signal, signal_id: str, source: str = "", simulated: bool = False) -> dict:
+    """A ``Signal`` as a ``signals`` row (NaN becomes NULL)."""
+    timestamp = signal.timestamp or datetime.now(IST)
+    return {
+        "id": signal_id,
+        "symbol": signal.symbol,
+        "instrument_token": int(signal.instrument_token),
+        "signal_type": str(signal.signal_type),
+        "confidence": float(signal.confidence),
+        "rank_points": float(signal.rank_points),
+        "entry": float(signal.entry),
+        "target": float(signal.target),
+        "stop_loss": float(signal.stop_loss),
+        "institutional_ratio": _finite(signal.institutional_ratio),
+        "order_imbalance": _finite(signal.order_imbalance),
+        "volume_surge": _finite(signal.volume_surge),
+        "pcr": _finite(signal.pcr),
+        "pcr_bias": signal.pcr_bias,
+        "factors": json.loads(json.dumps(signal.factors, default=str)),
+        "signal_time": as_utc(timestamp),
+        "trade_date": timestamp.astimezone(IST).date(),
+        "source": source,
+        "simulated": bool(simulated),
+    }
+
+
+def outcome_row(outcome) -> dict:
+    """An ``engine.outcomes.Outcome`` as a ``signal_outcomes`` row."""
+    return {
+        "signal_id": outcome.signal_id,
+        "outcome": outcome.outcome,
+        "exit_price": outcome.exit_price,
+        "pnl_pct": outcome.pnl_pct,
+        "r_multiple": outcome.r_multiple,
+        "mfe_pct": outcome.mfe_pct,
+        "mae_pct": outcome.mae_pct,
+        "minutes_to_outcome": outcome.minutes_to_outcome,
+        "closed_at": as_utc(outcome.closed_at),
+    }
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Times are stored in UTC (SQLite keeps no zone; reads treat naive times as UTC)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def to_ist(values) -> pd.Series:
+    """Stored times (naive UTC from SQLite, aware from PostgreSQL) as IST."""
+    return pd.to_datetime(values, utc=True).dt.tz_convert("Asia/Kolkata")
+
+
+def new_signal_id() -> str:
+    return uuid.uuid4().hex
+
+
+# -------------------------------------------------------------------------------- writer
+@dataclass
+class _Pending:
+    signals: list[dict] = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.signals) + len(self.outcomes)
+
+
+class SignalWriter:
+    """Batches signal and outcome rows onto the store from one background thread.
+
+    ``submit_*`` never block: a full queue counts a drop (shown in health). A batch that
+    fails on a lock is retried with exponential back-off and jitter until it is written or
+    the writer is closed; ``close()`` writes what is queued first.
+    """
+
+    def __init__(
+        self,
+        store: SignalStore,
+        queue_size: int = 10_000,
+        batch_size: int = 500,
+        max_wait: float = 0.25,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.max_backoff = max_backoff
+        self.stats = WriterStats()
+        self._queue: queue.Queue[tuple[str, dict]] = queue.Queue(queue_size)
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
+        self._thread.start()
+
+    def submit_signal(self, row: dict) -> bool:
+        return self._submit("signal", row)
+
+    def submit_outcome(self, row: dict) -> bool:
+        return self._submit("outcome", row)
+
+    def _submit(self, kind: str, row: dict) -> bool:
+        if self._stop.is_set():
+            self.stats.dropped += 1
+            return False
+        try:
+            self._queue.put_nowait((kind, row))
+        except queue.Full:
+            self.stats.dropped += 1
+            log.warning("database queue full: a %s row was dropped", kind)
+            return False
+        self._idle.clear()
+        return True
+
+    def _collect(self, pending: _Pending) -> None:
+        deadline = time.monotonic() + self.max_wait
+        while len(pending) < self.batch_size:
+            timeout = deadline - time.monotonic()
+            try:
+                kind, row = (
+                    self._queue.get(timeout=max(timeout, 0.0))
+                    if timeout > 0
+                    else (self._queue.get_nowait())
+                )
+            except queue.Empty:
+                return
+            (pending.signals if kind == "signal" else pending.outcomes).append(row)
+
+    def _run(self) -> None:
+        pending = _Pending()
+        attempt = 0
+        while True:
+            if not pending:
+                self._collect(pending)
+            if not pending:
+                if self._queue.empty():
+                    self._idle.set()
+                if self._stop.is_set() and self._queue.empty():
+                    return
+                continue
+            try:
+                self.store.write_batch(pending.signals, pending.outcomes)
+            except OperationalError as error:
+                if not is_locked(error) and attempt >= 5:
+                    self._give_up(pending, error)
+                    pending, attempt = _Pending(), 0
+                    continue
+                attempt += 1
+                self.stats.retries += 1
+                self.stats.last_error = f"{type(error).__name__}: {_short(error)}"
+                delay = min(self.max_backoff, 0.05 * 2**attempt) * (0.5 + random.random() / 2)
+                log.warning(
+                    "database write failed (attempt %d), retrying: %s",
+                    attempt,
+                    self.stats.last_error,
+                )
+                if self._stop.wait(delay) and attempt > 50:
+                    self._give_up(pending, error)
+                    pending = _Pending()
+                continue
+            except Exception as error:  # a bad row: keep the writer alive, say what was lost
+                self._give_up(pending, error)
+                pending, attempt = _Pending(), 0
+                continue
+            self.stats.written_signals += len(pending.signals)
+            self.stats.written_outcomes += len(pending.outcomes)
+            self.stats.batches += 1
+            self.stats.last_write_at = time.time()
+            if attempt:
+                self.stats.last_error = ""
+            pending, attempt = _Pending(), 0
+
+    def _give_up(self, pending: _Pending, error: BaseException) -> None:
+        self.stats.dropped += len(pending)
+        self.stats.last_error = f"{type(error).__name__}: {_short(error)}"
+        log.error(
+            "database write of %d rows failed for good: %s", len(pending), self.stats.last_error
+        )
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted so far is written (or ``timeout`` passes)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._idle.wait(0.05) and self._queue.empty():
+                return True
+        return False
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        self.flush(timeout)
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def status(self) -> dict[str, Any]:
+        stats = self.stats
+        return {
+            "queued": self._queue.qsize(),
+            "written_signals": stats.written_signals,
+            "written_outcomes": stats.written_outcomes,
+            "dropped": stats.dropped,
+            "retries": stats.retries,
+            "batches": stats.batches,
+            "last_error": stats.last_error,
+        }
+
+
+def _short(error: BaseException) -> str:
+    """The first line of a driver error, without the SQL and parameters (no row data)."""
+    return str(getattr(error, "orig", error)).splitlines()[0][:200]

@@ -1,0 +1,155 @@
+"""What became of each signal: followed on the ticks after it until target, stop or expiry.
+
+Pure and vectorised over the open signals: :meth:`OutcomeTracker.update` takes every
+instrument's last price and the exchange time, and returns the signals that closed.
+
+Rules (per open signal, ``direction`` +1 long / -1 short):
+
+* target hit when ``direction x (price - target) >= 0``; stop hit when
+  ``direction x (price - stop) <= 0`` (the stop wins a tie: the conservative reading);
+* expired at the horizon (``horizon_seconds`` after the signal) or at the session end of the
+  signal's IST day (15:30), whichever comes first, at the last price;
+* the exit price is the price that crossed the level, not the level: a gap through a stop
+  is recorded as the loss it was.
+
+Stored per outcome: exit price, P/L in percent and in R (multiples of the entry-to-stop
+risk), maximum favourable and adverse excursion (percent of entry, both >= 0) and minutes
+to outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+SESSION_END_SECONDS = 15 * 3600 + 30 * 60  # 15:30 IST, seconds after IST midnight
+IST_OFFSET = 5 * 3600 + 30 * 60
+
+TARGET, STOP, EXPIRED = "target", "stop", "expired"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    signal_id: str
+    outcome: str  # target / stop / expired
+    exit_price: float
+    pnl_pct: float
+    r_multiple: float
+    mfe_pct: float
+    mae_pct: float
+    minutes_to_outcome: float
+    closed_at: datetime
+
+    @property
+    def win(self) -> bool:
+        return self.r_multiple > 0
+
+
+def session_end(epoch_seconds: int) -> int:
+    """Epoch seconds of 15:30 IST on the IST day of ``epoch_seconds``."""
+    day_start = (int(epoch_seconds) + IST_OFFSET) // 86_400 * 86_400 - IST_OFFSET
+    return day_start + SESSION_END_SECONDS
+
+
+class OutcomeTracker:
+    """The open signals and their running excursions. One writer thread."""
+
+    FIELDS = ("row", "direction", "entry", "target", "stop", "opened", "deadline", "best", "worst")
+
+    def __init__(self, horizon_seconds: int) -> None:
+        self.horizon_seconds = int(horizon_seconds)
+        self.ids: list[str] = []
+        self._columns: dict[str, np.ndarray] = {
+            name: np.zeros(0, dtype=np.int64 if name in ("row", "opened", "deadline") else float)
+            for name in self.FIELDS
+        }
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def open(
+        self,
+        signal_id: str,
+        row: int,
+        direction: int,
+        entry: float,
+        target: float,
+        stop: float,
+        opened: int,
+    ) -> None:
+        """Follow a signal from ``opened`` (exchange epoch seconds).
+
+        After a restart the excursions count from the restart: prices seen while the app was
+        down are not known.
+        """
+        if direction not in (1, -1):
+            raise ValueError(f"direction must be +1 or -1, not {direction!r}")
+        if not (entry > 0 and np.isfinite(target) and np.isfinite(stop)) or stop == entry:
+            raise ValueError(f"signal {signal_id}: entry, target and stop must be distinct prices")
+        deadline = min(opened + self.horizon_seconds, session_end(opened))
+        if deadline <= opened:  # a signal after the close expires at the horizon
+            deadline = opened + self.horizon_seconds
+        values = {
+            "row": row,
+            "direction": direction,
+            "entry": entry,
+            "target": target,
+            "stop": stop,
+            "opened": opened,
+            "deadline": deadline,
+            "best": entry,
+            "worst": entry,
+        }
+        self.ids.append(signal_id)
+        for name, value in values.items():
+            self._columns[name] = np.append(self._columns[name], value)
+
+    def update(self, last_price: np.ndarray, now: int) -> list[Outcome]:
+        """Fold every instrument's last price at exchange time ``now``; return what closed."""
+        if not self.ids or now <= 0:
+            return []
+        c = self._columns
+        price = last_price[c["row"]]
+        seen = np.isfinite(price)
+        direction = c["direction"]
+        favourable = np.where(seen, direction * (price - c["entry"]), -np.inf)
+        c["best"] = np.where(favourable > direction * (c["best"] - c["entry"]), price, c["best"])
+        adverse = np.where(seen, direction * (price - c["entry"]), np.inf)
+        c["worst"] = np.where(adverse < direction * (c["worst"] - c["entry"]), price, c["worst"])
+        stopped = seen & (direction * (price - c["stop"]) <= 0)
+        reached = seen & ~stopped & (direction * (price - c["target"]) >= 0)
+        expired = ~stopped & ~reached & (now >= c["deadline"])
+        closing = np.flatnonzero(stopped | reached | expired)
+        if closing.size == 0:
+            return []
+        outcomes = []
+        for index in closing.tolist():
+            kind = STOP if stopped[index] else TARGET if reached[index] else EXPIRED
+            exit_price = float(price[index]) if seen[index] else float(c["entry"][index])
+            outcomes.append(self._outcome(index, kind, exit_price, now))
+        keep = np.ones(len(self.ids), dtype=bool)
+        keep[closing] = False
+        self.ids = [signal_id for signal_id, kept in zip(self.ids, keep, strict=True) if kept]
+        for name in self.FIELDS:
+            c[name] = c[name][keep]
+        return outcomes
+
+    def _outcome(self, index: int, kind: str, exit_price: float, now: int) -> Outcome:
+        c = self._columns
+        direction, entry = int(c["direction"][index]), float(c["entry"][index])
+        risk = abs(entry - float(c["stop"][index]))
+        closed = min(now, int(c["deadline"][index])) if kind == EXPIRED else now
+        return Outcome(
+            signal_id=self.ids[index],
+            outcome=kind,
+            exit_price=round(exit_price, 4),
+            pnl_pct=round(direction * (exit_price - entry) / entry * 100, 4),
+            r_multiple=round(direction * (exit_price - entry) / risk, 4),
+            mfe_pct=round(max(direction * (float(c["best"][index]) - entry), 0) / entry * 100, 4),
+            mae_pct=round(max(-direction * (float(c["worst"][index]) - entry), 0) / entry * 100, 4),
+            minutes_to_outcome=round((closed - int(c["opened"][index])) / 60, 2),
+            closed_at=datetime.fromtimestamp(closed, IST),
+        )

@@ -1,0 +1,70 @@
+"""Outcome tracking: target, stop, expiry, excursions, R multiples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from engine.outcomes import IST, OutcomeTracker, session_end
+
+# 2026-11-24 10:00 IST
+T0 = int(datetime(2026, 11, 24, 10, 0, tzinfo=IST).timestamp())
+
+
+def prices(*values: float) -> np.ndarray:
+    return np.array(values, dtype=float)
+
+
+def test_a_long_signal_reaches_its_target_with_excursions_and_r():
+    tracker = OutcomeTracker(horizon_seconds=3600)
+    tracker.open("a", row=1, direction=1, entry=100.0, target=102.0, stop=99.0, opened=T0)
+    assert tracker.update(prices(50.0, 99.5), T0 + 60) == []  # adverse 0.5
+    assert tracker.update(prices(50.0, 101.0), T0 + 120) == []
+    [outcome] = tracker.update(prices(50.0, 102.5), T0 + 180)  # gaps through the target
+    assert outcome.outcome == "target" and outcome.exit_price == 102.5
+    assert outcome.pnl_pct == pytest.approx(2.5)
+    assert outcome.r_multiple == pytest.approx(2.5)
+    assert outcome.mfe_pct == pytest.approx(2.5) and outcome.mae_pct == pytest.approx(0.5)
+    assert outcome.minutes_to_outcome == 3.0 and outcome.win
+    assert len(tracker) == 0
+
+
+def test_a_short_signal_stopped_out_and_others_keep_running():
+    tracker = OutcomeTracker(horizon_seconds=3600)
+    tracker.open("short", row=0, direction=-1, entry=200.0, target=196.0, stop=202.0, opened=T0)
+    tracker.open("long", row=1, direction=1, entry=50.0, target=51.0, stop=49.0, opened=T0)
+    [outcome] = tracker.update(prices(202.0, 50.2), T0 + 30)
+    assert (outcome.signal_id, outcome.outcome, outcome.r_multiple) == ("short", "stop", -1.0)
+    assert outcome.pnl_pct == pytest.approx(-1.0) and not outcome.win
+    assert tracker.ids == ["long"]
+
+
+def test_expiry_at_the_horizon_and_at_the_session_end():
+    tracker = OutcomeTracker(horizon_seconds=600)
+    tracker.open("horizon", row=0, direction=1, entry=100.0, target=110.0, stop=95.0, opened=T0)
+    late = session_end(T0) - 120  # 15:28 IST
+    tracker.open("close", row=1, direction=-1, entry=10.0, target=9.0, stop=11.0, opened=late)
+    [first] = tracker.update(prices(101.0, 10.0), T0 + 600)
+    assert (first.signal_id, first.outcome, first.exit_price) == ("horizon", "expired", 101.0)
+    assert first.r_multiple == pytest.approx(0.2) and first.minutes_to_outcome == 10.0
+    [second] = tracker.update(prices(101.0, 9.9), session_end(T0) + 3600)  # next tick: later
+    assert second.signal_id == "close" and second.outcome == "expired"
+    assert second.minutes_to_outcome == 2.0  # counted to 15:30, not to the late tick
+    assert second.closed_at.hour == 15 and second.closed_at.minute == 30
+
+
+def test_stop_wins_a_tie_and_bad_levels_are_refused():
+    tracker = OutcomeTracker(horizon_seconds=600)
+    with pytest.raises(ValueError, match="distinct"):
+        tracker.open("x", row=0, direction=1, entry=100.0, target=101.0, stop=100.0, opened=T0)
+    with pytest.raises(ValueError, match="direction"):
+        tracker.open("x", row=0, direction=0, entry=100.0, target=101.0, stop=99.0, opened=T0)
+
+
+def test_a_price_not_yet_seen_is_not_an_outcome():
+    tracker = OutcomeTracker(horizon_seconds=600)
+    tracker.open("a", row=0, direction=1, entry=100.0, target=101.0, stop=99.0, opened=T0)
+    assert tracker.update(prices(np.nan), T0 + 10) == []
+    assert len(tracker) == 1

@@ -1,0 +1,237 @@
+"""The signal store on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set (make test)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, inspect, text
+
+import database
+from database import (
+    SCHEMA_VERSION,
+    Base,
+    HistoryFilter,
+    SignalStore,
+    SignalWriter,
+    redacted,
+)
+from tests.db_rows import outcome_dict, signal_dict
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 09:30 IST
+
+
+def wipe(store: SignalStore) -> None:
+    metadata = MetaData()
+    metadata.reflect(store.engine)
+    metadata.drop_all(store.engine)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'signals.db'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+    store = SignalStore(url)
+    wipe(store)
+    store.migrate()
+    yield store
+    store.close()
+
+
+def test_an_empty_database_migrates_to_exactly_the_models(store):
+    assert store.schema_version() == SCHEMA_VERSION
+    inspector = inspect(store.engine)
+    for table in Base.metadata.sorted_tables:
+        stored = {column["name"] for column in inspector.get_columns(table.name)}
+        assert stored == {column.name for column in table.columns}, table.name
+    assert store.migrate() == SCHEMA_VERSION  # idempotent
+
+
+def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
+    wipe(store)
+    with store.engine.begin() as connection:
+        database.schema_version_table.create(connection)
+        database.MIGRATIONS[0](connection)
+        connection.execute(database.schema_version_table.insert().values(version=1, applied_at=T0))
+        row = signal_dict("old1", T0)
+        del row["source"], row["simulated"]
+        connection.execute(database.SignalRow.__table__.insert().values(**row))
+    assert store.migrate() == 1
+    assert store.schema_version() == SCHEMA_VERSION
+    history = store.history(HistoryFilter())
+    assert history["id"].tolist() == ["old1"]
+    assert history["source"].tolist() == [""] and not history["simulated"].iloc[0]
+    assert inspect(store.engine).has_table("manual_trades")
+
+
+def test_writer_batches_signals_and_outcomes_and_filters_find_them(store):
+    writer = SignalWriter(store, batch_size=7, max_wait=0.02)
+    kinds = ["ACCUMULATION", "DISTRIBUTION", "BUY", "SELL"]
+    for n in range(40):
+        when = T0 + timedelta(days=n // 20, minutes=n)
+        writer.submit_signal(
+            signal_dict(
+                f"s{n}",
+                when,
+                symbol="TCS" if n % 2 else "INFY",
+                signal_type=kinds[n % 4],
+                confidence=7 + (n % 4),
+            )
+        )
+        if n < 30:
+            writer.submit_outcome(
+                outcome_dict(f"s{n}", when, 2.0 if n % 3 else -1.0, "target" if n % 3 else "stop")
+            )
+    assert writer.flush(10)
+    writer.close()
+    assert writer.status()["written_signals"] == 40 and writer.status()["dropped"] == 0
+    assert writer.status()["batches"] >= 70 / 7
+
+    everything = store.history(HistoryFilter())
+    assert len(everything) == 40
+    assert everything["signal_time"].iloc[0] > everything["signal_time"].iloc[-1]  # newest first
+    assert str(everything["signal_time"].dt.tz) == "Asia/Kolkata"
+    assert everything["signal_time"].min().hour == 9  # 04:00 UTC shown as 09:30 IST
+    tcs_buys = store.history(HistoryFilter(symbols=["TCS"], signal_types=["SELL", "DISTRIBUTION"]))
+    assert set(tcs_buys["symbol"]) == {"TCS"} and set(tcs_buys["signal_type"]) == {
+        "SELL",
+        "DISTRIBUTION",
+    }
+    assert len(tcs_buys) == 20
+    high = store.history(HistoryFilter(min_confidence=9, max_confidence=10))
+    assert len(high) == 20 and high["confidence"].min() >= 9
+    open_ = store.history(HistoryFilter(outcomes=["open"]))
+    assert sorted(open_["id"]) == sorted(f"s{n}" for n in range(30, 40))
+    stops_or_open = store.count(HistoryFilter(outcomes=["stop", "open"]))
+    assert stops_or_open == 10 + 10
+    day_two = store.history(HistoryFilter(start=date(2026, 11, 24), end=date(2026, 11, 24)))
+    assert len(day_two) == 20
+    csv = store.history_csv(HistoryFilter(symbols=["INFY"])).decode()
+    assert len(csv.strip().splitlines()) == 1 + 20
+
+    summary = store.daily_summary(HistoryFilter())
+    assert summary["signals"].sum() == 40 and summary["decided"].sum() == 30
+    assert summary["wins"].sum() == 20
+    assert summary["r_total"].sum() == pytest.approx(20 * 2.0 - 10 * 1.0)
+    resumed = store.open_signals(since=T0)
+    assert [row["id"] for row in resumed] == [f"s{n}" for n in range(30, 40)]
+
+
+def test_manual_trades_are_kept_apart_and_checked(store):
+    store.write_batch([signal_dict("m1", T0, signal_type="SELL", entry=200.0)], [])
+    row = store.add_manual_trade("m1", entry_price=200.0, exit_price=198.0, quantity=10)
+    assert row["pnl"] == 20.0 and row["pnl_pct"] == 1.0 and row["r_multiple"] == 2.0
+    with pytest.raises(ValueError, match="no stored signal"):
+        store.add_manual_trade("nope", 1.0, 2.0, 1)
+    with pytest.raises(ValueError, match="quantity"):
+        store.add_manual_trade("m1", 1.0, 2.0, 0)
+    trades = store.manual_trades()
+    assert trades["symbol"].tolist() == ["RELIANCE"]
+    assert store.outcomes_frame().empty  # a manual trade is not an automatic outcome
+
+
+def test_a_locked_sqlite_database_is_retried_without_losing_rows(tmp_path):
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    store = SignalStore(url)
+    store.migrate()
+    store.engine.dispose()
+    store.engine = database.make_engine(url, busy_timeout_ms=50)
+    blocker = database.make_engine(url)
+    release = threading.Event()
+
+    def hold_the_lock():
+        with blocker.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            release.wait(10)
+            connection.exec_driver_sql("ROLLBACK")
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    time.sleep(0.2)
+    writer = SignalWriter(store, max_wait=0.01, max_backoff=0.2)
+    for n in range(25):
+        writer.submit_signal(signal_dict(f"l{n}", T0 + timedelta(seconds=n)))
+    deadline = time.monotonic() + 10
+    while writer.status()["retries"] < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert writer.status()["retries"] >= 3
+    assert "locked" in writer.status()["last_error"]
+    release.set()
+    holder.join()
+    assert writer.flush(10)
+    writer.close()
+    assert writer.status()["written_signals"] == 25 and writer.status()["dropped"] == 0
+    assert store.count(HistoryFilter()) == 25
+
+
+def test_a_full_queue_counts_drops_and_never_blocks(tmp_path):
+    store = SignalStore(f"sqlite:///{tmp_path / 'q.db'}")
+    store.migrate()
+    gate = threading.Event()
+    original = store.write_batch
+
+    def slow_write(*args, **kwargs):
+        gate.wait(10)
+        original(*args, **kwargs)
+
+    store.write_batch = slow_write
+    writer = SignalWriter(store, queue_size=10, batch_size=1, max_wait=0.01)
+    started = time.monotonic()
+    accepted = sum(
+        writer.submit_signal(signal_dict(f"q{n}", T0 + timedelta(seconds=n))) for n in range(30)
+    )
+    assert time.monotonic() - started < 0.5
+    assert writer.status()["dropped"] == 30 - accepted and accepted <= 11
+    gate.set()
+    writer.close()
+    assert store.count(HistoryFilter()) == accepted
+
+
+def test_close_flushes_what_is_queued(store):
+    writer = SignalWriter(store, max_wait=1.0)
+    for n in range(5):
+        writer.submit_signal(signal_dict(f"c{n}", T0 + timedelta(seconds=n)))
+    writer.close()
+    assert store.count(HistoryFilter()) == 5
+
+
+def test_passwords_in_the_url_are_hidden():
+    assert "hunter2" not in redacted("postgresql+psycopg://trader:hunter2@db:5432/flow")
+
+
+def test_committed_signals_survive_sigkill(tmp_path):
+    path = tmp_path / "durable.db"
+    url = f"sqlite:///{path}"
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("db_child.py")), url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[1],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    committed = []
+    assert child.stdout is not None
+    for line in child.stdout:
+        committed.append(line.strip())
+        if len(committed) >= 3_000:
+            break
+    child.send_signal(signal.SIGKILL)  # while it keeps writing
+    child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    store = SignalStore(url)
+    assert store.integrity_check() == "ok"
+    with store.engine.connect() as connection:
+        stored = {row[0] for row in connection.execute(text("SELECT id FROM signals"))}
+    missing = [signal_id for signal_id in committed if signal_id not in stored]
+    assert not missing, f"{len(missing)} committed signals lost"
+    assert len(stored) >= len(committed)
