@@ -603,6 +603,34 @@ def signal_row(signal, signal_id: str, source: str = "", simulated: bool = False
     }
 
 
+def signal_from_row(row: dict):
+    """An ``engine.Signal`` back from a stored row (to resume tracking after a restart)."""
+    from engine.signals import Signal, SignalType
+
+    def number(value):
+        return float("nan") if value is None else float(value)
+
+    moment = row["signal_time"]
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return Signal(
+        symbol=row["symbol"],
+        instrument_token=int(row["instrument_token"]),
+        signal_type=SignalType(row["signal_type"]),
+        confidence=float(row["confidence"]),
+        rank_points=float(row["rank_points"]),
+        entry=float(row["entry"]),
+        target=float(row["target"]),
+        stop_loss=float(row["stop_loss"]),
+        institutional_ratio=number(row["institutional_ratio"]),
+        order_imbalance=number(row["order_imbalance"]),
+        volume_surge=number(row["volume_surge"]),
+        pcr=number(row["pcr"]),
+        pcr_bias=row["pcr_bias"],
+        factors=dict(row["factors"] or {}),
+        timestamp=moment.astimezone(IST),
+    )
+
+
 def outcome_row(outcome) -> dict:
     """An ``engine.outcomes.Outcome`` as a ``signal_outcomes`` row."""
     return {

@@ -76,6 +76,13 @@ def health_check(service=None, settings=None) -> dict:
         reasons.append(f"{feed['frames_dropped']} frames dropped")
     if machine["memory_percent"] > MEMORY_PERCENT_DEGRADED:
         reasons.append(f"memory at {machine['memory_percent']:.0f}%")
+    store = service.database_status()
+    if store.get("error"):
+        reasons.append(store["error"])
+    if store.get("dropped"):
+        reasons.append(f"{store['dropped']} database rows dropped")
+    if store.get("last_error"):
+        reasons.append(f"database retrying: {store['last_error']}")
     breaker = getattr(service.source, "breaker", None)
     breakers = [breaker.snapshot()] if breaker is not None else []
     reasons += [f"{b['name']} circuit {b['state']}" for b in breakers if b["state"] != "closed"]
@@ -85,6 +92,7 @@ def health_check(service=None, settings=None) -> dict:
         "feed": feed,
         "resources": machine,
         "breakers": breakers,
+        "database": store,
         "uptime_s": round(time.time() - STARTED, 1),
         "version": app_version(),
     }

@@ -26,7 +26,7 @@ log = logging.getLogger("app")
 async def lifespan(_app):
     service = get_service(get_settings())  # starts streaming when AUTO_START is on
     yield {}
-    service.stop()
+    service.close()  # stops the feed and flushes the database writer
 
 
 def health(_request: Request) -> JSONResponse:

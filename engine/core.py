@@ -132,6 +132,10 @@ class SignalEngine:
         self._pcr[row], self._pcr_label[row], self._pcr_origin[row] = value, str(bias), origin
         self._pcr_bias[row] = np.nan if origin == "mock" else BIAS_CODE[bias]
 
+    def row_of(self, symbol: str) -> int:
+        """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
+        return self._row(symbol)
+
     def _row(self, symbol: str) -> int:
         try:
             return self._row_of_symbol[symbol]

@@ -19,12 +19,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
 from engine import FrameError, Signal, SignalEngine, parse_kite_frame
+from engine.outcomes import Outcome, OutcomeTracker
 from engine.pcr import mock_pcr
 from feeds.market_hours import market_phase
 from feeds.recording import FrameRecorder
@@ -69,9 +70,18 @@ class MarketSnapshot:
 class MarketService:
     """Source + engine + market thread, with a status for the health endpoint."""
 
-    def __init__(self, settings, sources: dict[str, SourceFactory] | None = None) -> None:
+    def __init__(
+        self, settings, sources: dict[str, SourceFactory] | None = None, store=None
+    ) -> None:
         self.settings = settings
         self.sources = sources or default_sources()
+        self.store = store  # database.SignalStore, opened on first start when None
+        self.writer = None  # database.SignalWriter
+        self.database_error = ""
+        self.tracker = OutcomeTracker(settings.outcome_horizon_minutes * 60)
+        self._open: dict[str, Signal] = {}  # signal id -> signal, while its outcome is open
+        self._outcomes: deque[Outcome] = deque(maxlen=500)
+        self.outcomes_total = 0
         self._lock = threading.RLock()
         self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(settings.frame_queue_size)
         self._pcr_updates: queue.SimpleQueue = queue.SimpleQueue()
@@ -130,6 +140,8 @@ class MarketService:
             self.invalid_symbols = candidate.invalid_symbols
             self.engine = SignalEngine(self.settings, candidate.instruments)
             self._reset_counters()
+            self._open_store()
+            self._resume_open_signals(name)
             if self.settings.record_frames and name != "replay":
                 self.recorder = self._open_recorder(candidate)
             self._stop.clear()
@@ -163,6 +175,102 @@ class MarketService:
     def set_watchlist(self, symbols: list[str]) -> StartReport:
         """Monitor ``symbols`` instead (restarts the source, keeps the process)."""
         return self.start(self.source_name, symbols)
+
+    def close(self) -> None:
+        """Stop streaming and write what the database writer still holds (at shutdown)."""
+        self.stop()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.store is not None:
+            self.store.close()
+
+    # ------------------------------------------------------------------- persistence
+    def _open_store(self) -> None:
+        """Open and upgrade the database once; a failure disables persistence, loudly."""
+        if not self.settings.enable_signal_persistence or self.writer is not None:
+            return
+        import database
+
+        try:
+            if self.store is None:
+                self.store = database.SignalStore(database.database_url(self.settings))
+            self.store.migrate()
+        except Exception as error:
+            self.database_error = f"database unavailable: {type(error).__name__}: {error}"
+            self.database_error = self.database_error.splitlines()[0][:300]
+            log.error("%s; signals are not being stored", self.database_error)
+            self.store = None
+            return
+        self.database_error = ""
+        self.writer = database.SignalWriter(
+            self.store, self.settings.db_queue_size, self.settings.db_batch_size
+        )
+
+    def _resume_open_signals(self, source_name: str) -> None:
+        """Follow again the open signals of this source from the last horizon (restart)."""
+        self.tracker = OutcomeTracker(self.settings.outcome_horizon_minutes * 60)
+        self._open = {}
+        if self.store is None or source_name == "replay" or self.engine is None:
+            return
+        import database
+
+        since = datetime.now(UTC) - timedelta(minutes=self.settings.outcome_horizon_minutes)
+        if self.writer is not None:
+            self.writer.flush(5)  # signals of the run just stopped, before reading them back
+        try:
+            rows = self.store.open_signals(since)
+        except Exception as error:
+            log.warning("could not load open signals to resume: %s", error)
+            return
+        for row in rows:
+            if row["source"] != source_name or row["symbol"] not in self.engine.symbols:
+                continue
+            self._follow(row["id"], database.signal_from_row(row))
+        if self._open:
+            log.info("resumed tracking %d open signals", len(self._open))
+
+    def _follow(self, signal_id: str, signal: Signal) -> None:
+        assert self.engine is not None
+        self.tracker.open(
+            signal_id,
+            self.engine.row_of(signal.symbol),
+            signal.direction,
+            signal.entry,
+            signal.target,
+            signal.stop_loss,
+            int(signal.timestamp.timestamp()),
+        )
+        self._open[signal_id] = signal
+
+    def _record(self, signal: Signal) -> None:
+        """Follow a new signal's outcome and queue it for the database (market thread)."""
+        import database
+
+        signal_id = database.new_signal_id()
+        try:
+            self._follow(signal_id, signal)
+        except ValueError as error:  # levels the tracker cannot follow: stored, not tracked
+            log.warning("not tracking %s %s: %s", signal.signal_type, signal.symbol, error)
+        if self.writer is not None:
+            source = self.source
+            self.writer.submit_signal(
+                database.signal_row(
+                    signal, signal_id, self.source_name, bool(source and source.simulated)
+                )
+            )
+
+    def _track_outcomes(self, engine: SignalEngine) -> None:
+        if not len(self.tracker):
+            return
+        for outcome in self.tracker.update(engine.state.last_price, engine.state.now):
+            self._open.pop(outcome.signal_id, None)
+            self._outcomes.append(outcome)
+            self.outcomes_total += 1
+            if self.writer is not None:
+                import database
+
+                self.writer.submit_outcome(database.outcome_row(outcome))
 
     def _reset_counters(self) -> None:
         self.ticks_total = self.frames_total = self.frames_dropped = 0
@@ -218,6 +326,11 @@ class MarketService:
                     break
                 engine.set_pcr(symbol, pcr)
             self._process(engine, frame, arrival)
+            try:
+                self._track_outcomes(engine)
+            except Exception:
+                self.engine_errors += 1
+                log.exception("outcome tracking failed on this frame")
 
     def _process(self, engine: SignalEngine, frame: bytes, arrival: float) -> None:
         self.frames_total += 1
@@ -244,6 +357,7 @@ class MarketService:
         for signal in signals:
             self.signals_total += 1
             self._signals.append(signal)
+            self._record(signal)
             for listener in self._listeners:
                 try:
                     listener(signal)
@@ -315,6 +429,8 @@ class MarketService:
             "queue_depth": self._queue.qsize(),
             "signals_total": self.signals_total,
             "signals_today": self.engine.signals_today if self.engine else 0,
+            "signals_open": len(self._open),
+            "outcomes_total": self.outcomes_total,
             "market_open": phase == "open",
             "market_phase": phase,
             "uptime_s": round(now - self.started_at, 1) if self.started_at else 0.0,
@@ -326,9 +442,28 @@ class MarketService:
         signals = tuple(self._signals)
         return MarketSnapshot(metrics, signals, self.status(), self.active_signals(signals))
 
-    def active_signals(self, signals: tuple[Signal, ...]) -> tuple[Signal, ...]:
-        """The signals still open."""
-        return signals[-12:]
+    def active_signals(self, signals: tuple[Signal, ...] = ()) -> tuple[Signal, ...]:
+        """The signals whose outcome is still open (no target, stop or expiry yet)."""
+        return tuple(self._open.copy().values())
+
+    def recent_outcomes(self) -> tuple[Outcome, ...]:
+        return tuple(self._outcomes)
+
+    def database_status(self) -> dict:
+        """The store's state for health: never the URL's password."""
+        if not self.settings.enable_signal_persistence:
+            return {"enabled": False}
+        import database
+
+        status = {
+            "enabled": True,
+            "url": database.redacted(database.database_url(self.settings)),
+            "error": self.database_error,
+        }
+        if self.writer is not None:
+            status.update(self.writer.status())
+            status["schema_version"] = database.SCHEMA_VERSION
+        return status
 
     def history(self, symbol: str) -> pd.DataFrame:
         """``symbol``'s sampled price, institutional ratio and imbalance, for the charts."""

@@ -42,6 +42,8 @@ def test_a_streaming_simulator_is_healthy_with_resources_and_version(tmp_path):
             "process_rss_mib",
         }
         assert report["version"] and report["uptime_s"] >= 0
+        assert report["database"]["enabled"] and report["database"]["schema_version"] >= 1
+        assert report["database"]["url"].startswith("sqlite:///")
     finally:
         service.stop()
     report = health_check(service, config)
@@ -64,3 +66,20 @@ def test_no_secret_appears_in_the_health_output_even_after_a_failure(tmp_path):
     report_text = json.dumps(service.start().__dict__) + json.dumps(health_check(service, config))
     assert health_check(service, config)["status"] == "down"
     assert SECRET not in report_text and TOKEN not in report_text
+
+
+def test_an_unreachable_database_degrades_health_and_hides_its_password(tmp_path):
+    password = "db-pass-123"
+    url = f"postgresql+psycopg://trader:{password}@127.0.0.1:{free_port()}/flow"
+    config = settings(tmp_path, database_url=url)
+    service = MarketService(config)
+    service.start()
+    try:
+        assert service.wait_for(lambda: service.ticks_total > 0, 30)
+        report = health_check(service, config)
+        assert report["status"] == "degraded"
+        assert any("database unavailable" in reason for reason in report["reasons"])
+        assert password not in json.dumps(report)
+        assert "***" in report["database"]["url"]
+    finally:
+        service.stop()

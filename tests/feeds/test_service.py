@@ -201,3 +201,38 @@ def test_the_service_records_what_it_receives(tmp_path):
 def test_an_unknown_source_name_is_explained(tmp_path, name):
     report = MarketService(fast(tmp_path)).start(source=name)
     assert "unknown data source" in report.error
+
+
+def test_signals_and_their_outcomes_are_stored_and_open_ones_resume_after_a_restart(tmp_path):
+    from database import HistoryFilter, SignalStore, database_url
+
+    config = fast(tmp_path)
+    service = MarketService(config)
+    service.start()
+    try:
+        assert service.wait_for(
+            lambda: service.outcomes_total >= 2 and len(service._open) >= 1, timeout=90
+        )
+    finally:
+        service.stop()
+    signals_seen, outcomes_seen = service.signals_total, service.outcomes_total
+    left_open = dict(service._open)
+    assert left_open
+    service.close()
+    store = SignalStore(database_url(config))
+    assert store.count(HistoryFilter()) == signals_seen
+    stored = store.outcomes_frame()
+    assert len(stored) == outcomes_seen
+    assert set(stored["outcome"]) <= {"target", "stop", "expired"}
+    assert stored["simulated"].all()
+    history = store.history(HistoryFilter(outcomes=["open"]))
+    assert set(history["id"]) == set(left_open)
+
+    # A restart within the horizon follows the open signals again.
+    restarted = MarketService(config)
+    try:
+        restarted.start()
+        assert set(restarted._open) == set(left_open)
+        assert restarted.status()["signals_open"] == len(left_open)
+    finally:
+        restarted.close()
