@@ -137,3 +137,96 @@ def time_series_chart(frame: pd.DataFrame, column: str, title: str, colour: str)
         go.Scatter(x=frame.index, y=frame[column], mode="lines", line={"color": colour})
     )
     return _layout(figure, title, height=220)
+
+
+def signals_per_day_chart(daily: pd.DataFrame) -> go.Figure:
+    """Stacked bars: signals per IST day by type (``SignalStore.daily_summary``)."""
+    figure = go.Figure()
+    for kind, colour in SIGNAL_COLOURS.items():
+        of_kind = daily[daily["signal_type"] == kind]
+        if len(of_kind):
+            figure.add_trace(
+                go.Bar(
+                    x=of_kind["trade_date"],
+                    y=of_kind["signals"],
+                    name=kind,
+                    marker={"color": colour},
+                )
+            )
+    figure.update_layout(barmode="stack")
+    figure = _layout(figure, "Signals per day by type")
+    figure.update_layout(showlegend=True)
+    return figure
+
+
+def cumulative_r_chart(series: pd.DataFrame) -> go.Figure:
+    """Cumulative R of decided outcomes, day by day."""
+    figure = go.Figure(
+        go.Scatter(
+            x=series.index,
+            y=series["cumulative_r"],
+            mode="lines+markers",
+            line={"color": "#2ecc71"},
+        )
+    )
+    figure.add_hline(y=0, line={"color": "#7f8c8d", "dash": "dot"})
+    return _layout(figure, "Cumulative R")
+
+
+def rolling_win_rate_chart(series: pd.DataFrame) -> go.Figure:
+    """Win rate over the last few days of decided outcomes."""
+    figure = go.Figure(
+        go.Scatter(
+            x=series.index,
+            y=series["rolling_win_rate"],
+            mode="lines+markers",
+            line={"color": "#3498db"},
+        )
+    )
+    figure.update_yaxes(range=[0, 1], tickformat=".0%")
+    return _layout(figure, "Win rate, rolling 5 days")
+
+
+def equity_curve_chart(curve: pd.Series) -> go.Figure:
+    """Cumulative R outcome by outcome."""
+    figure = go.Figure(
+        go.Scatter(x=curve.index, y=curve.to_numpy(), mode="lines", line={"color": "#2ecc71"})
+    )
+    figure.add_hline(y=0, line={"color": "#7f8c8d", "dash": "dot"})
+    return _layout(figure, "Equity curve (R)", height=300)
+
+
+def win_rate_chart(groups: pd.DataFrame, column: str, title: str) -> go.Figure:
+    """Win rate per group with its 95% interval as error bars."""
+    rate = groups["win_rate"]
+    figure = go.Figure(
+        go.Bar(
+            x=groups[column].astype(str),
+            y=rate,
+            marker={"color": [SIGNAL_COLOURS.get(str(v), "#3498db") for v in groups[column]]},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": groups["ci_high"] - rate,
+                "arrayminus": rate - groups["ci_low"],
+            },
+            text=[f"n={n}" for n in groups["outcomes"]],
+        )
+    )
+    figure.update_yaxes(range=[0, 1], tickformat=".0%")
+    return _layout(figure, title)
+
+
+def distribution_chart(counts: pd.Series, title: str) -> go.Figure:
+    """How many signals of each type."""
+    figure = go.Figure(
+        go.Pie(
+            labels=counts.index.astype(str),
+            values=counts.to_numpy(),
+            hole=0.5,
+            marker={"colors": [SIGNAL_COLOURS.get(str(k), "#95a5a6") for k in counts.index]},
+        )
+    )
+    figure = _layout(figure, title)
+    figure.update_layout(showlegend=True)
+    return figure

@@ -90,6 +90,8 @@ with st.sidebar:
 
 pages = [
     st.Page("app_pages/live.py", title="Live Signals", icon=":material/monitoring:", default=True),
+    st.Page("app_pages/history.py", title="Signal History", icon=":material/history:"),
+    st.Page("app_pages/performance.py", title="Performance", icon=":material/insights:"),
     st.Page("app_pages/health.py", title="System Health", icon=":material/health_and_safety:"),
 ]
 st.navigation(pages).run()

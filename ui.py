@@ -38,6 +38,26 @@ def market_service() -> MarketService:
     return get_service(get_settings())
 
 
+def signal_store():
+    """The signal store (the service's), or None with the reason shown to the user."""
+    settings = get_settings()
+    if not settings.enable_signal_persistence:
+        st.info(
+            "Signal persistence is off (ENABLE_SIGNAL_PERSISTENCE=false): nothing is stored, "
+            "so there is no history to show."
+        )
+        return None
+    service = market_service()
+    if service.store is None:
+        service.open_store()  # opens and upgrades the database if streaming has not yet
+    if service.store is None:
+        st.error(
+            f"The signal database is unavailable: {service.database_error}. "
+            "Check DATABASE_URL; see System Health."
+        )
+    return service.store
+
+
 def status_badge(status: dict) -> None:
     """The feed's state as a coloured badge, with tick rate and last-tick age."""
     label, colour = BADGES.get(status["state"], (status["state"], "gray"))

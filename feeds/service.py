@@ -140,16 +140,20 @@ class MarketService:
             self.invalid_symbols = candidate.invalid_symbols
             self.engine = SignalEngine(self.settings, candidate.instruments)
             self._reset_counters()
-            self._open_store()
+            self.open_store()
             self._resume_open_signals(name)
             if self.settings.record_frames and name != "replay":
                 self.recorder = self._open_recorder(candidate)
             self._stop.clear()
             self._queue = queue.Queue(self.settings.frame_queue_size)
+            # A fresh hand-over queue per run: a late PCR of the last watchlist never arrives.
+            self._pcr_updates = pcr_updates = queue.SimpleQueue()
             self.source = candidate
             self._threads = [
                 threading.Thread(target=self._market_loop, name="market", daemon=True),
-                threading.Thread(target=self._pcr_loop, args=(candidate,), name="pcr", daemon=True),
+                threading.Thread(
+                    target=self._pcr_loop, args=(candidate, pcr_updates), name="pcr", daemon=True
+                ),
             ]
             for thread in self._threads:
                 thread.start()
@@ -186,8 +190,12 @@ class MarketService:
             self.store.close()
 
     # ------------------------------------------------------------------- persistence
-    def _open_store(self) -> None:
+    def open_store(self) -> None:
         """Open and upgrade the database once; a failure disables persistence, loudly."""
+        with self._lock:
+            self._open_store_locked()
+
+    def _open_store_locked(self) -> None:
         if not self.settings.enable_signal_persistence or self.writer is not None:
             return
         import database
@@ -324,7 +332,10 @@ class MarketService:
                     symbol, pcr = self._pcr_updates.get_nowait()
                 except queue.Empty:
                     break
-                engine.set_pcr(symbol, pcr)
+                try:
+                    engine.set_pcr(symbol, pcr)
+                except (KeyError, ValueError) as error:  # never let one PCR stop the ticks
+                    log.warning("PCR for %s ignored: %s", symbol, error)
             self._process(engine, frame, arrival)
             try:
                 self._track_outcomes(engine)
@@ -364,7 +375,7 @@ class MarketService:
                 except Exception:
                     log.exception("a signal listener failed")
 
-    def _pcr_loop(self, source: FrameSource) -> None:
+    def _pcr_loop(self, source: FrameSource, updates: queue.SimpleQueue) -> None:
         """Fetch PCR for every symbol now and then; the REST calls never block ticks."""
         settings = self.settings
         while not self._stop.is_set():
@@ -379,7 +390,7 @@ class MarketService:
                 if result is None and source.name == "kite":
                     result = mock_pcr()
                 if result is not None:
-                    self._pcr_updates.put((symbol, result))
+                    updates.put((symbol, result))
             interval = settings.pcr_refresh_seconds
             if source.simulated and source.name == "simulator":
                 interval /= settings.simulator_speed

@@ -173,3 +173,75 @@ def test_repeated_wrong_passwords_are_throttled(make_app):
     app.text_input[0].input("right")
     app.button[0].click().run()  # refused while locked, even with the right password
     assert not app.sidebar.button
+
+
+def seed_store(data_dir) -> None:
+    """Stored signals and outcomes as a day of monitoring would leave them."""
+    from datetime import UTC, datetime, timedelta
+
+    from database import SignalStore
+    from tests.db_rows import outcome_dict, signal_dict
+
+    store = SignalStore(f"sqlite:///{data_dir}/signals.db")
+    store.migrate()
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    signals, outcomes = [], []
+    for n in range(12):
+        when = now - timedelta(minutes=10 * n)
+        kind = ["ACCUMULATION", "SELL", "BUY"][n % 3]
+        signals.append(
+            signal_dict(
+                f"h{n}", when, symbol=["TCS", "INFY"][n % 2], signal_type=kind, confidence=7 + n % 4
+            )
+        )
+        if n < 9:
+            outcomes.append(
+                outcome_dict(f"h{n}", when, 2.0 if n % 2 else -1.0, "target" if n % 2 else "stop")
+            )
+    store.write_batch(signals, outcomes)
+    store.close()
+
+
+def test_history_page_filters_and_offers_the_filtered_csv(make_app, tmp_path):
+    seed_store(tmp_path)
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/history.py").run()
+    assert not app.exception
+    assert "**12** signals match" in texts(app)
+    assert "SIMULATED" in texts(app)
+    assert len(app.dataframe[0].value) == 12
+    app.multiselect[0].select("TCS").run()
+    assert "**6** signals match" in texts(app)
+    assert set(app.dataframe[0].value["symbol"]) == {"TCS"}
+    app.multiselect[2].select("open").run()
+    assert "**1** signals match" in texts(app)  # TCS is every even n; only n = 10 is open
+    assert set(app.dataframe[0].value["outcome"]) == {"open"}
+
+
+def test_history_page_says_what_to_do_when_empty(make_app):
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/history.py").run()
+    assert not app.exception
+    assert "No stored signal matches" in texts(app)
+
+
+def test_performance_page_reports_small_samples_honestly_and_records_a_trade(make_app, tmp_path):
+    seed_store(tmp_path)
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/performance.py").run()
+    assert not app.exception
+    rendered = texts(app)
+    assert "4 of 9 won (95% CI" in rendered and "too few outcomes to judge" in rendered
+    labels = {metric.label: metric.value for metric in app.metric}
+    assert labels["Decided outcomes"] == "9"
+    assert labels["Profit factor"] == f"{8.0 / 5.0:.2f}"
+    app.number_input[0].set_value(100.0)
+    app.number_input[1].set_value(103.0)
+    app.number_input[2].set_value(5)
+    app.button(key="FormSubmitter:manual_trade-Record trade").click().run()
+    assert not app.exception
+    assert "Recorded: P/L +15.00 (+3.00%)" in texts(app)  # the newest signal is h0, a long
+    assert {metric.label for metric in app.metric} >= {"Trades", "Net P/L"}
