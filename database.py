@@ -44,6 +44,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
@@ -52,13 +53,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 log = logging.getLogger("database")
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_QUERY_ROWS = 10_000  # rows a page table shows; counts and charts use SQL aggregates
 
 
@@ -91,11 +92,17 @@ class SignalRow(Base):
     trade_date: Mapped[date] = mapped_column(Date)  # IST day, for fast per-day queries
     source: Mapped[str] = mapped_column(String(16), server_default="")
     simulated: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    # A copy of the outcome's kind and R, set in the transaction that stores the outcome,
+    # so filters and per-day figures over millions of signals need no join.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_r: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         Index("ix_signals_trade_date", "trade_date"),
         Index("ix_signals_symbol_time", "symbol", "signal_time"),
         Index("ix_signals_type_date", "signal_type", "trade_date"),
+        Index("ix_signals_time", "signal_time"),
+        Index("ix_signals_daily", "trade_date", "signal_type", "outcome", "outcome_r"),
     )
 
 
@@ -199,7 +206,28 @@ def _v2(connection: Connection) -> None:
     ManualTradeRow.__table__.create(connection)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+def _v3(connection: Connection) -> None:
+    """Version 3: each signal carries its outcome's kind and R (filled from the outcomes
+    already stored) and indexes for the newest-first history and the per-day figures."""
+    connection.execute(text("ALTER TABLE signals ADD COLUMN outcome VARCHAR(16)"))
+    connection.execute(text("ALTER TABLE signals ADD COLUMN outcome_r FLOAT"))
+    connection.execute(
+        text(
+            "UPDATE signals SET "
+            "outcome = (SELECT o.outcome FROM signal_outcomes o WHERE o.signal_id = signals.id), "
+            "outcome_r = (SELECT o.r_multiple FROM signal_outcomes o "
+            "WHERE o.signal_id = signals.id)"
+        )
+    )
+    connection.execute(text("CREATE INDEX ix_signals_time ON signals (signal_time)"))
+    connection.execute(
+        text(
+            "CREATE INDEX ix_signals_daily ON signals (trade_date, signal_type, outcome, outcome_r)"
+        )
+    )
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(
@@ -343,6 +371,19 @@ class SignalStore:
                 connection.execute(SignalRow.__table__.insert(), list(signals))
             if outcomes:
                 connection.execute(OutcomeRow.__table__.insert(), list(outcomes))
+                connection.execute(
+                    SignalRow.__table__.update()
+                    .where(SignalRow.__table__.c.id == bindparam("target_id"))
+                    .values(outcome=bindparam("kind"), outcome_r=bindparam("r")),
+                    [
+                        {
+                            "target_id": row["signal_id"],
+                            "kind": row["outcome"],
+                            "r": row["r_multiple"],
+                        }
+                        for row in outcomes
+                    ],
+                )
             if trades:
                 connection.execute(ManualTradeRow.__table__.insert(), list(trades))
 
@@ -383,8 +424,7 @@ class SignalStore:
         """Stored signals after ``since`` that have no outcome yet (to resume tracking)."""
         query = (
             select(SignalRow)
-            .outerjoin(OutcomeRow, OutcomeRow.signal_id == SignalRow.id)
-            .where(OutcomeRow.signal_id.is_(None), SignalRow.signal_time >= as_utc(since))
+            .where(SignalRow.outcome.is_(None), SignalRow.signal_time >= as_utc(since))
             .order_by(SignalRow.signal_time)
         )
         with self.engine.connect() as connection:
@@ -405,9 +445,9 @@ class SignalStore:
             query = query.where(SignalRow.trade_date <= filters.end)
         if filters.outcomes:
             wanted = [o for o in filters.outcomes if o != "open"]
-            condition = OutcomeRow.outcome.in_(wanted)
+            condition = SignalRow.outcome.in_(wanted)
             if "open" in filters.outcomes:
-                condition = condition | OutcomeRow.signal_id.is_(None)
+                condition = condition | SignalRow.outcome.is_(None)
             query = query.where(condition)
         return query
 
@@ -461,16 +501,15 @@ class SignalStore:
 
     def daily_summary(self, filters: HistoryFilter) -> pd.DataFrame:
         """Per IST day and signal type: signals, decided outcomes, wins and summed R (SQL)."""
-        decided = OutcomeRow.outcome.is_not(None)
         query = self._filtered(
             select(
                 SignalRow.trade_date,
                 SignalRow.signal_type,
                 func.count().label("signals"),
-                func.count(OutcomeRow.signal_id).label("decided"),
-                func.sum((decided & (OutcomeRow.r_multiple > 0)).cast(Integer)).label("wins"),
-                func.coalesce(func.sum(OutcomeRow.r_multiple), 0.0).label("r_total"),
-            ).outerjoin(OutcomeRow, OutcomeRow.signal_id == SignalRow.id),
+                func.count(SignalRow.outcome).label("decided"),
+                func.sum((SignalRow.outcome_r > 0).cast(Integer)).label("wins"),
+                func.coalesce(func.sum(SignalRow.outcome_r), 0.0).label("r_total"),
+            ),
             filters,
         ).group_by(SignalRow.trade_date, SignalRow.signal_type)
         with self.engine.connect() as connection:
@@ -484,12 +523,7 @@ class SignalStore:
         return frame.sort_values("trade_date")
 
     def count(self, filters: HistoryFilter) -> int:
-        query = self._filtered(
-            select(func.count())
-            .select_from(SignalRow)
-            .outerjoin(OutcomeRow, OutcomeRow.signal_id == SignalRow.id),
-            filters,
-        )
+        query = self._filtered(select(func.count()).select_from(SignalRow), filters)
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar() or 0)
 
@@ -763,7 +797,11 @@ class SignalWriter:
                     self._give_up(pending, error)
                     pending = _Pending()
                 continue
-            except Exception as error:  # a bad row: keep the writer alive, say what was lost
+            except IntegrityError:  # a bad row: write the others one by one, drop only it
+                self._write_one_by_one(pending)
+                pending, attempt = _Pending(), 0
+                continue
+            except Exception as error:  # keep the writer alive and say what was lost
                 self._give_up(pending, error)
                 pending, attempt = _Pending(), 0
                 continue
@@ -775,12 +813,30 @@ class SignalWriter:
                 self.stats.last_error = ""
             pending, attempt = _Pending(), 0
 
-    def _give_up(self, pending: _Pending, error: BaseException) -> None:
-        self.stats.dropped += len(pending)
+    def _write_one_by_one(self, pending: _Pending) -> None:
+        for kind, rows in (("signal", pending.signals), ("outcome", pending.outcomes)):
+            for row in rows:
+                try:
+                    if kind == "signal":
+                        self.store.write_batch([row], [])
+                        self.stats.written_signals += 1
+                    else:
+                        self.store.write_batch([], [row])
+                        self.stats.written_outcomes += 1
+                except Exception as error:
+                    self._give_up(_Pending(), error, rows=1)
+                    self.stats.last_error = (
+                        f"{kind} {row.get('id') or row.get('signal_id')} not stored: "
+                        f"{self.stats.last_error}"
+                    )
+        self.stats.batches += 1
+        self.stats.last_write_at = time.time()
+
+    def _give_up(self, pending: _Pending, error: BaseException, rows: int | None = None) -> None:
+        lost = len(pending) if rows is None else rows
+        self.stats.dropped += lost
         self.stats.last_error = f"{type(error).__name__}: {_short(error)}"
-        log.error(
-            "database write of %d rows failed for good: %s", len(pending), self.stats.last_error
-        )
+        log.error("database write of %d rows failed for good: %s", lost, self.stats.last_error)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is written (or ``timeout`` passes)."""

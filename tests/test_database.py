@@ -66,12 +66,18 @@ def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
         row = signal_dict("old1", T0)
         del row["source"], row["simulated"]
         connection.execute(database.SignalRow.__table__.insert().values(**row))
+        connection.execute(
+            database.OutcomeRow.__table__.insert().values(**outcome_dict("old1", T0, 2.0, "target"))
+        )
     assert store.migrate() == 1
     assert store.schema_version() == SCHEMA_VERSION
     history = store.history(HistoryFilter())
     assert history["id"].tolist() == ["old1"]
     assert history["source"].tolist() == [""] and not history["simulated"].iloc[0]
     assert inspect(store.engine).has_table("manual_trades")
+    assert history["outcome"].tolist() == ["target"]  # version 3 copied the outcome across
+    assert store.count(HistoryFilter(outcomes=["target"])) == 1
+    assert store.daily_summary(HistoryFilter())["r_total"].sum() == 2.0
 
 
 def test_writer_batches_signals_and_outcomes_and_filters_find_them(store):
@@ -235,3 +241,14 @@ def test_committed_signals_survive_sigkill(tmp_path):
     missing = [signal_id for signal_id in committed if signal_id not in stored]
     assert not missing, f"{len(missing)} committed signals lost"
     assert len(stored) >= len(committed)
+
+
+def test_an_outcome_whose_signal_was_never_stored_does_not_lose_the_rest(store):
+    writer = SignalWriter(store, max_wait=0.05)
+    writer.submit_signal(signal_dict("kept", T0))
+    writer.submit_outcome(outcome_dict("ghost", T0, 1.0, "target"))  # its signal was dropped
+    writer.submit_outcome(outcome_dict("kept", T0, -1.0, "stop"))
+    writer.close()
+    assert store.history(HistoryFilter())["outcome"].tolist() == ["stop"]
+    assert writer.status()["dropped"] == 1
+    assert "outcome ghost not stored" in writer.status()["last_error"]
