@@ -41,9 +41,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 
-bench: $(STAMP)  ## engine benchmarks against kiteconnect's parser
+bench: $(STAMP)  ## engine (against kiteconnect's parser), replay and database benchmarks
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_replay.py --minutes 30
+	$(BIN)/python benchmarks/bench_database.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

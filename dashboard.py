@@ -6,11 +6,15 @@ login, symbols, start/stop, self-tests) and hands over to the page the user chos
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from config import ConfigError, get_settings, parse_symbols
 from engine import selftest
 from ui import market_service, password_gate, status_badge
+
+log = logging.getLogger("ui")
 
 st.set_page_config(page_title="Order-flow dashboard", page_icon="📈", layout="wide")
 
@@ -54,6 +58,7 @@ def kite_login() -> None:
             except (ValueError, KiteException) as error:
                 st.error(f"Kite login failed: {error}")
             except OSError as error:
+                log.warning("Kite login: Kite unreachable (%s)", type(error).__name__)
                 st.error(f"Kite could not be reached: {type(error).__name__}")
 
 
@@ -94,4 +99,11 @@ pages = [
     st.Page("app_pages/performance.py", title="Performance", icon=":material/insights:"),
     st.Page("app_pages/health.py", title="System Health", icon=":material/health_and_safety:"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except Exception as error:  # st.stop/st.rerun are BaseExceptions and pass through
+    log.exception("page failed")
+    st.error(
+        f"This page hit an unexpected error ({type(error).__name__}). The details are in the "
+        "log (DATA_DIR/logs/orderflow.log); the market feed keeps running."
+    )

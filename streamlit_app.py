@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from config import get_settings
 from feeds.service import get_service
+from logs import configure_logging
 from monitoring import health_check
 
 log = logging.getLogger("app")
@@ -24,7 +25,10 @@ log = logging.getLogger("app")
 
 @asynccontextmanager
 async def lifespan(_app):
-    service = get_service(get_settings())  # starts streaming when AUTO_START is on
+    settings = get_settings()
+    log_file = configure_logging(settings)
+    log.info("order-flow dashboard starting; logging to %s", log_file)
+    service = get_service(settings)  # starts streaming when AUTO_START is on
     yield {}
     service.close()  # stops the feed and flushes the database writer
 

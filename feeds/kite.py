@@ -32,6 +32,7 @@ from kiteconnect.exceptions import TokenException
 from engine.pcr import PCRResult, calculate_real_pcr
 from feeds.breaker import CircuitBreaker
 from feeds.sources import Deliver, FrameSource
+from logs import register_secret
 
 log = logging.getLogger("feeds.kite")
 QUOTE_BATCH = 500  # Kite's limit of instruments per quote call
@@ -54,6 +55,7 @@ class _Credentials:
             return self._token or settings.kite_access_token.get_secret_value()
 
     def set(self, token: str) -> None:
+        register_secret(token)
         with self._lock:
             self._token = token
 
@@ -99,7 +101,10 @@ def complete_login(settings, pasted: str, api_secret: str = "") -> None:
     secret = api_secret or settings.kite_api_secret.get_secret_value()
     if not settings.kite_api_key or not secret:
         raise ValueError("set the API key and the API secret first")
-    session = client(settings).generate_session(request_token_from(pasted), api_secret=secret)
+    register_secret(secret)
+    request_token = request_token_from(pasted)
+    register_secret(request_token)
+    session = client(settings).generate_session(request_token, api_secret=secret)
     credentials.set(session["access_token"])
     log.info("Kite login completed for user %s", session.get("user_id", "?"))
 
