@@ -430,7 +430,10 @@ class SignalStore:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
-    def _filtered(self, query, filters: HistoryFilter):
+    def _filtered(self, query, filters: HistoryFilter, by_day: bool = False):
+        """``query`` with the filters applied. Dates become exchange-time bounds (IST days),
+        so the newest-first index serves both the range and the order; ``by_day`` filters on
+        ``trade_date`` instead, for the per-day aggregates and their covering index."""
         if filters.symbols:
             query = query.where(SignalRow.symbol.in_(list(filters.symbols)))
         if filters.signal_types:
@@ -439,10 +442,16 @@ class SignalStore:
             query = query.where(SignalRow.confidence >= filters.min_confidence)
         if filters.max_confidence < 10:
             query = query.where(SignalRow.confidence <= filters.max_confidence)
-        if filters.start is not None:
+        if by_day and filters.start is not None:
             query = query.where(SignalRow.trade_date >= filters.start)
-        if filters.end is not None:
+        if by_day and filters.end is not None:
             query = query.where(SignalRow.trade_date <= filters.end)
+        if not by_day and filters.start is not None:
+            query = query.where(SignalRow.signal_time >= ist_midnight(filters.start))
+        if not by_day and filters.end is not None:
+            query = query.where(
+                SignalRow.signal_time < ist_midnight(filters.end + timedelta(days=1))
+            )
         if filters.outcomes:
             wanted = [o for o in filters.outcomes if o != "open"]
             condition = SignalRow.outcome.in_(wanted)
@@ -511,6 +520,7 @@ class SignalStore:
                 func.coalesce(func.sum(SignalRow.outcome_r), 0.0).label("r_total"),
             ),
             filters,
+            by_day=True,
         ).group_by(SignalRow.trade_date, SignalRow.signal_type)
         with self.engine.connect() as connection:
             frame = pd.DataFrame(connection.execute(query).mappings().all())
@@ -678,6 +688,11 @@ def outcome_row(outcome) -> dict:
         "minutes_to_outcome": outcome.minutes_to_outcome,
         "closed_at": as_utc(outcome.closed_at),
     }
+
+
+def ist_midnight(day: date) -> datetime:
+    """00:00 IST of ``day`` in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=IST).astimezone(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -7,6 +7,7 @@ Half-open: one trial call goes through; success closes the breaker, failure open
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -76,3 +77,40 @@ class CircuitBreaker:
                 "failures": self._failures,
                 "last_error": self.last_error,
             }
+
+
+def backoff_delays(
+    attempts: int, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None
+) -> list[float]:
+    """Exponential back-off with full jitter: attempt n waits uniform(0, min(cap, base x 2^n)).
+
+    Full jitter spreads the retries of many clients (AWS architecture blog, "Exponential
+    Backoff And Jitter"), so a recovering server is not hit by a synchronised wave.
+    """
+    rng = rng or random.Random()
+    return [rng.uniform(0, min(cap, base * 2**attempt)) for attempt in range(attempts)]
+
+
+def retry(
+    function: Callable[[], T],
+    attempts: int = 3,
+    transient: Callable[[BaseException], bool] = lambda error: True,
+    sleep: Callable[[float], None] = time.sleep,
+    base: float = 0.5,
+    cap: float = 30.0,
+) -> T:
+    """Call ``function``; on a transient error wait a jittered back-off and try again.
+
+    An open circuit is never retried here (the breaker already says when to come back).
+    """
+    delays = backoff_delays(attempts - 1, base, cap)
+    for attempt in range(attempts):
+        try:
+            return function()
+        except CircuitOpenError:
+            raise
+        except Exception as error:
+            if attempt == attempts - 1 or not transient(error):
+                raise
+            sleep(delays[attempt])
+    raise AssertionError("unreachable")  # pragma: no cover

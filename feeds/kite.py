@@ -27,16 +27,32 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 from kiteconnect import KiteConnect, KiteTicker
-from kiteconnect.exceptions import TokenException
+from kiteconnect.exceptions import (
+    DataException,
+    InputException,
+    NetworkException,
+    PermissionException,
+    TokenException,
+)
 
 from engine.pcr import PCRResult, calculate_real_pcr
-from feeds.breaker import CircuitBreaker
+from feeds.breaker import CircuitBreaker, retry
 from feeds.sources import Deliver, FrameSource
 from logs import register_secret
 
 log = logging.getLogger("feeds.kite")
 QUOTE_BATCH = 500  # Kite's limit of instruments per quote call
 TOKEN_ERRORS = ("403", "token", "api_key", "forbidden", "unauthori")
+
+
+def transient_kite_error(error: BaseException) -> bool:
+    """Worth retrying: network trouble, rate limits, Kite's 5xx. Never a bad token or input."""
+    if isinstance(error, (TokenException, InputException, PermissionException)):
+        return False
+    code = getattr(error, "code", None)
+    return isinstance(error, (NetworkException, DataException, OSError)) or (
+        isinstance(code, int) and (code == 429 or code >= 500)
+    )
 
 
 class LoginRequiredError(RuntimeError):
@@ -139,7 +155,11 @@ class KiteSource(FrameSource):
         if cache.is_file():
             return pd.read_json(cache, orient="records")
         kite = self._kite()
-        rows = self.breaker.call(kite.instruments, exchange)
+        rows = retry(
+            lambda: self.breaker.call(kite.instruments, exchange),
+            attempts=3,
+            transient=transient_kite_error,
+        )
         frame = pd.DataFrame(rows)
         cache.parent.mkdir(parents=True, exist_ok=True)
         frame.to_json(cache, orient="records", date_format="iso")

@@ -49,9 +49,7 @@ def test_redaction_of_registered_and_secret_looking_values():
     assert logs.redact("nothing secret here") == "nothing secret here"
 
 
-def test_a_debug_kite_login_and_stream_leaves_no_secret_anywhere(
-    tmp_path, restore_logging, capfd
-):
+def test_a_debug_kite_login_and_stream_leaves_no_secret_anywhere(tmp_path, restore_logging, capfd):
     instruments, _ = simulated_instruments(["RELIANCE", "TCS"])
     api, ticker = FakeKiteApi(instruments), FakeKiteTicker(instruments)
     password_hash = hash_password(APP_PASSWORD, iterations=1_000)

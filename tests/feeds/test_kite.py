@@ -214,11 +214,16 @@ def test_rest_failures_open_the_breaker_and_keep_requests_back(fakes, tmp_path, 
     source = kite.KiteSource(settings_for(fakes, tmp_path, enable_real_pcr=True), SYMBOLS)
     source.resolve()
     api.fail_with = status
-    for _ in range(3):
+    before = len(api.requests)
+    failures = 0
+    while source.breaker.state == "closed":  # retried with back-off; each try counts
         with pytest.raises(Exception) as failure:
             source.fetch_pcr("RELIANCE")
         assert not isinstance(failure.value, CircuitOpenError)
+        failures += 1
+        assert failures <= 3
     sent = len(api.requests)
+    assert sent - before == 3  # the threshold: three requests, then the circuit opens
     with pytest.raises(CircuitOpenError, match="Kite REST is failing"):
         source.fetch_pcr("RELIANCE")
     assert len(api.requests) == sent  # nothing left the machine while open
