@@ -352,6 +352,16 @@ def env_example() -> str:
         if any(symbol in bounds for symbol in "<>"):
             description += f" Range: {bounds}."
         lines += [f"# {description}", f"{name.upper()}={default}"]
+    lines += [
+        "",
+        "# --- Docker Compose (read by docker-compose.yml, not by the app) ---",
+        "# Port the dashboard is published on.",
+        "APP_PORT=8501",
+        "# Password of the optional PostgreSQL service (docker compose --profile postgres);",
+        "# then set DATABASE_URL=postgresql+psycopg://orderflow:<this password>"
+        "@postgres:5432/orderflow",
+        "POSTGRES_PASSWORD=",
+    ]
     return "\n".join(lines) + "\n"
 
 
