@@ -431,9 +431,10 @@ class SignalStore:
             return [dict(row._mapping) for row in connection.execute(query)]
 
     def _filtered(self, query, filters: HistoryFilter, by_day: bool = False):
-        """``query`` with the filters applied. Dates become exchange-time bounds (IST days),
-        so the newest-first index serves both the range and the order; ``by_day`` filters on
-        ``trade_date`` instead, for the per-day aggregates and their covering index."""
+        """``query`` with the filters applied. A date range is given twice, as IST days and
+        as exchange-time bounds (the same rows), so the planner can use either the
+        type-and-day index or the newest-first time index; ``by_day`` leaves out the time
+        bounds for the per-day aggregates and their covering index."""
         if filters.symbols:
             query = query.where(SignalRow.symbol.in_(list(filters.symbols)))
         if filters.signal_types:
@@ -442,11 +443,11 @@ class SignalStore:
             query = query.where(SignalRow.confidence >= filters.min_confidence)
         if filters.max_confidence < 10:
             query = query.where(SignalRow.confidence <= filters.max_confidence)
-        if by_day and filters.start is not None:
+        if filters.start is not None:
             query = query.where(SignalRow.trade_date >= filters.start)
-        if by_day and filters.end is not None:
+        if filters.end is not None:
             query = query.where(SignalRow.trade_date <= filters.end)
-        if not by_day and filters.start is not None:
+        if not by_day and filters.start is not None:  # the same bound, for the time index
             query = query.where(SignalRow.signal_time >= ist_midnight(filters.start))
         if not by_day and filters.end is not None:
             query = query.where(
