@@ -357,13 +357,27 @@ def env_example() -> str:
         "# --- Docker Compose (read by docker-compose.yml, not by the app) ---",
         "# Port the dashboard is published on.",
         "APP_PORT=8501",
-        "# Password of the optional PostgreSQL service (docker compose --profile postgres);",
-        "# then set DATABASE_URL=postgresql+psycopg://orderflow:<this password>"
+        "# With it, set DATABASE_URL=postgresql+psycopg://orderflow:<this password>"
         "@postgres:5432/orderflow",
+        "# Password of the optional PostgreSQL service (docker compose --profile postgres).",
         "POSTGRES_PASSWORD=",
     ]
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # python config.py > .env.example
-    print(env_example(), end="")
+def markdown_table() -> str:
+    """Every variable as a Markdown table (the README's configuration section)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for line_number, line in enumerate(lines := env_example().splitlines()):
+        if "=" in line and not line.startswith("#"):
+            name, default = line.split("=", 1)
+            meaning = lines[line_number - 1].lstrip("# ").replace("|", "\\|")
+            shown = f"`{default}`" if default else "(empty)"
+            rows.append(f"| `{name}` | {shown} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python config.py > .env.example; python config.py --markdown
+    import sys
+
+    print(markdown_table() if "--markdown" in sys.argv else env_example(), end="")

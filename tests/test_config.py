@@ -79,3 +79,12 @@ def test_bad_holiday_dates_are_explained(monkeypatch):
     monkeypatch.setenv("MARKET_HOLIDAYS", "2025-13-40")
     with pytest.raises(ConfigError, match="MARKET_HOLIDAYS"):
         load_settings(_env_file=None)
+
+
+def test_the_readme_lists_every_variable_as_config_says():
+    from pathlib import Path
+
+    from config import markdown_table
+
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    assert markdown_table() in readme, "regenerate the table with: python config.py --markdown"
