@@ -139,6 +139,18 @@ def time_series_chart(frame: pd.DataFrame, column: str, title: str, colour: str)
     return _layout(figure, title, height=220)
 
 
+def _days_axis(figure: go.Figure, days) -> go.Figure:
+    """A calendar-day x axis; a single day gets a day either side instead of milliseconds."""
+    days = pd.to_datetime(pd.Series(days)).dropna().unique()
+    figure.update_xaxes(tickformat="%d %b", type="date")
+    if len(days) <= 1:
+        centre = pd.Timestamp(days[0]) if len(days) else pd.Timestamp.now().normalize()
+        figure.update_xaxes(
+            range=[centre - pd.Timedelta(days=1), centre + pd.Timedelta(days=1)], dtick=86_400_000
+        )
+    return figure
+
+
 def signals_per_day_chart(daily: pd.DataFrame) -> go.Figure:
     """Stacked bars: signals per IST day by type (``SignalStore.daily_summary``)."""
     figure = go.Figure()
@@ -151,12 +163,13 @@ def signals_per_day_chart(daily: pd.DataFrame) -> go.Figure:
                     y=of_kind["signals"],
                     name=kind,
                     marker={"color": colour},
+                    width=0.8 * 86_400_000,  # a day's bar on a date axis, in milliseconds
                 )
             )
     figure.update_layout(barmode="stack")
     figure = _layout(figure, "Signals per day by type")
     figure.update_layout(showlegend=True)
-    return figure
+    return _days_axis(figure, daily["trade_date"])
 
 
 def cumulative_r_chart(series: pd.DataFrame) -> go.Figure:
@@ -170,7 +183,7 @@ def cumulative_r_chart(series: pd.DataFrame) -> go.Figure:
         )
     )
     figure.add_hline(y=0, line={"color": "#7f8c8d", "dash": "dot"})
-    return _layout(figure, "Cumulative R")
+    return _days_axis(_layout(figure, "Cumulative R"), series.index)
 
 
 def rolling_win_rate_chart(series: pd.DataFrame) -> go.Figure:
@@ -181,10 +194,11 @@ def rolling_win_rate_chart(series: pd.DataFrame) -> go.Figure:
             y=series["rolling_win_rate"],
             mode="lines+markers",
             line={"color": "#3498db"},
+            marker={"size": 8},
         )
     )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
-    return _layout(figure, "Win rate, rolling 5 days")
+    return _days_axis(_layout(figure, "Win rate, rolling 5 days"), series.index)
 
 
 def equity_curve_chart(curve: pd.Series) -> go.Figure:

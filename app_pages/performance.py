@@ -48,11 +48,13 @@ columns[1].metric("Decided outcomes", figures["total"])
 columns[2].metric("Average P/L", ratio(figures["avg_pnl_pct"], 3, "%"))
 columns[3].metric("Average R", ratio(figures["avg_r"]))
 columns = st.columns(4)
-columns[0].metric(
-    "Win rate",
-    "n/a" if figures["total"] == 0 else f"{figures['win_rate']:.0%}",
-    help="Wilson 95% interval below",
-)
+if figures["total"] == 0:
+    win_rate = "n/a"
+elif figures["small_sample"]:  # counts, not a percentage that looks surer than it is
+    win_rate = f"{figures['wins']} of {figures['total']}"
+else:
+    win_rate = f"{figures['win_rate']:.0%}"
+columns[0].metric("Win rate", win_rate, help="With its Wilson 95% interval below")
 columns[1].metric("Profit factor", ratio(figures["profit_factor"]))
 columns[2].metric("Expectancy", ratio(figures["expectancy_r"], 2, " R"))
 columns[3].metric("Total", ratio(figures["total_r"], 1, " R"))
@@ -89,6 +91,9 @@ else:
         f"({worst['total_r']:+.1f} R over {worst['outcomes']})"
     )
     group_columns = {
+        "signal_type": st.column_config.TextColumn("Type"),
+        "confidence_bucket": st.column_config.TextColumn("Confidence"),
+        "wins": st.column_config.NumberColumn("Wins"),
         "outcomes": st.column_config.NumberColumn("Outcomes"),
         "win_rate": st.column_config.NumberColumn("Win rate", format="percent"),
         "ci_low": st.column_config.NumberColumn("95% CI low", format="percent"),

@@ -237,6 +237,7 @@ def test_performance_page_reports_small_samples_honestly_and_records_a_trade(mak
     assert "4 of 9 won (95% CI" in rendered and "too few outcomes to judge" in rendered
     labels = {metric.label: metric.value for metric in app.metric}
     assert labels["Decided outcomes"] == "9"
+    assert labels["Win rate"] == "4 of 9"  # a count, not "44%", below 30 outcomes
     assert labels["Profit factor"] == f"{8.0 / 5.0:.2f}"
     app.number_input[0].set_value(100.0)
     app.number_input[1].set_value(103.0)
