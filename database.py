@@ -420,6 +420,16 @@ class SignalStore:
         return row
 
     # ----------------------------------------------------------------------- reads
+    def _frame(self, query, times: Sequence[str] = (), columns: Sequence[str] = ()):
+        """The query's rows as a DataFrame (``columns`` when empty), ``times`` in IST."""
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).mappings().all())
+        if frame.empty:
+            return pd.DataFrame(columns=list(columns))
+        for name in times:
+            frame[name] = to_ist(frame[name])
+        return frame
+
     def open_signals(self, since: datetime) -> list[dict]:
         """Stored signals after ``since`` that have no outcome yet (to resume tracking)."""
         query = (
@@ -497,12 +507,9 @@ class SignalStore:
         ).order_by(SignalRow.signal_time.desc())
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(query).mappings().all())
-        if frame.empty:
-            frame = pd.DataFrame(columns=[column.key for column in self.HISTORY_COLUMNS])
+        columns = [column.key for column in self.HISTORY_COLUMNS]
+        frame = self._frame(query, times=("signal_time",), columns=columns)
         frame["outcome"] = frame["outcome"].fillna("open")
-        frame["signal_time"] = to_ist(frame["signal_time"])
         return frame
 
     def history_csv(self, filters: HistoryFilter) -> bytes:
@@ -523,12 +530,11 @@ class SignalStore:
             filters,
             by_day=True,
         ).group_by(SignalRow.trade_date, SignalRow.signal_type)
-        with self.engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(query).mappings().all())
+        frame = self._frame(
+            query, columns=("trade_date", "signal_type", "signals", "decided", "wins", "r_total")
+        )
         if frame.empty:
-            return pd.DataFrame(
-                columns=["trade_date", "signal_type", "signals", "decided", "wins", "r_total"]
-            )
+            return frame
         frame["wins"] = frame["wins"].fillna(0).astype(int)
         frame["trade_date"] = pd.to_datetime(frame["trade_date"])
         return frame.sort_values("trade_date")
@@ -563,12 +569,7 @@ class SignalStore:
             .join(OutcomeRow, OutcomeRow.signal_id == SignalRow.id)
             .order_by(OutcomeRow.closed_at)
         )
-        with self.engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(query).mappings().all())
-        if not frame.empty:
-            frame["signal_time"] = to_ist(frame["signal_time"])
-            frame["closed_at"] = to_ist(frame["closed_at"])
-        return frame
+        return self._frame(query, times=("signal_time", "closed_at"))
 
     def manual_trades(self) -> pd.DataFrame:
         query = (
@@ -589,11 +590,7 @@ class SignalStore:
             .join(SignalRow, SignalRow.id == ManualTradeRow.signal_id)
             .order_by(ManualTradeRow.recorded_at)
         )
-        with self.engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(query).mappings().all())
-        if not frame.empty:
-            frame["recorded_at"] = to_ist(frame["recorded_at"])
-        return frame
+        return self._frame(query, times=("recorded_at",))
 
     def recent_signals(self, limit: int = 200) -> pd.DataFrame:
         """The latest signals (for the manual-trade form's picker)."""
@@ -610,11 +607,7 @@ class SignalStore:
             .order_by(SignalRow.signal_time.desc())
             .limit(limit)
         )
-        with self.engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(query).mappings().all())
-        if not frame.empty:
-            frame["signal_time"] = to_ist(frame["signal_time"])
-        return frame
+        return self._frame(query, times=("signal_time",))
 
 
 # ----------------------------------------------------------------------- row conversion
