@@ -14,8 +14,10 @@ bytes  kind
 ====== ===================================================================
 
 ``parse_kite_frame`` turns one frame into one row of :data:`TICK_DTYPE` per packet, in frame
-order, without a Python loop over packets when every packet has the same length (the common
-full-mode frame) and with one cheap loop over the 2-byte length headers otherwise.
+order. One compiled pass (numba) walks the length headers and writes every field of every row
+straight into the record array; what the Python level adds is the array allocation and, for a
+broken frame, the walk that explains where it breaks. The field maps it follows are the same
+tables the encoder uses, so the two stay each other's inverse.
 
 Conventions of the output, identical to kiteconnect's tick dicts where those have the field:
 
@@ -31,9 +33,9 @@ Conventions of the output, identical to kiteconnect's tick dicts where those hav
 
 from __future__ import annotations
 
-import re
 import struct
 
+import numba
 import numpy as np
 
 MODE_LTP = 1
@@ -113,9 +115,6 @@ _COUNT_WORDS = {
 _CLOSE_WORD = {28: 5, 32: 5, 44: 10, 184: 10}
 _MODE_OF_LENGTH = {8: MODE_LTP, 28: MODE_QUOTE, 32: MODE_FULL, 44: MODE_QUOTE, 184: MODE_FULL}
 _HEADER = struct.Struct(">H")
-# One Kite packet: its 2-byte length and exactly that many bytes. The alternatives start with
-# distinct headers, so at any offset at most one applies and the match walks the frame exactly.
-_PACKET = re.compile(rb"\x00(?:\x08.{8}|\x1c.{28}|\x20.{32}|\x2c.{44}|\xb8.{184})", re.DOTALL)
 
 
 class FrameError(ValueError):
@@ -149,13 +148,9 @@ def empty_ticks(count: int = 0) -> np.ndarray:
     return ticks
 
 
-def _walk(payload: bytes, count: int) -> np.ndarray:
-    """Lengths of the ``count`` packets, or a FrameError naming where the frame breaks."""
-    matches = _PACKET.findall(payload, 2)
-    lengths = np.fromiter(map(len, matches), dtype=np.int64, count=len(matches)) - 2
-    if len(matches) == count and int(lengths.sum()) + 2 * count + 2 == len(payload):
-        return lengths
-    # Something does not add up: walk header by header to say exactly what and where.
+def _explain(payload: bytes, count: int) -> None:
+    """Walk the length headers one by one and raise a FrameError saying where the frame
+    breaks (called only when the compiled walk found that it does)."""
     size, position = len(payload), 2
     for index in range(count):
         if position + 2 > size:
@@ -180,61 +175,124 @@ def _walk(payload: bytes, count: int) -> np.ndarray:
     )
 
 
-def _gathered_words(payload: bytes, starts: np.ndarray, length: int) -> np.ndarray:
-    """(length / 4, packets) native words of the packets whose bodies begin at ``starts``.
+# The compiled walk's tables, indexed by packet length: which packet word fills each price
+# column / count column (-1: the kind lacks it), the close price's word, and the mode.
+_PRICE_MAP = np.full((185, _PRICE_BLOCK), -1, dtype=np.int64)
+_COUNT_MAP = np.full((185, _COUNT_BLOCK), -1, dtype=np.int64)
+_CLOSE_MAP = np.full(185, -1, dtype=np.int64)
+_MODE_MAP = np.zeros(185, dtype=np.uint8)
+for _length in PACKET_LENGTHS:
+    _PRICE_MAP[_length, _PRICE_WORDS[_length][0]] = _PRICE_WORDS[_length][1]
+    _COUNT_MAP[_length, _COUNT_WORDS[_length][0]] = _COUNT_WORDS[_length][1]
+    _CLOSE_MAP[_length] = _CLOSE_WORD.get(_length, -1)
+    _MODE_MAP[_length] = _MODE_OF_LENGTH[_length]
 
-    Bodies begin at even offsets; the payload is viewed as 4-byte words at both alignments
-    and each packet's words are gathered from the view it is aligned with.
+
+@numba.njit(inline="always")
+def _word(frame, at):  # pragma: no cover - compiled
+    """The big-endian 32-bit word at byte ``at`` of ``frame``."""
+    return (
+        (np.int64(frame[at]) << 24)
+        | (np.int64(frame[at + 1]) << 16)
+        | (np.int64(frame[at + 2]) << 8)
+        | np.int64(frame[at + 3])
+    )
+
+
+_T = numba.types
+_FRAME = _T.Array(_T.uint8, 1, "C", readonly=True)  # np.frombuffer of the message's bytes
+
+
+@numba.njit(
+    _T.boolean(
+        _FRAME,
+        _T.int64,
+        _T.int64[:, ::1],
+        _T.int64[:, ::1],
+        _T.int64[::1],
+        _T.uint8[::1],
+        _T.float64[:, :],
+        _T.int64[:, :],
+        _T.int32[:, :],
+        _T.uint32[:],
+        _T.uint8[:],
+        _T.boolean[:],
+        _T.float64[:],
+    ),
+    cache=True,
+    nogil=True,
+)
+def _parse_packets(
+    frame,
+    count,
+    price_map,
+    count_map,
+    close_map,
+    mode_map,
+    prices,
+    counts,
+    orders,
+    tokens,
+    modes,
+    tradable,
+    change,
+):  # pragma: no cover - compiled; its behaviour is tested through parse_kite_frame
+    """Walk the ``count`` packets of ``frame`` once and write every field of every row.
+
+    Fields a kind lacks get their absent value (NaN prices, zero counts). Returns False at
+    the first header that does not add up; the caller then explains it (:func:`_explain`).
     """
-    words = np.empty((len(starts), length // 4), dtype=">u4")
-    span = np.arange(length // 4)
-    for shift in (0, 2):
-        chosen = np.flatnonzero(starts % 4 == shift)
-        if chosen.size:
-            aligned = np.frombuffer(
-                payload, dtype=">u4", offset=shift, count=(len(payload) - shift) // 4
-            )
-            words[chosen] = aligned[((starts[chosen] - shift) // 4)[:, None] + span]
-    return words.T.astype(np.uint32)
-
-
-def _assign(block: np.ndarray, rows: np.ndarray | slice, columns: list[int], values) -> None:
-    """``block[rows, columns] = values.T``, with a plain slice for a run of columns."""
-    if columns == list(range(columns[0], columns[0] + len(columns))):
-        block[rows, columns[0] : columns[0] + len(columns)] = values.T
-    elif isinstance(rows, slice):
-        block[rows, columns] = values.T
-    else:
-        block[rows[:, None], columns] = values.T
-
-
-def _fill(ticks: np.ndarray, rows: np.ndarray | slice, fields: np.ndarray, length: int) -> None:
-    """Write one packet kind into ``ticks[rows]`` from its field-major native words.
-
-    ``fields`` is (length / 4, packets): row ``w`` holds packet word ``w`` of every packet, so
-    each conversion below runs over contiguous memory. ``ticks`` must hold the absent values
-    (:func:`empty_ticks`) for fields the kind lacks; full packets (184 bytes) set them all.
-    """
-    token = fields[0]
-    ticks["instrument_token"][rows] = token
-    ticks["mode"][rows] = _MODE_OF_LENGTH[length]
-    ticks["tradable"][rows] = (token & 0xFF) != SEGMENT_INDICES
-    columns, price_words = _PRICE_WORDS[length]
-    prices = fields[price_words].astype(np.float64)
-    prices /= price_divisor(token)
-    _assign(_block(ticks, "last_price", _PRICE_BLOCK, np.float64), rows, columns, prices)
-    columns, count_words = _COUNT_WORDS[length]
-    if columns:
-        counts = _block(ticks, "last_traded_quantity", _COUNT_BLOCK, np.int64)
-        _assign(counts, rows, columns, fields[count_words])
-    if length == 184:
-        orders = _block(ticks, "bid_orders", 2 * DEPTH_LEVELS, np.int32)
-        orders[rows] = (fields[_ORDER_WORDS] >> 16).T
-    change = np.zeros(len(token))
-    if length > 8:
-        last_price, close = prices[0], prices[price_words.index(_CLOSE_WORD[length])]
-        np.divide((last_price - close) * 100, close, out=change, where=close != 0)
-    ticks["change"][rows] = change
+    size = frame.shape[0]
+    position = 2
+    for row in range(count):
+        if position + 2 > size:
+            return False
+        length = (np.int64(frame[position]) << 8) | np.int64(frame[position + 1])
+        if length > 184 or mode_map[length] == 0:
+            return False
+        body = position + 2
+        if body + length > size:
+            return False
+        token = _word(frame, body)
+        segment = token & 0xFF
+        divisor = 100.0
+        if segment == 3:
+            divisor = 1e7
+        elif segment == 6 or segment == 12:
+            divisor = 1e4
+        tokens[row] = token
+        modes[row] = mode_map[length]
+        tradable[row] = segment != 9
+        for column in range(price_map.shape[1]):
+            word = price_map[length, column]
+            if word < 0:
+                prices[row, column] = np.nan
+            else:
+                at = body + 4 * word
+                value = _word(frame, at)
+                prices[row, column] = value / divisor
+        for column in range(count_map.shape[1]):
+            word = count_map[length, column]
+            if word < 0:
+                counts[row, column] = 0
+            else:
+                at = body + 4 * word
+                counts[row, column] = _word(frame, at)
+        for level in range(orders.shape[1]):
+            if length == 184:
+                at = body + 4 * (18 + 3 * level)
+                orders[row, level] = (np.int64(frame[at]) << 8) | np.int64(frame[at + 1])
+            else:
+                orders[row, level] = 0
+        change[row] = 0.0
+        word = close_map[length]
+        if word >= 0:
+            at = body + 4 * word
+            close = _word(frame, at) / divisor
+            if close != 0:
+                change[row] = (prices[row, 0] - close) * 100 / close
+        position = body + length
+    return position == size
 
 
 def parse_kite_frame(payload: bytes) -> np.ndarray:
@@ -252,25 +310,25 @@ def parse_kite_frame(payload: bytes) -> np.ndarray:
         if len(payload) != 2:
             raise FrameError(f"{len(payload) - 2} unexpected bytes at offset 2 after 0 packets")
         return empty_ticks(0)
-    first = _HEADER.unpack_from(payload, 2)[0] if len(payload) >= 4 else -1
-    if first in _MODE_OF_LENGTH and len(payload) == 2 + count * (2 + first):
-        # Maybe uniform (the usual full-mode frame): check every header in one strided view.
-        stride = 2 + first
-        headers = np.ndarray((count,), dtype=">u2", buffer=payload, offset=2, strides=(stride,))
-        if np.all(headers == first):
-            words = np.ndarray(
-                (count, first // 4), dtype=">u4", buffer=payload, offset=4, strides=(stride, 4)
-            )
-            # A full packet sets every field (padding aside); the others need absent values.
-            ticks = np.empty(count, TICK_DTYPE) if first == 184 else empty_ticks(count)
-            _fill(ticks, slice(None), words.T.astype(np.uint32), first)
-            return ticks
-    lengths = _walk(payload, count)
-    starts = 2 + np.cumsum(lengths + 2) - lengths  # where each packet's body begins
-    ticks = empty_ticks(count)
-    for length in np.unique(lengths).tolist():
-        rows = np.flatnonzero(lengths == length)
-        _fill(ticks, rows, _gathered_words(payload, starts[rows], length), length)
+    ticks = np.empty(count, TICK_DTYPE)
+    complete = _parse_packets(
+        np.frombuffer(payload, dtype=np.uint8),
+        count,
+        _PRICE_MAP,
+        _COUNT_MAP,
+        _CLOSE_MAP,
+        _MODE_MAP,
+        _block(ticks, "last_price", _PRICE_BLOCK, np.float64),
+        _block(ticks, "last_traded_quantity", _COUNT_BLOCK, np.int64),
+        _block(ticks, "bid_orders", 2 * DEPTH_LEVELS, np.int32),
+        ticks["instrument_token"],
+        ticks["mode"],
+        ticks["tradable"],
+        ticks["change"],
+    )
+    if not complete:
+        _explain(payload, count)  # raises a FrameError that names the offset
+        raise FrameError("frame headers do not add up")  # pragma: no cover - _walk raised
     return ticks
 
 
@@ -315,7 +373,7 @@ def encode_kite_frame(ticks: np.ndarray) -> bytes:
 
 
 def _to_words(ticks: np.ndarray, length: int) -> np.ndarray:
-    """The (ticks, length / 4) packet words of ``ticks``: the inverse of :func:`_fill`."""
+    """The (ticks, length / 4) packet words of ``ticks``: the inverse of the parser."""
     words = np.zeros((len(ticks), length // 4), dtype=np.int64)
     token = ticks["instrument_token"]
     divisor = price_divisor(token)[:, None]
