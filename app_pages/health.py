@@ -35,6 +35,20 @@ def health_panel() -> None:
     columns[1].metric("Memory (machine)", f"{machine['memory_percent']:.0f}%")
     columns[2].metric("Disk", f"{machine['disk_percent']:.0f}%")
     columns[3].metric("Process memory", f"{machine['process_rss_mib']:.0f} MiB")
+    store = report["database"]
+    if store.get("enabled"):
+        columns = st.columns(4)
+        columns[0].metric("Signals stored", store.get("written_signals", 0))
+        columns[1].metric("Outcomes stored", store.get("written_outcomes", 0))
+        columns[2].metric("Database queue", store.get("queued", 0))
+        columns[3].metric("Rows dropped", store.get("dropped", 0))
+        st.caption(
+            f"Database {store['url']} · schema version {store.get('schema_version', '?')} · "
+            f"{store.get('retries', 0)} retries"
+            + (f" · {store['error']}" if store["error"] else "")
+        )
+    else:
+        st.caption("Signal persistence is off (ENABLE_SIGNAL_PERSISTENCE=false).")
     history = sampler.frame()
     if len(history) >= 2:
         left, right = st.columns(2)

@@ -13,6 +13,7 @@ service = market_service()
 
 st.title("Order-flow dashboard")
 
+OUTCOME_ICONS = {"target": "✅", "stop": "⛔", "expired": "⌛"}
 WATCHLIST_COLUMNS = {
     "symbol": st.column_config.TextColumn("Symbol", pinned=True),
     "last_price": st.column_config.NumberColumn("Last", format="%.2f"),
@@ -107,6 +108,17 @@ def live_panel() -> None:
     for index, signal in enumerate(active[:12]):
         with cards[index % 2]:
             signal_card(signal)
+
+    closed = snapshot.outcomes[-6:]
+    if closed:
+        st.caption(
+            "Recently closed: "
+            + " · ".join(
+                f"{OUTCOME_ICONS.get(outcome.outcome, '')} {signal.symbol} {signal.signal_type} "
+                f"{outcome.outcome} {outcome.r_multiple:+.1f} R"
+                for signal, outcome in reversed(closed)
+            )
+        )
 
     st.subheader("Watchlist")
     st.dataframe(

@@ -65,6 +65,7 @@ class MarketSnapshot:
     signals: tuple[Signal, ...]
     status: dict = field(default_factory=dict)
     active: tuple[Signal, ...] = ()  # signals still open (no target, stop or expiry yet)
+    outcomes: tuple[tuple[Signal, Outcome], ...] = ()  # recently closed, oldest first
 
 
 class MarketService:
@@ -80,7 +81,7 @@ class MarketService:
         self.database_error = ""
         self.tracker = OutcomeTracker(settings.outcome_horizon_minutes * 60)
         self._open: dict[str, Signal] = {}  # signal id -> signal, while its outcome is open
-        self._outcomes: deque[Outcome] = deque(maxlen=500)
+        self._outcomes: deque[tuple[Signal, Outcome]] = deque(maxlen=500)
         self.outcomes_total = 0
         self._lock = threading.RLock()
         self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(settings.frame_queue_size)
@@ -272,8 +273,9 @@ class MarketService:
         if not len(self.tracker):
             return
         for outcome in self.tracker.update(engine.state.last_price, engine.state.now):
-            self._open.pop(outcome.signal_id, None)
-            self._outcomes.append(outcome)
+            signal = self._open.pop(outcome.signal_id, None)
+            if signal is not None:
+                self._outcomes.append((signal, outcome))
             self.outcomes_total += 1
             if self.writer is not None:
                 import database
@@ -451,14 +453,13 @@ class MarketService:
         engine = self.engine
         metrics = engine.snapshot() if engine is not None else pd.DataFrame()
         signals = tuple(self._signals)
-        return MarketSnapshot(metrics, signals, self.status(), self.active_signals(signals))
+        return MarketSnapshot(
+            metrics, signals, self.status(), self.active_signals(signals), tuple(self._outcomes)
+        )
 
     def active_signals(self, signals: tuple[Signal, ...] = ()) -> tuple[Signal, ...]:
         """The signals whose outcome is still open (no target, stop or expiry yet)."""
         return tuple(self._open.copy().values())
-
-    def recent_outcomes(self) -> tuple[Outcome, ...]:
-        return tuple(self._outcomes)
 
     def database_status(self) -> dict:
         """The store's state for health: never the URL's password."""

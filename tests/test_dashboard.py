@@ -76,6 +76,9 @@ def test_signals_render_as_cards_with_levels_and_factor_points(app):
         assert level in rendered
     assert any(kind in rendered for kind in ("ACCUMULATION", "DISTRIBUTION", "BUY", "SELL"))
     assert app.dataframe, "the watchlist table is missing"
+    assert service.wait_for(lambda: service.outcomes_total > 0, 60)
+    app.run()
+    assert "Recently closed:" in texts(app)
 
 
 def test_stop_and_start_monitoring_from_the_sidebar_with_a_bad_symbol(app):
@@ -145,7 +148,8 @@ def test_the_health_page_shows_status_and_resources(app):
     assert not app.exception
     assert app.title[0].value == "System health"
     labels = {metric.label for metric in app.metric}
-    assert {"Ticks total", "Process memory", "Frames dropped"} <= labels
+    assert {"Ticks total", "Process memory", "Frames dropped", "Signals stored"} <= labels
+    assert "schema version 3" in texts(app)
 
 
 def test_the_password_gate_hides_everything_until_the_password_is_given(make_app):
