@@ -765,11 +765,7 @@ class SignalWriter:
         while len(pending) < self.batch_size:
             timeout = deadline - time.monotonic()
             try:
-                kind, row = (
-                    self._queue.get(timeout=max(timeout, 0.0))
-                    if timeout > 0
-                    else (self._queue.get_nowait())
-                )
+                kind, row = self._queue.get(block=timeout > 0, timeout=max(timeout, 0.001))
             except queue.Empty:
                 return
             (pending.signals if kind == "signal" else pending.outcomes).append(row)
@@ -802,9 +798,9 @@ class SignalWriter:
                     attempt,
                     self.stats.last_error,
                 )
-                if self._stop.wait(delay) and attempt > 50:
+                if self._stop.wait(delay) and attempt > 50:  # closing, and still locked
                     self._give_up(pending, error)
-                    pending = _Pending()
+                    pending, attempt = _Pending(), 0
                 continue
             except IntegrityError:  # a bad row: write the others one by one, drop only it
                 self._write_one_by_one(pending)
