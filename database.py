@@ -251,7 +251,10 @@ def database_url(settings) -> str:
 
 def redacted(url: str) -> str:
     """The URL with any password hidden (for logs and health)."""
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # never echo what could not be parsed: it may hold the password
+        return "(a URL that SQLAlchemy cannot parse: check DATABASE_URL)"
 
 
 def make_engine(url: str, busy_timeout_ms: int = 5_000) -> Engine:

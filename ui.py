@@ -7,7 +7,6 @@ import math
 
 import streamlit as st
 
-from charts import SIGNAL_COLOURS
 from config import get_settings
 from feeds.service import MarketService, get_service
 
@@ -154,7 +153,6 @@ def _gate(encoded: str):
 
 
 __all__ = [
-    "SIGNAL_COLOURS",
     "factor_breakdown",
     "market_service",
     "password_gate",

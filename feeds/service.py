@@ -206,8 +206,10 @@ class MarketService:
                 self.store = database.SignalStore(database.database_url(self.settings))
             self.store.migrate()
         except Exception as error:
-            self.database_error = f"database unavailable: {type(error).__name__}: {error}"
-            self.database_error = self.database_error.splitlines()[0][:300]
+            from logs import redact  # a malformed URL's message can quote the URL
+
+            message = f"database unavailable: {type(error).__name__}: {error}"
+            self.database_error = redact(message.splitlines()[0][:300])
             log.error("%s; signals are not being stored", self.database_error)
             self.store = None
             return

@@ -83,3 +83,12 @@ def test_an_unreachable_database_degrades_health_and_hides_its_password(tmp_path
         assert "***" in report["database"]["url"]
     finally:
         service.stop()
+
+
+def test_a_malformed_database_url_is_reported_without_its_password(tmp_path):
+    config = settings(tmp_path, database_url="postgresql://trader:pw-secret-9@db:notaport/x")
+    service = MarketService(config)
+    service.open_store()
+    report = json.dumps(health_check(service, config))
+    assert "database unavailable" in report
+    assert "pw-secret-9" not in report
