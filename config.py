@@ -252,6 +252,16 @@ class Settings(BaseSettings):
                 parse_hash(self.app_password_hash.get_secret_value())
             except ValueError as error:
                 problems.append(str(error))
+        if self.database_url.get_secret_value():
+            from sqlalchemy.engine import make_url
+
+            try:
+                make_url(self.database_url.get_secret_value())
+            except Exception:
+                problems.append(
+                    "DATABASE_URL is not a SQLAlchemy URL; for example "
+                    "postgresql+psycopg://user:password@host:5432/dbname"
+                )
         if self.data_source == "replay" and not self.replay_file:
             problems.append("DATA_SOURCE=replay needs REPLAY_FILE")
         if self.window_seconds % self.bucket_seconds:

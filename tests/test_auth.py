@@ -40,6 +40,15 @@ def test_the_config_refuses_a_malformed_hash(monkeypatch):
     assert "letmein" not in str(error.value)
 
 
+def test_the_config_refuses_a_malformed_database_url_without_echoing_it(monkeypatch):
+    from config import ConfigError, load_settings
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://trader:pw-77@db:notaport/x")
+    with pytest.raises(ConfigError, match="DATABASE_URL is not a SQLAlchemy URL") as error:
+        load_settings()
+    assert "pw-77" not in str(error.value)
+
+
 def test_lockouts_double_after_the_free_attempts_and_success_resets():
     clock = Clock()
     gate = PasswordGate(hash_password("right", iterations=1_000), clock=clock)

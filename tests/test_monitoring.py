@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pydantic import SecretStr
+
 from config import Settings
 from feeds.service import MarketService
 from monitoring import health_check
@@ -86,7 +88,9 @@ def test_an_unreachable_database_degrades_health_and_hides_its_password(tmp_path
 
 
 def test_a_malformed_database_url_is_reported_without_its_password(tmp_path):
-    config = settings(tmp_path, database_url="postgresql://trader:pw-secret-9@db:notaport/x")
+    config = settings(tmp_path).model_copy(  # past validation, as a settings object built in code
+        update={"database_url": SecretStr("postgresql://trader:pw-secret-9@db:notaport/x")}
+    )
     service = MarketService(config)
     service.open_store()
     report = json.dumps(health_check(service, config))
