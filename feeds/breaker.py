@@ -2,7 +2,8 @@
 
 Closed: calls go through; ``failure_threshold`` consecutive failures open it. Open: calls fail
 at once with :class:`CircuitOpenError` (no request leaves) until ``reset_seconds`` pass.
-Half-open: one trial call goes through; success closes the breaker, failure opens it again.
+Half-open: one trial call goes through (others are held back while it runs); success closes
+the breaker, failure opens it again.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class CircuitBreaker:
         self._lock = threading.Lock()
         self._failures = 0
         self._opened_at: float | None = None
+        self._trial_running = False
         self.last_error = ""
 
     @property
@@ -51,15 +53,23 @@ class CircuitBreaker:
 
     def call(self, function: Callable[..., T], *args, **kwargs) -> T:
         with self._lock:
-            if self._state() == "open":
+            state = self._state()
+            if state == "open":
                 wait = self.reset_seconds - (self._clock() - self._opened_at)
                 raise CircuitOpenError(
                     f"{self.name} is failing ({self.last_error}); retrying in {wait:.0f} s"
                 )
+            if state == "half-open":
+                if self._trial_running:
+                    raise CircuitOpenError(
+                        f"{self.name} is failing ({self.last_error}); a trial call is running"
+                    )
+                self._trial_running = True
         try:
             result = function(*args, **kwargs)
         except Exception as error:
             with self._lock:
+                self._trial_running = False
                 self._failures += 1
                 self.last_error = f"{type(error).__name__}: {error}"
                 if self._state() == "half-open" or self._failures >= self.failure_threshold:
@@ -67,6 +77,7 @@ class CircuitBreaker:
             raise
         with self._lock:
             self._failures, self._opened_at, self.last_error = 0, None, ""
+            self._trial_running = False
         return result
 
     def snapshot(self) -> dict:

@@ -250,3 +250,21 @@ def test_performance_page_reports_small_samples_honestly_and_records_a_trade(mak
     assert not app.exception
     assert "Recorded: P/L +15.00 (+3.00%)" in texts(app)  # the newest signal is h0, a long
     assert {metric.label for metric in app.metric} >= {"Trades", "Net P/L"}
+
+
+def test_kite_login_in_the_sidebar_explains_what_is_missing(app):
+    app.run()
+    app.sidebar.selectbox[0].select("kite").run()
+    assert any(e.label == "Kite login" for e in app.sidebar.expander)
+    button(app, "Generate Login URL").click().run()
+    assert "KITE_API_KEY is not set" in texts(app)
+    app.sidebar.text_input[0].input("myapikey").run()
+    button(app, "Generate Login URL").click().run()
+    assert any("api_key=myapikey" in e.value for e in app.sidebar.markdown)
+    app.sidebar.text_input[2].input("https://example.com/cb?status=success").run()
+    button(app, "Complete Login").click().run()
+    assert "set the API key and the API secret first" in texts(app)
+    app.sidebar.text_input[1].input("s3cret-value-123").run()
+    button(app, "Complete Login").click().run()
+    assert "Kite login failed: paste the request_token, or the whole URL" in texts(app)
+    assert "s3cret-value-123" not in texts(app)

@@ -1,4 +1,4 @@
-"""Retries with exponential back-off and full jitter."""
+"""The circuit breaker and retries with exponential back-off and full jitter."""
 
 from __future__ import annotations
 
@@ -46,3 +46,22 @@ def test_retry_gives_up_on_permanent_errors_and_open_circuits():
     with pytest.raises(CircuitOpenError):
         retry(lambda: breaker.call(lambda: "never"), attempts=5, sleep=slept.append)
     assert slept == []
+
+
+def test_half_open_lets_one_trial_through_at_a_time():
+    now = [0.0]
+    breaker = CircuitBreaker("test", failure_threshold=1, reset_seconds=5, clock=lambda: now[0])
+    with pytest.raises(OSError):
+        breaker.call(lambda: (_ for _ in ()).throw(OSError("down")))
+    now[0] = 5.0
+    assert breaker.state == "half-open"
+    inside = []
+
+    def trial():
+        with pytest.raises(CircuitOpenError, match="trial call is running"):
+            breaker.call(lambda: "second")
+        inside.append(True)
+        return "ok"
+
+    assert breaker.call(trial) == "ok" and inside == [True]
+    assert breaker.state == "closed"
