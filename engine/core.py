@@ -132,6 +132,38 @@ class SignalEngine:
         self._pcr[row], self._pcr_label[row], self._pcr_origin[row] = value, str(bias), origin
         self._pcr_bias[row] = np.nan if origin == "mock" else BIAS_CODE[bias]
 
+    def continue_from(self, previous: SignalEngine) -> list[str]:
+        """Take over ``previous``'s state for the symbols both watch, with the same tokens.
+
+        For a watchlist change on a live feed: the kept symbols keep their windows and
+        baselines (no new warm-up), cool-downs and PCR, and the day's signal count goes on.
+        Returns the symbols carried over.
+        """
+        kept = [
+            symbol
+            for symbol in self._symbols
+            if symbol in previous._row_of_symbol
+            and self._tokens[self._row_of_symbol[symbol]]
+            == previous._tokens[previous._row_of_symbol[symbol]]
+        ]
+        rows = np.array([self._row_of_symbol[s] for s in kept], dtype=np.int64)
+        from_rows = np.array([previous._row_of_symbol[s] for s in kept], dtype=np.int64)
+        self.state.take_rows(previous.state, rows, from_rows)
+        self.history.take_rows(previous.history, rows, from_rows)
+        for name in (
+            "_pcr",
+            "_pcr_bias",
+            "_pcr_label",
+            "_pcr_origin",
+            "_candidate",
+            "_last_signal_time",
+        ):
+            getattr(self, name)[rows] = getattr(previous, name)[from_rows]
+        self._day, self.signals_today = previous._day, previous.signals_today
+        self._cache_key, self._cache = None, {}
+        self._published = self._evaluate()
+        return [str(symbol) for symbol in kept]
+
     def row_of(self, symbol: str) -> int:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
         return self._row(symbol)

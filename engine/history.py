@@ -43,6 +43,15 @@ class MetricHistory:
         self._count += 1
         return True
 
+    def take_rows(self, previous: MetricHistory, rows, from_rows) -> None:
+        """Continue ``previous``'s samples, instrument ``from_rows`` becoming ``rows``."""
+        if previous.capacity != self.capacity:
+            raise ValueError("can only continue a history of the same capacity")
+        self._times = previous._times.copy()
+        for name, buffer in self._values.items():
+            buffer[:, rows] = previous._values[name][:, from_rows]
+        self._count, self._last_slot_time = previous._count, previous._last_slot_time
+
     def __len__(self) -> int:
         return min(self._count, self.capacity - 1)
 

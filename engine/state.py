@@ -99,6 +99,38 @@ class RollingFlowState:
         self.stale_ticks = 0
         self.gaps = 0
 
+    # What belongs to the ring as a whole rather than to one instrument's row.
+    SHARED = frozenset(
+        {
+            "column_bucket",
+            "ranged_through",
+            "now",
+            "revision",
+            "stale_ticks",
+            "gaps",
+            "bucket_seconds",
+            "history_buckets",
+            "max_gap_seconds",
+        }
+    )
+
+    def take_rows(self, previous: RollingFlowState, rows: np.ndarray, from_rows: np.ndarray):
+        """Continue ``previous``: its clock and ring position, and for ``rows`` the history
+        of its ``from_rows`` (a watchlist change on a live feed keeps what was learned)."""
+        if (previous.bucket_seconds, previous.history_buckets) != (
+            self.bucket_seconds,
+            self.history_buckets,
+        ):
+            raise ValueError("can only continue a state with the same buckets")
+        for name, value in vars(previous).items():
+            if name in self.SHARED:
+                setattr(self, name, value.copy() if isinstance(value, np.ndarray) else value)
+            elif isinstance(value, dict):
+                for key, array in value.items():
+                    getattr(self, name)[key][rows] = array[from_rows]
+            elif isinstance(value, np.ndarray):
+                getattr(self, name)[rows] = value[from_rows]
+
     @property
     def now_bucket(self) -> int:
         return self.now // self.bucket_seconds

@@ -122,6 +122,7 @@ class MarketService:
         """Start streaming (stopping what runs). Unknown symbols are reported, not fatal."""
         with self._lock:
             self.stop()
+            previous_engine, previous_source = self.engine, self.source_name
             name = source or self.source_name
             symbols = symbols if symbols is not None else self.symbols
             if name not in self.sources:
@@ -140,6 +141,11 @@ class MarketService:
             self.error, self.login_required = "", False
             self.invalid_symbols = candidate.invalid_symbols
             self.engine = SignalEngine(self.settings, candidate.instruments)
+            if candidate.live and previous_engine is not None and previous_source == name:
+                # The live market went on while we restarted: keep the kept symbols' windows
+                # and baselines rather than warming up again.
+                kept = self.engine.continue_from(previous_engine)
+                log.info("carried the state of %d symbols over", len(kept))
             self._reset_counters()
             self.open_store()
             self._resume_open_signals(name)
@@ -178,7 +184,8 @@ class MarketService:
             log.info("stopped %s", self.source_name)
 
     def set_watchlist(self, symbols: list[str]) -> StartReport:
-        """Monitor ``symbols`` instead (restarts the source, keeps the process)."""
+        """Monitor ``symbols`` instead (restarts the source, keeps the process; on a live feed
+        the symbols kept keep their rolling state)."""
         return self.start(self.source_name, symbols)
 
     def close(self) -> None:

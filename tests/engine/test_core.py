@@ -224,3 +224,35 @@ def test_a_mock_pcr_is_shown_but_scores_as_unknown(settings):
     assert row["pcr"] == 1.0 and row["pcr_origin"] == "mock"
     assert signals[0].factors["pcr"] == 1  # unknown, not the 2 of a real neutral PCR
     assert signals[0].factors["pcr_origin"] == "mock"
+
+
+def test_a_watchlist_change_keeps_what_was_learned_about_the_kept_symbols(settings):
+    start = 1_763_005_500
+    streams = {
+        101: steady_flow(101, start, 900, price=100.0),
+        202: steady_flow(202, start, 900, price=50.0, traded_per_second=900, trade_at="bid"),
+        303: steady_flow(303, start, 900, price=20.0),
+    }
+    before = SignalEngine(settings, {101: "AAA", 202: "BBB"})
+    feed = interleave(streams[101], streams[202])
+    seconds = feed["exchange_timestamp"]
+    for second in range(start, start + 600):
+        before.update(feed[seconds == second])
+    after = SignalEngine(settings, {202: "BBB", 303: "CCC"})
+    assert after.continue_from(before) == ["BBB"]
+    columns = ["institutional_ratio", "order_imbalance", "volume_surge", "atr", "ready", "ticks"]
+    old = before.snapshot().set_index("symbol").loc["BBB", columns]
+    new = after.snapshot().set_index("symbol").loc["BBB", columns]
+    assert old.to_dict() == new.to_dict() and bool(new["ready"])
+    assert len(after.history_frame("BBB")) == len(before.history_frame("BBB"))
+    # Both go on the same way for the kept symbol; the new one starts from nothing.
+    later = interleave(streams[101], streams[202], streams[303])
+    seconds = later["exchange_timestamp"]
+    for second in range(start + 600, start + 660):
+        batch = later[seconds == second]
+        before.update(batch[batch["instrument_token"] != 303])
+        after.update(batch[batch["instrument_token"] != 101])
+    old = before.snapshot().set_index("symbol").loc["BBB", columns]
+    new = after.snapshot().set_index("symbol").loc["BBB", columns]
+    assert old.to_dict() == new.to_dict()
+    assert after.snapshot().set_index("symbol").loc["CCC", "ticks"] == 60  # only since the change

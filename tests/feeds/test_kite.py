@@ -228,3 +228,21 @@ def test_rest_failures_open_the_breaker_and_keep_requests_back(fakes, tmp_path, 
         source.fetch_pcr("RELIANCE")
     assert len(api.requests) == sent  # nothing left the machine while open
     assert source.breaker.state == "open"
+
+
+def test_a_watchlist_change_on_the_live_feed_keeps_the_kept_symbols_state(fakes, tmp_path):
+    service = MarketService(settings_for(fakes, tmp_path))
+    service.start(symbols=["RELIANCE", "TCS"])
+    try:
+        assert service.wait_for(
+            lambda: service.snapshot().metrics.set_index("symbol").loc["TCS", "ticks"] >= 20, 30
+        )
+        before = int(service.snapshot().metrics.set_index("symbol").loc["TCS", "ticks"])
+        report = service.set_watchlist(["TCS", "INFY"])
+        assert report.monitored == ["TCS", "INFY"]
+        metrics = service.snapshot().metrics.set_index("symbol")
+        assert metrics.loc["TCS", "ticks"] >= before  # carried over, not counted from zero
+        assert metrics.loc["INFY", "ticks"] == 0
+        assert streaming(service)
+    finally:
+        service.stop()
