@@ -20,39 +20,16 @@ from feeds import kite
 from feeds.service import MarketService
 from feeds.simulator import simulated_instruments
 from monitoring import health_check
-from tests.feeds.kite_fakes import GOOD_TOKEN, START, FakeKiteApi, FakeKiteTicker
+from tests.feeds.kite_fakes import GOOD_TOKEN, START, FakeKiteApi, FakeKiteTicker, option_chain
 
 SYMBOLS = ["RELIANCE", "TCS", "INFY", "HDFCBANK", "ICICIBANK", "SBIN", "ITC", "LT"]
 SESSION_SECONDS = 6 * 3600 + 15 * 60  # 09:15 to 15:30
 RSS_GROWTH_BOUND_MIB = 150
 
 
-def options_for(symbols: list[str]) -> list[dict]:
-    return [
-        {
-            "instrument_token": 9000 + index * 10 + n * 2 + (kind == "PE"),
-            "tradingsymbol": f"{symbol}99DEC{1400 + 10 * n}{kind}",
-            "name": symbol,
-            "expiry": "2099-12-30",
-            "strike": 1400 + 10 * n,
-            "instrument_type": kind,
-            "segment": "NFO-OPT",
-            "exchange": "NFO",
-            "last_price": 1,
-            "exchange_token": 1,
-            "tick_size": 0.05,
-            "lot_size": 500,
-            "oi": 3_000 if kind == "PE" else 2_000,
-        }
-        for index, symbol in enumerate(symbols)
-        for n in range(3)
-        for kind in ("CE", "PE")
-    ]
-
-
 def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
     instruments, _ = simulated_instruments(SYMBOLS)
-    api = FakeKiteApi(instruments, options_for(SYMBOLS))
+    api = FakeKiteApi(instruments, option_chain(SYMBOLS))
     ticker = FakeKiteTicker(instruments, interval=0.001)
     settings = Settings(
         _env_file=None,

@@ -25,6 +25,31 @@ GOOD_TOKEN = "good-access-token-123"
 START = 1_763_005_500
 
 
+def option_chain(symbols: list[str]) -> list[dict]:
+    """A nearest-expiry NFO chain per symbol: three strikes, puts' OI 3,000 and calls'
+    2,000, so each symbol's OI PCR is 1.5."""
+    return [
+        {
+            "instrument_token": 9000 + 10 * index + 2 * n + (kind == "PE"),
+            "tradingsymbol": f"{symbol}99DEC{1400 + 10 * n}{kind}",
+            "name": symbol,
+            "expiry": "2099-12-30",
+            "strike": 1400 + 10 * n,
+            "instrument_type": kind,
+            "segment": "NFO-OPT",
+            "exchange": "NFO",
+            "last_price": 1,
+            "exchange_token": 1,
+            "tick_size": 0.05,
+            "lot_size": 500,
+            "oi": 3_000 if kind == "PE" else 2_000,
+        }
+        for index, symbol in enumerate(symbols)
+        for n in range(3)
+        for kind in ("CE", "PE")
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

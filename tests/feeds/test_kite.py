@@ -10,7 +10,7 @@ from feeds import kite
 from feeds.breaker import CircuitOpenError
 from feeds.service import MarketService
 from feeds.simulator import simulated_instruments
-from tests.feeds.kite_fakes import GOOD_TOKEN, FakeKiteApi, FakeKiteTicker
+from tests.feeds.kite_fakes import GOOD_TOKEN, FakeKiteApi, FakeKiteTicker, option_chain
 
 SYMBOLS = ["RELIANCE", "TCS", "INFY"]
 
@@ -18,25 +18,7 @@ SYMBOLS = ["RELIANCE", "TCS", "INFY"]
 @pytest.fixture
 def fakes():
     instruments, _ = simulated_instruments(SYMBOLS)
-    options = [
-        {
-            "instrument_token": 9000 + n,
-            "tradingsymbol": f"RELIANCE25DEC{1400 + 10 * n}{kind}",
-            "name": "RELIANCE",
-            "expiry": "2099-12-30",
-            "strike": 1400 + 10 * n,
-            "instrument_type": kind,
-            "segment": "NFO-OPT",
-            "exchange": "NFO",
-            "last_price": 1,
-            "exchange_token": 1,
-            "tick_size": 0.05,
-            "lot_size": 500,
-            "oi": 3_000 if kind == "PE" else 2_000,
-        }
-        for n in range(3)
-        for kind in ("CE", "PE")
-    ]
+    options = option_chain(["RELIANCE"])
     api, ticker = FakeKiteApi(instruments, options), FakeKiteTicker(instruments)
     yield api, ticker
     api.close()
