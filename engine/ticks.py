@@ -199,6 +199,8 @@ def _word(frame, at):  # pragma: no cover - compiled
     )
 
 
+_FULL_PRICE_WORDS = np.array(_PRICE_WORDS[184][1], dtype=np.int64)
+_FULL_COUNT_WORDS = np.array(_COUNT_WORDS[184][1], dtype=np.int64)
 _T = numba.types
 _FRAME = _T.Array(_T.uint8, 1, "C", readonly=True)  # np.frombuffer of the message's bytes
 
@@ -263,6 +265,18 @@ def _parse_packets(
         tokens[row] = token
         modes[row] = mode_map[length]
         tradable[row] = segment != 9
+        if length == 184:  # the usual full packet: fixed words, no absent fields
+            for column in range(16):
+                prices[row, column] = _word(frame, body + 4 * _FULL_PRICE_WORDS[column]) / divisor
+            for column in range(19):
+                counts[row, column] = _word(frame, body + 4 * _FULL_COUNT_WORDS[column])
+            for level in range(10):
+                at = body + 72 + 12 * level
+                orders[row, level] = (np.int64(frame[at]) << 8) | np.int64(frame[at + 1])
+            close = prices[row, 5]
+            change[row] = (prices[row, 0] - close) * 100 / close if close != 0 else 0.0
+            position = body + length
+            continue
         for column in range(price_map.shape[1]):
             word = price_map[length, column]
             if word < 0:
