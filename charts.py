@@ -7,13 +7,14 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.signals import direction_of
+
 SIGNAL_COLOURS = {
     "ACCUMULATION": "#2ecc71",  # green
     "DISTRIBUTION": "#e74c3c",  # red
     "BUY": "#3498db",  # blue
     "SELL": "#f39c12",  # orange
 }
-LONG_TYPES = {"ACCUMULATION", "BUY"}
 LEVEL_COLOURS = {"entry": "#bdc3c7", "target": "#2ecc71", "stop": "#e74c3c"}
 
 
@@ -54,7 +55,7 @@ def price_chart(history: pd.DataFrame, signals: Iterable, symbol: str) -> go.Fig
                 marker={
                     "color": colour,
                     "size": 13,
-                    "symbol": "triangle-up" if kind in LONG_TYPES else "triangle-down",
+                    "symbol": "triangle-up" if direction_of(kind) > 0 else "triangle-down",
                     "line": {"color": "#111", "width": 1},
                 },
                 hovertext=[f"{kind} {s.confidence:.1f}/10" for s in of_kind],

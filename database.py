@@ -56,6 +56,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from engine.signals import Signal, SignalType, direction_of
+
 log = logging.getLogger("database")
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -406,7 +408,7 @@ class SignalStore:
             ).first()
         if signal is None:
             raise ValueError(f"no stored signal with id {signal_id!r}")
-        direction = 1 if signal.signal_type in ("ACCUMULATION", "BUY") else -1
+        direction = direction_of(signal.signal_type)
         risk = abs(signal.entry - signal.stop_loss)
         row = {
             "signal_id": signal_id,
@@ -646,7 +648,6 @@ def signal_row(signal, signal_id: str, source: str = "", simulated: bool = False
 
 def signal_from_row(row: dict):
     """An ``engine.Signal`` back from a stored row (to resume tracking after a restart)."""
-    from engine.signals import Signal, SignalType
 
     def number(value):
         return float("nan") if value is None else float(value)

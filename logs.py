@@ -14,12 +14,15 @@ request dumps, urllib3 or Streamlit. It removes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import re
 import threading
 import time
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 REDACTED = "[REDACTED]"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -90,9 +93,9 @@ def configure_logging(settings) -> Path:
     register_secret(settings.kite_api_secret.get_secret_value())
     register_secret(settings.kite_access_token.get_secret_value())
     register_secret(settings.app_password_hash.get_secret_value())
-    database_url = settings.database_url.get_secret_value()
-    if "@" in database_url and ":" in database_url.split("@")[0].split("//")[-1]:
-        register_secret(database_url.split("@")[0].split("//")[-1].split(":", 1)[1])
+    # An empty or malformed URL has no password to hide (the settings refuse malformed ones).
+    with contextlib.suppress(Exception):
+        register_secret(make_url(settings.database_url.get_secret_value()).password)
     folder = Path(settings.data_dir) / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "orderflow.log"

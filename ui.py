@@ -8,6 +8,7 @@ import math
 import streamlit as st
 
 from config import get_settings
+from engine.signals import FACTOR_MAX_POINTS
 from feeds.service import MarketService, get_service
 
 BADGES = {
@@ -28,7 +29,6 @@ FACTOR_LABELS = {
     "institutional": "institutional ratio",
     "volume_surge": "volume surge",
 }
-FACTOR_MAX = {"base": 3, "pcr": 4, "imbalance": 3, "institutional": 3, "volume_surge": 2}
 
 
 @st.cache_resource
@@ -113,7 +113,7 @@ def signal_card(signal) -> None:
 def factor_breakdown(factors: dict) -> str:
     """The points each factor gave, e.g. ``signal type 3/3 · PCR 2/4 · ... = 12/15``."""
     parts = [
-        f"{FACTOR_LABELS[name]} **{factors.get(name, 0)}**/{FACTOR_MAX[name]}"
+        f"{FACTOR_LABELS[name]} **{factors.get(name, 0)}**/{FACTOR_MAX_POINTS[name]}"
         for name in FACTOR_LABELS
     ]
     total = factors.get("total", sum(factors.get(name, 0) for name in FACTOR_LABELS))

@@ -43,8 +43,9 @@ import numpy as np
 
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID
 
-MAX_POINTS = 15
 FACTOR_NAMES = ("base", "pcr", "imbalance", "institutional", "volume_surge")
+FACTOR_MAX_POINTS = {"base": 3, "pcr": 4, "imbalance": 3, "institutional": 3, "volume_surge": 2}
+MAX_POINTS = sum(FACTOR_MAX_POINTS.values())  # 15
 
 
 class SignalType(StrEnum):
@@ -52,6 +53,14 @@ class SignalType(StrEnum):
     DISTRIBUTION = "DISTRIBUTION"
     BUY = "BUY"
     SELL = "SELL"
+
+
+LONG_TYPES = frozenset({SignalType.ACCUMULATION, SignalType.BUY})
+
+
+def direction_of(signal_type: str) -> int:
+    """+1 for the long signal types (ACCUMULATION, BUY), -1 for the short ones."""
+    return 1 if signal_type in LONG_TYPES else -1
 
 
 NO_SIGNAL = 0
@@ -92,7 +101,7 @@ class Signal:
 
     @property
     def direction(self) -> int:
-        return 1 if self.signal_type in (SignalType.ACCUMULATION, SignalType.BUY) else -1
+        return direction_of(self.signal_type)
 
     @property
     def reward_risk(self) -> float:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import database
 from engine import FrameError, Signal, SignalEngine, parse_kite_frame
 from engine.outcomes import Outcome, OutcomeTracker
 from engine.pcr import mock_pcr
@@ -206,8 +207,6 @@ class MarketService:
     def _open_store_locked(self) -> None:
         if not self.settings.enable_signal_persistence or self.writer is not None:
             return
-        import database
-
         try:
             if self.store is None:
                 self.store = database.SignalStore(database.database_url(self.settings))
@@ -231,8 +230,6 @@ class MarketService:
         self._open = {}
         if self.store is None or source_name == "replay" or self.engine is None:
             return
-        import database
-
         since = datetime.now(UTC) - timedelta(minutes=self.settings.outcome_horizon_minutes)
         if self.writer is not None:
             self.writer.flush(5)  # signals of the run just stopped, before reading them back
@@ -263,8 +260,6 @@ class MarketService:
 
     def _record(self, signal: Signal) -> None:
         """Follow a new signal's outcome and queue it for the database (market thread)."""
-        import database
-
         signal_id = database.new_signal_id()
         try:
             self._follow(signal_id, signal)
@@ -287,8 +282,6 @@ class MarketService:
                 self._outcomes.append((signal, outcome))
             self.outcomes_total += 1
             if self.writer is not None:
-                import database
-
                 self.writer.submit_outcome(database.outcome_row(outcome))
 
     def _reset_counters(self) -> None:
@@ -463,10 +456,10 @@ class MarketService:
         metrics = engine.snapshot() if engine is not None else pd.DataFrame()
         signals = tuple(self._signals)
         return MarketSnapshot(
-            metrics, signals, self.status(), self.active_signals(signals), tuple(self._outcomes)
+            metrics, signals, self.status(), self.active_signals(), tuple(self._outcomes)
         )
 
-    def active_signals(self, signals: tuple[Signal, ...] = ()) -> tuple[Signal, ...]:
+    def active_signals(self) -> tuple[Signal, ...]:
         """The signals whose outcome is still open (no target, stop or expiry yet)."""
         return tuple(self._open.copy().values())
 
@@ -474,8 +467,6 @@ class MarketService:
         """The store's state for health: never the URL's password."""
         if not self.settings.enable_signal_persistence:
             return {"enabled": False}
-        import database
-
         status = {
             "enabled": True,
             "url": database.redacted(database.database_url(self.settings)),

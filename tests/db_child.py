@@ -1,6 +1,6 @@
 """A process that writes signals until killed, printing each id once its commit returned.
 
-Run by the durability test: ``python tests/db_child.py sqlite:///path``.
+Run by the durability test: ``python -m tests.db_child sqlite:///path``.
 """
 
 from __future__ import annotations
