@@ -219,7 +219,7 @@ def test_committed_signals_survive_sigkill(tmp_path):
     path = tmp_path / "durable.db"
     url = f"sqlite:///{path}"
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.db_child", url],  # -m: tests/engine must not shadow engine,
+        [sys.executable, "-m", "tests.db_child", url],  # -m: tests/engine must not shadow engine
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).parents[1],
