@@ -193,6 +193,27 @@ class Settings(BaseSettings):
     min_window_coverage: float = Field(
         0.5, gt=0, le=1, description="Share of the window an instrument must be observed."
     )
+    min_side_quoted_share: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Share of the window a side of the book must have shown a quote for its "
+        "absorption to be measured (a side seen for a moment is no side).",
+    )
+    clock_tolerance_seconds: float = Field(
+        10,
+        ge=0,
+        le=3600,
+        description="A tick stamped more than this ahead of its arrival is rejected (counted "
+        "in /health) and never moves the engine's clock, seconds.",
+    )
+    max_tick_age_hours: float = Field(
+        240,
+        gt=0,
+        le=100_000,
+        description="A tick stamped more than this before its arrival is rejected as corrupt, "
+        "hours.",
+    )
 
     # --- factor thresholds ----------------------------------------------------------------
     imbalance_threshold: float = Field(

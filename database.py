@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +56,11 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from engine.sessions import IST, IST_ZONE
 from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 SCHEMA_VERSION = 3
 MAX_QUERY_ROWS = 10_000  # rows a page table shows; counts and charts use SQL aggregates
 
@@ -445,6 +445,20 @@ class SignalStore:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
+    def issued_since(self, source: str, since: datetime) -> list[tuple[str, int]]:
+        """``(symbol, exchange epoch seconds)`` of the signals ``source`` issued since
+        ``since``, oldest first (to take the day's cap and cool-downs up after a restart)."""
+        query = (
+            select(SignalRow.symbol, SignalRow.signal_time)
+            .where(SignalRow.source == source, SignalRow.signal_time >= as_utc(since))
+            .order_by(SignalRow.signal_time)
+        )
+        with self.engine.connect() as connection:
+            return [
+                (symbol, int(as_utc(moment).timestamp()))
+                for symbol, moment in connection.execute(query)
+            ]
+
     def _filtered(self, query, filters: HistoryFilter, by_day: bool = False):
         """``query`` with the filters applied. A date range is given twice, as IST days and
         as exchange-time bounds (the same rows), so the planner can use either the
@@ -700,7 +714,7 @@ def as_utc(moment: datetime) -> datetime:
 
 def to_ist(values) -> pd.Series:
     """Stored times (naive UTC from SQLite, aware from PostgreSQL) as IST."""
-    return pd.to_datetime(values, utc=True).dt.tz_convert("Asia/Kolkata")
+    return pd.to_datetime(values, utc=True).dt.tz_convert(IST_ZONE)
 
 
 def new_signal_id() -> str:

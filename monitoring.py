@@ -16,6 +16,8 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 import psutil
 
+from engine.sessions import IST_ZONE
+
 log = logging.getLogger("monitoring")
 
 STARTED = time.time()
@@ -138,7 +140,7 @@ class ResourceSampler:
         """The samples so far: ticks_per_s, rss_mib, cpu_percent indexed by IST time."""
         rows = list(self.samples)
         frame = pd.DataFrame(rows, columns=["time", "ticks_per_s", "rss_mib", "cpu_percent"])
-        index = pd.to_datetime(frame.pop("time"), unit="s", utc=True).dt.tz_convert("Asia/Kolkata")
+        index = pd.to_datetime(frame.pop("time"), unit="s", utc=True).dt.tz_convert(IST_ZONE)
         return frame.set_index(pd.Index(index, name="time"))
 
 

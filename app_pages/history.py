@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
 import analytics
 import charts
-from database import IST, MAX_QUERY_ROWS, HistoryFilter
+from database import MAX_QUERY_ROWS, HistoryFilter
+from engine.sessions import ist_today
 from ui import signal_store
 
 st.title("Signal history")
@@ -47,7 +48,7 @@ with st.container(border=True):
     outcomes = right.multiselect("Outcome", OUTCOMES, placeholder="All outcomes")
     left, right = st.columns(2)
     low, high = left.slider("Confidence", 0.0, 10.0, (0.0, 10.0), step=0.5)
-    today = datetime.now(IST).date()  # trade dates are IST days
+    today = ist_today()  # trade dates are IST days
     days = right.date_input("Dates (IST)", (today - timedelta(days=30), today), max_value=today)
 
 start, end = (days[0], days[-1]) if isinstance(days, tuple) and days else (None, None)

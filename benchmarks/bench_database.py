@@ -28,7 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import Settings
-from database import IST, HistoryFilter, SignalStore, SignalWriter
+from database import HistoryFilter, SignalStore, SignalWriter
+from engine.sessions import IST
 from feeds.service import MarketService
 from feeds.simulator import UNIVERSE
 

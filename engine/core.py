@@ -14,13 +14,15 @@ thread at any time: it reads the last published, immutable set of metrics.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from engine.book import BOOK_STATE_NAMES, BOOK_TWO_SIDED, book_state
+from engine.clock import implausible_times
 from engine.factors import (
     PRICE_STATE_NAMES,
     order_imbalance,
@@ -30,10 +32,11 @@ from engine.factors import (
     vwap_distance_pct,
 )
 from engine.history import MetricHistory
-from engine.institutional import ABSORBED_ASK, ABSORBED_BID, absorption
+from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strongest_side
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
 from engine.ranking import rank_points
 from engine.risk import risk_levels
+from engine.sessions import IST, IST_ZONE, ist_day
 from engine.signals import (
     FACTOR_NAMES,
     MAX_POINTS,
@@ -44,10 +47,9 @@ from engine.signals import (
     Signal,
     generate_signal,
 )
-from engine.state import FLOW_FIELDS, RollingFlowState, ist_day
+from engine.state import FLOW_FIELDS, RollingFlowState
 from engine.ticks import TICK_DTYPE
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 SIDE_NAMES = {ABSORBED_BID: "BID", ABSORBED_ASK: "ASK", 0: ""}
 
 
@@ -71,8 +73,12 @@ class SignalEngine:
         settings,
         instruments: Mapping[int, str],
         tick_sizes: Mapping[int, float] | None = None,
+        continuous_only: bool = True,
     ) -> None:
         self.settings = settings
+        # Fold only continuous-session flow (09:15-15:30 IST); off for a simulator that
+        # trades round the clock.
+        self.continuous_only = continuous_only
         tokens = np.array(sorted(instruments), dtype=np.int64)
         self._tokens = tokens
         self._symbols = np.array([instruments[int(token)] for token in tokens], dtype=object)
@@ -98,11 +104,12 @@ class SignalEngine:
         self.signals_today = 0
         self.signals_total = 0
         self.unknown_ticks = 0
+        self.future_ticks = 0  # stamped ahead of their arrival: rejected
+        self.ancient_ticks = 0  # stamped absurdly long before their arrival: rejected
         self.ticks_total = 0
-        self._lookup: tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray]] = (None, ())
         self._cache_key: tuple[int, int] | None = None
         self._cache: dict[str, np.ndarray] = {}
-        self._published: dict[str, np.ndarray] = self._empty_metrics()
+        self._published: dict[str, np.ndarray] = self._evaluate()
         chart_samples = settings.chart_history_minutes * 60 // settings.bucket_seconds
         self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
 
@@ -164,6 +171,27 @@ class SignalEngine:
         self._published = self._evaluate()
         return [str(symbol) for symbol in kept]
 
+    def restore_gates(self, issued: Sequence[tuple[str, int]], now: int) -> int:
+        """Take up the day's gates from signals already issued (after a restart).
+
+        ``issued`` holds ``(symbol, exchange epoch seconds)`` of the signals this source
+        issued; those of ``now``'s IST day count against ``MAX_DAILY_SIGNALS`` and every one
+        restarts its symbol's cool-down, so a crash at 11:00 gives no fresh quota. Returns how
+        many count against today's cap.
+        """
+        today = int(ist_day(now))
+        counted = 0
+        for symbol, issued_at in issued:
+            if int(ist_day(issued_at)) == today:
+                counted += 1
+            row = self._row_of_symbol.get(symbol)
+            if row is not None:
+                self._last_signal_time[row] = max(int(self._last_signal_time[row]), issued_at)
+        if self._day != today:
+            self._day, self.signals_today = today, 0
+        self.signals_today = max(self.signals_today, counted)
+        return counted
+
     def row_of(self, symbol: str) -> int:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
         return self._row(symbol)
@@ -174,25 +202,26 @@ class SignalEngine:
         except KeyError:
             raise UnknownInstrumentError(f"{symbol} is not on the watchlist") from None
 
-    def _rows_of(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Engine rows of ``tokens`` and which tokens are on the watchlist.
+    def update(self, ticks: np.ndarray, received_at: float | None = None) -> list[Signal]:
+        """Fold a batch of :data:`TICK_DTYPE` ticks in; return the signals that became active.
 
-        A feed sends the same instruments in the same order frame after frame, so the last
-        lookup is reused when the tokens repeat exactly.
+        ``received_at`` is when the batch arrived, on the exchange's clock (epoch seconds):
+        ticks stamped implausibly far from it are rejected and counted (``future_ticks``,
+        ``ancient_ticks``), and never move the engine's clock (see :mod:`engine.clock`).
         """
-        cached_tokens, cached = self._lookup
-        if cached_tokens is not None and np.array_equal(cached_tokens, tokens):
-            return cached
-        tokens = tokens.astype(np.int64)
-        rows = np.minimum(np.searchsorted(self._tokens, tokens), max(len(self._tokens) - 1, 0))
-        known = self._tokens[rows] == tokens if len(self._tokens) else np.zeros(len(tokens), bool)
-        self._lookup = (tokens.copy(), (rows, known))
-        return rows, known
-
-    def update(self, ticks: np.ndarray) -> list[Signal]:
-        """Fold a batch of :data:`TICK_DTYPE` ticks in; return the signals that became active."""
         if ticks.dtype != TICK_DTYPE:
             raise TypeError(f"ticks must be a TICK_DTYPE array, not {ticks.dtype}")
+        if len(ticks) and received_at is not None:
+            future, ancient = implausible_times(
+                ticks["exchange_timestamp"],
+                received_at,
+                self.settings.clock_tolerance_seconds,
+                self.settings.max_tick_age_hours * 3600,
+            )
+            if future.any() or ancient.any():
+                self.future_ticks += int(np.count_nonzero(future))
+                self.ancient_ticks += int(np.count_nonzero(ancient))
+                ticks = ticks[~(future | ancient)]
         if len(ticks):
             tokens = ticks["instrument_token"].astype(np.int64)
             rows = np.searchsorted(self._tokens, tokens)
@@ -204,7 +233,7 @@ class SignalEngine:
                 self.unknown_ticks += int(np.count_nonzero(~known))
                 rows, ticks = rows[known], ticks[known]
             self.ticks_total += len(ticks)
-            self.state.ingest(rows, ticks)
+            self.state.ingest(rows, ticks, self.continuous_only)
             self.state.complete_buckets()
         metrics = self._evaluate()
         signals = self._gate(metrics)
@@ -255,13 +284,18 @@ class SignalEngine:
         else:
             window_open = completed["window_open"]
 
-        ratio, side = absorption(
+        # A side of the book seen only for part of the window (one-sided, locked books) is
+        # not measured: its ratio would divide real volume by a moment's depth.
+        visible = settings.min_side_quoted_share * window["flow_seconds"]
+        bid_ratio, ask_ratio = side_ratios(
             window["buy_volume"],
             window["sell_volume"],
-            window["bid_depth_seconds"],
-            window["ask_depth_seconds"],
+            np.where(window["bid_quoted_seconds"] >= visible, window["bid_depth_seconds"], 0.0),
+            np.where(window["ask_quoted_seconds"] >= visible, window["ask_depth_seconds"], 0.0),
             settings.ratio_reference_seconds,
         )
+        ratio, side = strongest_side(bid_ratio, ask_ratio)
+        book = book_state(state.best_bid, state.best_ask, state.last_time > 0)
         total_imbalance = order_imbalance(state.total_buy_quantity, state.total_sell_quantity)
         depth_imbalance = order_imbalance(state.bid_depth, state.ask_depth)
         imbalance = (total_imbalance + depth_imbalance) / 2
@@ -276,9 +310,20 @@ class SignalEngine:
         atr = np.fmax(state.average_true_range() * math.sqrt(self._window_buckets), self._tick_size)
         move = price_move(state.last_price, window_open, atr)
         coverage = window["flow_seconds"] / settings.window_seconds
+        # A locked (one-sided) book is shown as such and never scored.
         ready = (coverage >= settings.min_window_coverage) & ~np.isnan(move)
+        scorable = ready & (book == BOOK_TWO_SIDED)
         candidates = generate_signal(
-            ratio, side, imbalance, surge, move, self._pcr_bias, settings, ready=ready
+            ratio,
+            side,
+            imbalance,
+            surge,
+            move,
+            self._pcr_bias,
+            settings,
+            ready=scorable,
+            bid_ratio=bid_ratio,
+            ask_ratio=ask_ratio,
         )
         # Rank only the candidates here; the snapshot ranks everyone when a page asks.
         candidates_rows = np.flatnonzero(candidates.signal_code)
@@ -286,7 +331,10 @@ class SignalEngine:
         ranks[candidates_rows] = rank_points(ratio, imbalance, surge, ready, candidates_rows)
         return {
             "institutional_ratio": ratio,
+            "bid_ratio": bid_ratio,
+            "ask_ratio": ask_ratio,
             "absorbed_side": side,
+            "book_state": book,
             "order_imbalance": imbalance,
             "total_imbalance": total_imbalance,
             "depth_imbalance": depth_imbalance,
@@ -319,9 +367,6 @@ class SignalEngine:
             "pcr_origin": self._pcr_origin.copy(),
             "now": state.now,
         }
-
-    def _empty_metrics(self) -> dict[str, Any]:
-        return self._evaluate()
 
     # ------------------------------------------------------------------------------ gates
     def _gate(self, metrics: dict[str, Any]) -> list[Signal]:
@@ -389,13 +434,13 @@ class SignalEngine:
     def history_frame(self, symbol: str) -> pd.DataFrame:
         """``symbol``'s sampled last price, institutional ratio and imbalance (IST times)."""
         times, series = self.history.series(self._row(symbol))
-        index = pd.to_datetime(times, unit="s", utc=True).tz_convert("Asia/Kolkata")
+        index = pd.to_datetime(times, unit="s", utc=True).tz_convert(IST_ZONE)
         return pd.DataFrame(series, index=pd.Index(index, name="time"))
 
     def history_matrix(self, name: str) -> pd.DataFrame:
         """One sampled series for the whole watchlist: a column per symbol (IST times)."""
         times, values = self.history.matrix(name)
-        index = pd.to_datetime(times, unit="s", utc=True).tz_convert("Asia/Kolkata")
+        index = pd.to_datetime(times, unit="s", utc=True).tz_convert(IST_ZONE)
         return pd.DataFrame(values, index=pd.Index(index, name="time"), columns=self.symbols)
 
     def snapshot(self) -> pd.DataFrame:
@@ -410,6 +455,7 @@ class SignalEngine:
                 "volume_traded": metrics["volume_traded"],
                 "institutional_ratio": metrics["institutional_ratio"],
                 "absorbed_side": [SIDE_NAMES[int(s)] for s in metrics["absorbed_side"]],
+                "book_state": BOOK_STATE_NAMES[metrics["book_state"]],
                 "order_imbalance": metrics["order_imbalance"],
                 "total_imbalance": metrics["total_imbalance"],
                 "depth_imbalance": metrics["depth_imbalance"],

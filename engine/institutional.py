@@ -88,6 +88,24 @@ def detect_institutional_activity_normalized(
     return InstitutionalActivity(ratio=ratio, flagged=flagged)
 
 
+def side_ratios(
+    buy_volume: np.ndarray,
+    sell_volume: np.ndarray,
+    bid_depth_seconds: np.ndarray,
+    ask_depth_seconds: np.ndarray,
+    reference_seconds: float = 60.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Institutional ratio of each side: ``(bid_ratio, ask_ratio)``.
+
+    Seller-initiated volume is measured against the bid it hit (a hidden buyer absorbing),
+    buyer-initiated volume against the ask it lifted (a hidden seller). NaN where that side
+    showed no depth.
+    """
+    bid_ratio = institutional_ratio(sell_volume, bid_depth_seconds, reference_seconds)
+    ask_ratio = institutional_ratio(buy_volume, ask_depth_seconds, reference_seconds)
+    return bid_ratio, ask_ratio
+
+
 def absorption(
     buy_volume: np.ndarray,
     sell_volume: np.ndarray,
@@ -97,12 +115,17 @@ def absorption(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Institutional ratio of the side being absorbed, and which side that is.
 
-    Seller-initiated volume is measured against the bid it hit, buyer-initiated volume
-    against the ask it lifted; the larger ratio wins. Returns ``(ratio, side)`` with side one
+    The larger of the two :func:`side_ratios` wins. Returns ``(ratio, side)`` with side one
     of :data:`ABSORBED_BID`, :data:`ABSORBED_ASK`, :data:`ABSORBED_NONE` (no depth seen).
     """
-    bid_ratio = institutional_ratio(sell_volume, bid_depth_seconds, reference_seconds)
-    ask_ratio = institutional_ratio(buy_volume, ask_depth_seconds, reference_seconds)
+    bid_ratio, ask_ratio = side_ratios(
+        buy_volume, sell_volume, bid_depth_seconds, ask_depth_seconds, reference_seconds
+    )
+    return strongest_side(bid_ratio, ask_ratio)
+
+
+def strongest_side(bid_ratio: np.ndarray, ask_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The larger of the two sides' ratios and its side (ties go to the bid)."""
     ratio = np.fmax(bid_ratio, ask_ratio)
     side = np.where(
         np.isnan(ratio),

@@ -3,12 +3,19 @@
 Pure and vectorised over the open signals: :meth:`OutcomeTracker.update` takes every
 instrument's last price and the exchange time, and returns the signals that closed.
 
-Rules (per open signal, ``direction`` +1 long / -1 short):
+Rules (per open signal, ``direction`` +1 long / -1 short). Only prices that traded after the
+signal and at or before its deadline count, in exchange time: a resumed signal never sees the
+replayed ticks from before it, and nothing after the deadline decides it.
 
 * target hit when ``direction x (price - target) >= 0``; stop hit when
-  ``direction x (price - stop) <= 0`` (the stop wins a tie: the conservative reading);
-* expired at the horizon (``horizon_seconds`` after the signal) or at the session end of the
-  signal's IST day (15:30), whichever comes first, at the last price;
+  ``direction x (price - stop) <= 0``. One price can only be on one side of the entry, so a
+  price never hits both; when the feed jumps past both levels between two prices (a gap),
+  the price that arrived decides: beyond the stop it is a stop at that price (the loss it
+  was, the conservative fill), beyond the target a target at that price;
+* expired at the deadline: the horizon (``horizon_seconds`` after the signal) or the session
+  end of the signal's IST day (15:30), whichever comes first, at the last price seen at or
+  before the deadline (the entry when none traded). A 15:28 signal whose next price is the
+  next morning's gap expires at 15:30 at its last price of the day, never at that gap;
 * the exit price is the price that crossed the level, not the level: a gap through a stop
   is recorded as the loss it was.
 
@@ -20,13 +27,11 @@ to outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import numpy as np
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
-SESSION_END_SECONDS = 15 * 3600 + 30 * 60  # 15:30 IST, seconds after IST midnight
-IST_OFFSET = 5 * 3600 + 30 * 60
+from engine.sessions import IST, session_end
 
 TARGET, STOP, EXPIRED = "target", "stop", "expired"
 
@@ -48,16 +53,21 @@ class Outcome:
         return self.r_multiple > 0
 
 
-def session_end(epoch_seconds: int) -> int:
-    """Epoch seconds of 15:30 IST on the IST day of ``epoch_seconds``."""
-    day_start = (int(epoch_seconds) + IST_OFFSET) // 86_400 * 86_400 - IST_OFFSET
-    return day_start + SESSION_END_SECONDS
-
-
 class OutcomeTracker:
     """The open signals and their running excursions. One writer thread."""
 
-    FIELDS = ("row", "direction", "entry", "target", "stop", "opened", "deadline", "best", "worst")
+    FIELDS = (
+        "row",
+        "direction",
+        "entry",
+        "target",
+        "stop",
+        "opened",
+        "deadline",
+        "best",
+        "worst",
+        "last",
+    )
 
     def __init__(self, horizon_seconds: int) -> None:
         self.horizon_seconds = int(horizon_seconds)
@@ -102,19 +112,29 @@ class OutcomeTracker:
             "deadline": deadline,
             "best": entry,
             "worst": entry,
+            "last": entry,  # the last price seen after the signal and by its deadline
         }
         self.ids.append(signal_id)
         for name, value in values.items():
             self._columns[name] = np.append(self._columns[name], value)
 
-    def update(self, last_price: np.ndarray, now: int) -> list[Outcome]:
-        """Fold every instrument's last price at exchange time ``now``; return what closed."""
+    def update(
+        self, last_price: np.ndarray, now: int, price_time: np.ndarray | None = None
+    ) -> list[Outcome]:
+        """Fold every instrument's last price at exchange time ``now``; return what closed.
+
+        ``price_time`` (per instrument, epoch seconds) is when each last price traded; without
+        it every price is taken as of ``now``. A price counts for a signal only when it came
+        after the signal and by its deadline.
+        """
         if not self.ids or now <= 0:
             return []
         c = self._columns
         price = last_price[c["row"]]
-        seen = np.isfinite(price)
+        traded_at = np.full(len(self.ids), now) if price_time is None else price_time[c["row"]]
+        seen = np.isfinite(price) & (traded_at > c["opened"]) & (traded_at <= c["deadline"])
         direction = c["direction"]
+        c["last"] = np.where(seen, price, c["last"])
         favourable = np.where(seen, direction * (price - c["entry"]), -np.inf)
         c["best"] = np.where(favourable > direction * (c["best"] - c["entry"]), price, c["best"])
         adverse = np.where(seen, direction * (price - c["entry"]), np.inf)
@@ -128,7 +148,8 @@ class OutcomeTracker:
         outcomes = []
         for index in closing.tolist():
             kind = STOP if stopped[index] else TARGET if reached[index] else EXPIRED
-            exit_price = float(price[index]) if seen[index] else float(c["entry"][index])
+            # Past the deadline, the last price at or before it: never one from after it.
+            exit_price = float(price[index]) if kind != EXPIRED else float(c["last"][index])
             outcomes.append(self._outcome(index, kind, exit_price, now))
         keep = np.ones(len(self.ids), dtype=bool)
         keep[closing] = False

@@ -23,7 +23,8 @@ factor             points  when
 base               3 / 2  ACCUMULATION or DISTRIBUTION / BUY or SELL
 pcr                4 2 1 0  bias confirms / neutral / no PCR / contradicts
 imbalance          3 / 2  pressure in the rule's direction >= STRONG / >= threshold
-institutional      3 / 2  ratio >= 2 x threshold / >= threshold (0 below)
+institutional      3 / 2  ratio of the side in the signal's favour (the bid's for the long
+                          types, the ask's for the short) >= 2 x threshold / >= threshold
 volume_surge       2 / 1  surge >= 2 x threshold / >= threshold (0 below or unknown)
 =================  =====  ===========================================================
 
@@ -136,12 +137,16 @@ def generate_signal(
     pcr_bias,
     settings,
     ready=True,
+    bid_ratio=None,
+    ask_ratio=None,
 ) -> SignalCandidates:
     """Classify instruments into signal candidates and score them (see the module docstring).
 
     Arrays (or scalars) per instrument: ``absorbed_side`` is ABSORBED_BID / ABSORBED_ASK / 0;
     ``pcr_bias`` is +1 bullish, -1 bearish, 0 neutral, NaN unknown. ``settings`` supplies the
-    thresholds (``config.Settings``).
+    thresholds (``config.Settings``). ``bid_ratio`` / ``ask_ratio`` are each side's own ratio
+    (:func:`engine.institutional.side_ratios`); without them only ``institutional_ratio`` of
+    the side in the signal's favour scores.
     """
     ratio = np.atleast_1d(np.asarray(institutional_ratio, dtype=np.float64))
     shape = ratio.shape
@@ -185,13 +190,22 @@ def generate_signal(
         np.isnan(bias), 1, np.where(bias == 0, 2, np.where(bias * direction > 0, 4, 0))
     )
     pressure = imbalance * RULE_PRESSURE[code]
+    # Only absorption in the signal's favour is evidence for it: a hidden buyer at the bid
+    # for the long signals, a hidden seller at the ask for the short ones. A hidden seller
+    # soaking up the buying behind a BUY is evidence against it and scores nothing.
+    if bid_ratio is not None and ask_ratio is not None:
+        bid = np.broadcast_to(np.asarray(bid_ratio, dtype=np.float64), shape)
+        ask = np.broadcast_to(np.asarray(ask_ratio, dtype=np.float64), shape)
+        supporting = np.where(direction > 0, bid, ask)
+    else:
+        supporting = np.where(side == direction, ratio, np.nan)
     points = {
         "base": np.where(code <= 2, 3, 2),
         "pcr": pcr_points,
         "imbalance": _tiered(
             pressure, settings.imbalance_threshold, settings.strong_imbalance, 2, 3
         ),
-        "institutional": _tiered(ratio, threshold, 2 * threshold, 2, 3),
+        "institutional": _tiered(supporting, threshold, 2 * threshold, 2, 3),
         "volume_surge": _tiered(
             surge, settings.volume_surge_threshold, 2 * settings.volume_surge_threshold, 1, 2
         ),

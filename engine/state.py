@@ -9,16 +9,24 @@ folded in with array operations only: sorted once by (instrument, time), then re
 What a bucket accumulates, per instrument, from consecutive full-mode ticks ``prev -> tick``:
 
 * ``buy_volume`` / ``sell_volume``: the increase of the cumulative ``volume_traded``, split by
-  the quote rule (traded above the previous mid: buyer-initiated, below: seller-initiated, at
-  the mid or without a quote: half each). Shares.
+  the quote before it: above the previous mid buyer-initiated, below seller-initiated, at the
+  mid half each. With only a bid quoted (nobody offering: a stock locked at its upper
+  circuit) the volume hit that bid; with only an ask it lifted that ask; with no quote at all
+  it is attributed to neither side. Shares.
 * ``flow_seconds``: the time those increments took, seconds.
 * ``bid_depth_seconds`` / ``ask_depth_seconds``: the visible 5-level depth shown at ``prev``
   held until ``tick`` (sample and hold), shares x seconds.
+* ``bid_quoted_seconds`` / ``ask_quoted_seconds``: the part of ``flow_seconds`` during which
+  that side showed a quote, seconds (a side seen only for a moment is not a side to measure
+  absorption against).
 * ``open`` / ``high`` / ``low`` / ``close``: last traded prices in the bucket.
 
-Volume is never negative or phantom: the first tick of an instrument, the first after a new IST
-day, a counter that went backwards (a restart), and a silence longer than ``max_gap_seconds``
-only set the baseline. Ticks older than the instrument's last tick are ignored for flow.
+Volume is never negative, phantom or counted twice: the first tick of an instrument, the first
+after a new IST day and a silence longer than ``max_gap_seconds`` only set the baseline, and
+the baseline is the day's highest cumulative volume, so a packet reporting less (out of order
+or corrupt) adds nothing and the next one is not counted twice. Ticks older than the
+instrument's last tick are ignored for flow and never overwrite its quote. Only ticks of the
+continuous session feed the flow (see :mod:`engine.sessions`).
 """
 
 from __future__ import annotations
@@ -26,21 +34,42 @@ from __future__ import annotations
 import numpy as np
 
 from engine.factors import true_range
+from engine.sessions import in_continuous_session, ist_day
 from engine.ticks import MODE_FULL
 
-IST_OFFSET_SECONDS = 19_800  # UTC+05:30
 FLOW_FIELDS = (
     "buy_volume",
     "sell_volume",
     "flow_seconds",
     "bid_depth_seconds",
     "ask_depth_seconds",
+    "bid_quoted_seconds",
+    "ask_quoted_seconds",
 )
 
 
-def ist_day(epoch_seconds: np.ndarray) -> np.ndarray:
-    """Days since the epoch in India Standard Time (a trading day's number)."""
-    return (np.asarray(epoch_seconds, dtype=np.int64) + IST_OFFSET_SECONDS) // 86_400
+def _buy_share(price: np.ndarray, best_bid: np.ndarray, best_ask: np.ndarray) -> np.ndarray:
+    """Share of a volume increment the buyer initiated, by the quote before it.
+
+    Two-sided quote: above the mid 1, below 0, at the mid 0.5. Only a bid (nobody offering,
+    e.g. a stock locked at its upper circuit): the trades hit that bid, 0. Only an ask: 1.
+    No quote at all: NaN, the volume is attributed to neither side.
+    """
+    has_bid, has_ask = best_bid > 0, best_ask > 0
+    mid = (best_bid + best_ask) / 2
+    two_sided = np.where(price > mid, 1.0, np.where(price < mid, 0.0, 0.5))
+    return np.where(
+        has_bid & has_ask, two_sided, np.where(has_bid, 0.0, np.where(has_ask, 1.0, np.nan))
+    )
+
+
+def _grouped_running_max(values: np.ndarray, rows: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Running maximum of ``values`` within each run of equal (row, day), rows sorted."""
+    group = np.cumsum(np.append(True, (rows[1:] != rows[:-1]) | (day[1:] != day[:-1])))
+    # Lift each group above every earlier one so one running maximum serves all groups.
+    offset = (group - 1).astype(np.int64) * (int(values.max()) - int(values.min()) + 1)
+    lifted = values - values.min() + offset
+    return np.maximum.accumulate(lifted) - offset + values.min()
 
 
 def _shift_right(values: np.ndarray, fill) -> np.ndarray:
@@ -82,7 +111,8 @@ class RollingFlowState:
         self.last_volume = np.zeros(n, dtype=np.int64)
         self.last_bid_depth = np.zeros(n)
         self.last_ask_depth = np.zeros(n)
-        self.last_mid = np.full(n, np.nan)
+        self.last_best_bid = np.full(n, np.nan)  # NaN: that side showed no quote
+        self.last_best_ask = np.full(n, np.nan)
         # Latest quote of each instrument, any mode, for display and the factors.
         self.last_price = np.full(n, np.nan)
         self.change = np.full(n, np.nan)
@@ -92,6 +122,8 @@ class RollingFlowState:
         self.total_sell_quantity = np.zeros(n, dtype=np.int64)
         self.bid_depth = np.zeros(n)
         self.ask_depth = np.zeros(n)
+        self.best_bid = np.full(n, np.nan)  # of the latest full tick, NaN when not quoted
+        self.best_ask = np.full(n, np.nan)
         self.tick_count = np.zeros(n, dtype=np.int64)
         self.last_tick_time = np.zeros(n, dtype=np.int64)
         self.now = 0  # engine clock: the newest exchange timestamp seen, epoch seconds
@@ -135,8 +167,12 @@ class RollingFlowState:
     def now_bucket(self) -> int:
         return self.now // self.bucket_seconds
 
-    def ingest(self, rows: np.ndarray, ticks: np.ndarray) -> None:
-        """Fold a batch of ticks (``rows[i]`` is the instrument row of ``ticks[i]``)."""
+    def ingest(self, rows: np.ndarray, ticks: np.ndarray, continuous_only: bool = True) -> None:
+        """Fold a batch of ticks (``rows[i]`` is the instrument row of ``ticks[i]``).
+
+        With ``continuous_only`` only ticks of the continuous session (09:15-15:30 IST) feed
+        the flow windows; the others still update the quote (see :mod:`engine.sessions`).
+        """
         if len(ticks) == 0:
             return
         per_row = np.bincount(rows, minlength=len(self.tick_count))
@@ -163,30 +199,49 @@ class RollingFlowState:
         }
         columns["bid_depth"] = ticks["bid_qty"].sum(axis=1).astype(np.float64)
         columns["ask_depth"] = ticks["ask_qty"].sum(axis=1).astype(np.float64)
-        best_bid, best_ask = ticks["bid_price"][:, 0], ticks["ask_price"][:, 0]
-        columns["mid"] = np.where(
-            (best_bid > 0) & (best_ask > 0), (best_bid + best_ask) / 2, np.nan
+        # A side is quoted when its best level shows a price and a quantity (0 = empty level).
+        columns["best_bid"] = np.where(
+            (ticks["bid_price"][:, 0] > 0) & (ticks["bid_qty"][:, 0] > 0),
+            ticks["bid_price"][:, 0],
+            np.nan,
+        )
+        columns["best_ask"] = np.where(
+            (ticks["ask_price"][:, 0] > 0) & (ticks["ask_qty"][:, 0] > 0),
+            ticks["ask_price"][:, 0],
+            np.nan,
         )
         self._update_quotes(rows, columns, unique)
-        full = (columns["mode"] == MODE_FULL) & (columns["exchange_timestamp"] > 0)
-        fresh = full & (columns["exchange_timestamp"] >= self.last_time[rows])
+        times = columns["exchange_timestamp"]
+        full = (columns["mode"] == MODE_FULL) & (times > 0)
+        fresh = full & (times >= self.last_time[rows])
         self.stale_ticks += int(np.count_nonzero(full & ~fresh))
+        if continuous_only:
+            fresh &= in_continuous_session(times)
         if not np.all(fresh):
             rows = rows[fresh]
             columns = {name: value[fresh] for name, value in columns.items()}
+            unique = unique or bool(np.all(rows[1:] != rows[:-1]))
         if len(rows):
             self._ingest_flow(rows, columns, unique)
 
     def _update_quotes(self, rows: np.ndarray, columns: dict, unique: bool) -> None:
-        """Latest quote of each instrument: the last tick of its (sorted) run wins."""
+        """Latest quote of each instrument: the newest tick of its (sorted) run wins, and only
+        when it is not older than the quote already held (an old packet never overwrites)."""
         if unique:
             r, latest = rows, slice(None)
         else:
             latest = np.append(rows[1:] != rows[:-1], True)
             r = rows[latest]
         t = {name: value[latest] for name, value in columns.items()}
+        times = t["exchange_timestamp"]
+        # Packets without a timestamp (LTP and quote modes) cannot be ordered: they apply.
+        current = (times == 0) | (times >= self.last_tick_time[r])
+        if not np.all(current):
+            r = r[current]
+            t = {name: value[current] for name, value in t.items()}
+            times = times[current]
         self.last_price[r] = t["last_price"]
-        self.last_tick_time[r] = np.maximum(self.last_tick_time[r], t["exchange_timestamp"])
+        self.last_tick_time[r] = np.maximum(self.last_tick_time[r], times)
         has_close = ~np.isnan(t["close"])
         self.change[r[has_close]] = t["change"][has_close]
         quote = ~np.isnan(t["average_traded_price"])
@@ -198,41 +253,64 @@ class RollingFlowState:
         full = quote & (t["mode"] == MODE_FULL)
         self.bid_depth[r[full]] = t["bid_depth"][full]
         self.ask_depth[r[full]] = t["ask_depth"][full]
-        newest = int(columns["exchange_timestamp"].max())
-        if newest > self.now:
-            self.now = newest
+        self.best_bid[r[full]] = t["best_bid"][full]
+        self.best_ask[r[full]] = t["best_ask"][full]
+        if len(times):
+            newest = int(times.max())
+            if newest > self.now:
+                self.now = newest
 
     def _ingest_flow(self, rows: np.ndarray, columns: dict, unique: bool) -> None:
         times, volume, price = (
             columns["exchange_timestamp"],
-            columns["volume_traded"],
+            columns["volume_traded"].astype(np.int64),
             columns["last_price"],
         )
-        bid_depth, ask_depth, mid = columns["bid_depth"], columns["ask_depth"], columns["mid"]
+        bid_depth, ask_depth = columns["bid_depth"], columns["ask_depth"]
+        best_bid, best_ask = columns["best_bid"], columns["best_ask"]
+        day = ist_day(times)
         if unique:
-            prev_time, prev_volume = self.last_time[rows], self.last_volume[rows]
-            prev_bid, prev_ask = self.last_bid_depth[rows], self.last_ask_depth[rows]
-            prev_mid = self.last_mid[rows]
+            first = np.ones(len(rows), dtype=bool)
             last = slice(None)
         else:
             first = rows != _shift_right(rows, -1)
-            prev_time = np.where(first, self.last_time[rows], _shift_right(times, 0))
+            last = np.append(rows[1:] != rows[:-1], True)
+        held_time = self.last_time[rows]
+        same_day_as_held = (held_time > 0) & (ist_day(held_time) == day)
+        # The day's highest cumulative volume is the baseline: a packet that reports less
+        # (out of order, or corrupt) neither adds volume nor lowers the baseline, so the next
+        # packet is not counted twice.
+        held_volume = np.maximum(volume, self.last_volume[rows])
+        volume = np.where(first & same_day_as_held, held_volume, volume)
+        if not unique:
+            volume = _grouped_running_max(volume, rows, day)
+        if unique:
+            prev_time, prev_volume = held_time, self.last_volume[rows]
+            prev_bid, prev_ask = self.last_bid_depth[rows], self.last_ask_depth[rows]
+            prev_best_bid, prev_best_ask = self.last_best_bid[rows], self.last_best_ask[rows]
+        else:
+            prev_time = np.where(first, held_time, _shift_right(times, 0))
             prev_volume = np.where(first, self.last_volume[rows], _shift_right(volume, 0))
             prev_bid = np.where(first, self.last_bid_depth[rows], _shift_right(bid_depth, 0))
             prev_ask = np.where(first, self.last_ask_depth[rows], _shift_right(ask_depth, 0))
-            prev_mid = np.where(first, self.last_mid[rows], _shift_right(mid, np.nan))
-            last = np.append(rows[1:] != rows[:-1], True)
+            prev_best_bid = np.where(
+                first, self.last_best_bid[rows], _shift_right(best_bid, np.nan)
+            )
+            prev_best_ask = np.where(
+                first, self.last_best_ask[rows], _shift_right(best_ask, np.nan)
+            )
 
         elapsed = times - prev_time
         known = prev_time > 0
         gap = known & (elapsed > self.max_gap_seconds)
-        linked = known & ~gap & (ist_day(times) == ist_day(prev_time))
+        linked = known & ~gap & (day == ist_day(prev_time))
         self.gaps += int(np.count_nonzero(gap))
-        increment = np.where(linked & (volume >= prev_volume), volume - prev_volume, 0)
-        increment = increment.astype(np.float64)
+        increment = np.where(linked, np.maximum(volume - prev_volume, 0), 0).astype(np.float64)
         seconds = np.where(linked, elapsed, 0).astype(np.float64)
-        buy_share = np.where(price > prev_mid, 1.0, np.where(price < prev_mid, 0.0, 0.5))
-        buy_volume = increment * buy_share
+        buy_share = _buy_share(price, prev_best_bid, prev_best_ask)
+        attributed = ~np.isnan(buy_share)
+        buy_volume = np.where(attributed, increment * np.nan_to_num(buy_share), 0.0)
+        sell_volume = np.where(attributed, increment - buy_volume, 0.0)
 
         # Carry the newest full tick of each instrument forward (sorted: last of each run).
         carried = rows[last]
@@ -240,28 +318,32 @@ class RollingFlowState:
         self.last_volume[carried] = volume[last]
         self.last_bid_depth[carried] = bid_depth[last]
         self.last_ask_depth[carried] = ask_depth[last]
-        self.last_mid[carried] = mid[last]
+        self.last_best_bid[carried] = best_bid[last]
+        self.last_best_ask[carried] = best_ask[last]
 
         bucket = times // self.bucket_seconds
         in_ring = bucket > self.now_bucket - self.history_buckets
         if not np.all(in_ring):
             self.stale_ticks += int(np.count_nonzero(~in_ring))
             rows, bucket, price = rows[in_ring], bucket[in_ring], price[in_ring]
-            buy_volume, increment, seconds = (
+            buy_volume, sell_volume, seconds = (
                 buy_volume[in_ring],
-                increment[in_ring],
+                sell_volume[in_ring],
                 seconds[in_ring],
             )
             prev_bid, prev_ask = prev_bid[in_ring], prev_ask[in_ring]
+            prev_best_bid, prev_best_ask = prev_best_bid[in_ring], prev_best_ask[in_ring]
             if len(rows) == 0:
                 return
         self._claim_columns(bucket)
         values = {
             "buy_volume": buy_volume,
-            "sell_volume": increment - buy_volume,
+            "sell_volume": sell_volume,
             "flow_seconds": seconds,
             "bid_depth_seconds": prev_bid * seconds,
             "ask_depth_seconds": prev_ask * seconds,
+            "bid_quoted_seconds": np.where(prev_best_bid > 0, seconds, 0.0),
+            "ask_quoted_seconds": np.where(prev_best_ask > 0, seconds, 0.0),
         }
         column = bucket % self.history_buckets
         if unique:  # one tick per instrument: every tick is its own (instrument, bucket) group

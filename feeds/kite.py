@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -36,6 +35,7 @@ from kiteconnect.exceptions import (
 )
 
 from engine.pcr import PCRResult, calculate_real_pcr
+from engine.sessions import ist_today
 from feeds.breaker import CircuitBreaker, retry
 from feeds.sources import Deliver, FrameSource
 from logs import register_secret
@@ -151,7 +151,7 @@ class KiteSource(FrameSource):
 
     def _instrument_dump(self, exchange: str) -> pd.DataFrame:
         """Kite's instruments of ``exchange``, fetched once a day and cached on disk."""
-        cache = Path(self.settings.data_dir) / f"instruments-{exchange}-{date.today()}.json"
+        cache = Path(self.settings.data_dir) / f"instruments-{exchange}-{ist_today()}.json"
         if cache.is_file():
             return pd.read_json(cache, orient="records")
         kite = self._kite()
@@ -175,6 +175,13 @@ class KiteSource(FrameSource):
             raise LoginRequiredError(f"Kite login required: {error}") from None
         by_symbol = dict(zip(dump["tradingsymbol"], dump["instrument_token"], strict=False))
         self.instruments = {int(by_symbol[s]): s for s in self.symbols if s in by_symbol}
+        if "tick_size" in dump:
+            ticks = dict(zip(dump["instrument_token"], dump["tick_size"], strict=False))
+            self.tick_sizes = {
+                token: float(ticks[token])
+                for token in self.instruments
+                if pd.notna(ticks.get(token)) and float(ticks[token]) > 0
+            }
         self.invalid_symbols = [s for s in self.symbols if s not in by_symbol]
         self._tokens = list(self.instruments)
         if not self.instruments:
@@ -280,7 +287,7 @@ class KiteSource(FrameSource):
         if options.empty:
             return calculate_real_pcr(pd.DataFrame(columns=["strike", "type", "oi"]))
         expiry = pd.to_datetime(options["expiry"]).dt.date
-        upcoming = expiry >= datetime.now(UTC).date()
+        upcoming = expiry >= ist_today()
         nearest = options[upcoming & (expiry == expiry[upcoming].min())]
         names = [f"NFO:{name}" for name in nearest["tradingsymbol"]]
         kite = self._kite()

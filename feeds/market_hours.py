@@ -7,10 +7,11 @@ broken); ticks that do arrive are always processed.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
-OPEN, CLOSE = time(9, 15), time(15, 30)
+from engine.sessions import CONTINUOUS_END as CLOSE
+from engine.sessions import CONTINUOUS_START as OPEN
+from engine.sessions import IST
 
 
 def market_phase(moment: datetime, holidays: Collection[date] = ()) -> str:

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,7 @@ import database
 from engine import FrameError, Signal, SignalEngine, parse_kite_frame
 from engine.outcomes import Outcome, OutcomeTracker
 from engine.pcr import mock_pcr
+from engine.sessions import day_start_epoch, ist_day
 from feeds.market_hours import market_phase
 from feeds.recording import FrameRecorder
 from feeds.sources import FrameSource, ReplaySource, SimulatorSource
@@ -58,6 +60,27 @@ class StartReport:
     error: str = ""
 
 
+@dataclass(eq=False)
+class _Run:
+    """One start of a source: its engine, outcome tracker, threads, stop flag and queues.
+
+    Nothing here is shared with another run, so a thread that outlives its stop (a PCR call
+    stuck on a slow server) can only ever touch its own run, and ends when it wakes.
+    """
+
+    number: int
+    name: str
+    source: FrameSource
+    engine: SignalEngine
+    tracker: OutcomeTracker
+    frames: queue.Queue
+    stop: threading.Event = field(default_factory=threading.Event)
+    pcr_updates: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    open: dict[str, Signal] = field(default_factory=dict)  # signal id -> signal, while open
+    threads: list[threading.Thread] = field(default_factory=list)
+    recorder: FrameRecorder | None = None
+
+
 @dataclass(frozen=True)
 class MarketSnapshot:
     """An immutable view for the pages."""
@@ -80,21 +103,16 @@ class MarketService:
         self.store = store  # database.SignalStore, opened on first start when None
         self.writer = None  # database.SignalWriter
         self.database_error = ""
-        self.tracker = OutcomeTracker(settings.outcome_horizon_minutes * 60)
-        self._open: dict[str, Signal] = {}  # signal id -> signal, while its outcome is open
         self._outcomes: deque[tuple[Signal, Outcome]] = deque(maxlen=500)
         self.outcomes_total = 0
         self._lock = threading.RLock()
-        self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue(settings.frame_queue_size)
-        self._pcr_updates: queue.SimpleQueue = queue.SimpleQueue()
         self._listeners: list[Callable[[Signal], None]] = []
         self._signals: deque[Signal] = deque(maxlen=500)
         self._rates: deque[tuple[float, int]] = deque(maxlen=600)
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self.source: FrameSource | None = None
-        self.engine: SignalEngine | None = None
-        self.recorder: FrameRecorder | None = None
+        self._run: _Run | None = None  # the current run, kept after a stop for the pages
+        self._runs = 0
+        self.source: FrameSource | None = None  # the running source, None when stopped
+        self.engine: SignalEngine | None = None  # the last run's engine (kept after a stop)
         self.source_name = settings.data_source
         self.symbols = settings.symbols
         self.invalid_symbols: list[str] = []
@@ -119,70 +137,118 @@ class MarketService:
     def running(self) -> bool:
         return self.source is not None
 
+    @property
+    def recorder(self) -> FrameRecorder | None:
+        run = self._run
+        return run.recorder if run is not None and self.source is not None else None
+
     def start(self, source: str | None = None, symbols: list[str] | None = None) -> StartReport:
-        """Start streaming (stopping what runs). Unknown symbols are reported, not fatal."""
+        """Start streaming ``source`` for ``symbols``, replacing what runs.
+
+        All or nothing: the new source is resolved (login, instruments) before anything is
+        stopped, so a source that cannot start leaves the running one streaming and says why.
+        Unknown symbols are reported, not fatal.
+        """
         with self._lock:
-            self.stop()
-            previous_engine, previous_source = self.engine, self.source_name
             name = source or self.source_name
-            symbols = symbols if symbols is not None else self.symbols
+            symbols = list(symbols if symbols is not None else self.symbols)
             if name not in self.sources:
-                self.error = f"unknown data source {name!r}; choose one of {sorted(self.sources)}"
-                return StartReport([], list(symbols), self.error)
-            candidate = self.sources[name](self.settings, list(symbols))
-            self.source_name, self.symbols = name, list(symbols)
+                return self._refused(
+                    name,
+                    f"unknown data source {name!r}; choose one of {sorted(self.sources)}",
+                    symbols,
+                )
+            candidate = self.sources[name](self.settings, symbols)
             try:
                 candidate.resolve()
             except Exception as error:
-                self.error = str(error)
-                self.login_required = bool(getattr(candidate, "login_required", False))
-                self.invalid_symbols = list(getattr(candidate, "invalid_symbols", []))
                 log.warning("could not start %s: %s", name, error)
-                return StartReport([], self.invalid_symbols, self.error)
+                return self._refused(
+                    name,
+                    str(error),
+                    list(getattr(candidate, "invalid_symbols", [])),
+                    bool(getattr(candidate, "login_required", False)),
+                )
+            previous_engine, previous_source = self.engine, self.source_name
+            self.stop()
             self.error, self.login_required = "", False
+            self.source_name, self.symbols = name, symbols
             self.invalid_symbols = candidate.invalid_symbols
-            self.engine = SignalEngine(self.settings, candidate.instruments)
+            engine = SignalEngine(
+                self.settings,
+                candidate.instruments,
+                tick_sizes=candidate.tick_sizes,
+                continuous_only=not candidate.round_the_clock,
+            )
             if candidate.live and previous_engine is not None and previous_source == name:
                 # The live market went on while we restarted: keep the kept symbols' windows
                 # and baselines rather than warming up again.
-                kept = self.engine.continue_from(previous_engine)
+                kept = engine.continue_from(previous_engine)
                 log.info("carried the state of %d symbols over", len(kept))
+            self.engine = engine
             self._reset_counters()
             self.open_store()
-            self._resume_open_signals(name)
+            self._runs += 1
+            run = _Run(
+                self._runs,
+                name,
+                candidate,
+                engine,
+                OutcomeTracker(self.settings.outcome_horizon_minutes * 60),
+                queue.Queue(self.settings.frame_queue_size),
+            )
+            self._resume_open_signals(run)
+            self._restore_gates(run)
             if self.settings.record_frames and name != "replay":
-                self.recorder = self._open_recorder(candidate)
-            self._stop.clear()
-            self._queue = queue.Queue(self.settings.frame_queue_size)
-            # A fresh hand-over queue per run: a late PCR of the last watchlist never arrives.
-            self._pcr_updates = pcr_updates = queue.SimpleQueue()
-            self.source = candidate
-            self._threads = [
-                threading.Thread(target=self._market_loop, name="market", daemon=True),
+                run.recorder = self._open_recorder(candidate)
+            run.threads = [
                 threading.Thread(
-                    target=self._pcr_loop, args=(candidate, pcr_updates), name="pcr", daemon=True
+                    target=self._market_loop,
+                    args=(run,),
+                    name=f"market-{run.number}",
+                    daemon=True,
+                ),
+                threading.Thread(
+                    target=self._pcr_loop, args=(run,), name=f"pcr-{run.number}", daemon=True
                 ),
             ]
-            for thread in self._threads:
+            self._run, self.source = run, candidate
+            for thread in run.threads:
                 thread.start()
-            candidate.start(self._deliver)
+            candidate.start(partial(self._deliver, run))
             log.info("started %s for %d symbols", name, len(candidate.instruments))
             return StartReport(list(candidate.instruments.values()), self.invalid_symbols)
 
+    def _refused(
+        self, name: str, error: str, invalid: list[str], login_required: bool = False
+    ) -> StartReport:
+        """A start that failed: the running source (if any) keeps running."""
+        self.login_required = login_required
+        if self.source is None:
+            self.error, self.source_name = error, name
+            self.invalid_symbols = invalid
+        return StartReport([], invalid, error)
+
     def stop(self) -> None:
-        """Stop the source and the market thread; what was queued is processed first."""
+        """Stop the source and the run's threads; what was queued is processed first.
+
+        The market thread is given time to drain its queue; a PCR thread waiting on a slow
+        REST call is not waited for: its run's stop flag ends it when the call returns.
+        """
         with self._lock:
-            if self.source is None:
+            run = self._run
+            if self.source is None or run is None:
                 return
-            self.source.stop()
-            self._stop.set()
-            for thread in self._threads:
-                thread.join(10)
-            if self.recorder is not None:
-                self.recorder.close()
-                self.recorder = None
+            run.source.stop()
+            run.stop.set()
+            market, pcr = run.threads
+            market.join(10)
+            pcr.join(0.5)
+            if run.recorder is not None:
+                run.recorder.close()
             self.source = None
-            log.info("stopped %s", self.source_name)
+            self._rates.clear()
+            log.info("stopped %s", run.name)
 
     def set_watchlist(self, symbols: list[str]) -> StartReport:
         """Monitor ``symbols`` instead (restarts the source, keeps the process; on a live feed
@@ -224,11 +290,9 @@ class MarketService:
             self.store, self.settings.db_queue_size, self.settings.db_batch_size
         )
 
-    def _resume_open_signals(self, source_name: str) -> None:
+    def _resume_open_signals(self, run: _Run) -> None:
         """Follow again the open signals of this source from the last horizon (restart)."""
-        self.tracker = OutcomeTracker(self.settings.outcome_horizon_minutes * 60)
-        self._open = {}
-        if self.store is None or source_name == "replay" or self.engine is None:
+        if self.store is None or run.name == "replay":
             return
         since = datetime.now(UTC) - timedelta(minutes=self.settings.outcome_horizon_minutes)
         if self.writer is not None:
@@ -239,46 +303,59 @@ class MarketService:
             log.warning("could not load open signals to resume: %s", error)
             return
         for row in rows:
-            if row["source"] != source_name or row["symbol"] not in self.engine.symbols:
+            if row["source"] != run.name or row["symbol"] not in run.engine.symbols:
                 continue
-            self._follow(row["id"], database.signal_from_row(row))
-        if self._open:
-            log.info("resumed tracking %d open signals", len(self._open))
+            self._follow(run, row["id"], database.signal_from_row(row))
+        if run.open:
+            log.info("resumed tracking %d open signals", len(run.open))
 
-    def _follow(self, signal_id: str, signal: Signal) -> None:
-        assert self.engine is not None
-        self.tracker.open(
+    def _restore_gates(self, run: _Run) -> None:
+        """Start the day's cap and the cool-downs from this source's signals already stored
+        today, so a crash or a Stop/Start gives no fresh quota."""
+        if self.store is None or run.name == "replay":
+            return
+        now = time.time()
+        since = datetime.fromtimestamp(day_start_epoch(int(ist_day(now))), UTC)
+        try:
+            issued = self.store.issued_since(run.name, since)
+        except Exception as error:
+            log.warning("could not read today's signals for the daily cap: %s", error)
+            return
+        counted = run.engine.restore_gates(issued, int(now))
+        if counted:
+            log.info("%d signals already issued today count against MAX_DAILY_SIGNALS", counted)
+
+    def _follow(self, run: _Run, signal_id: str, signal: Signal) -> None:
+        run.tracker.open(
             signal_id,
-            self.engine.row_of(signal.symbol),
+            run.engine.row_of(signal.symbol),
             signal.direction,
             signal.entry,
             signal.target,
             signal.stop_loss,
             int(signal.timestamp.timestamp()),
         )
-        self._open[signal_id] = signal
+        run.open[signal_id] = signal
 
-    def _record(self, signal: Signal) -> None:
+    def _record(self, run: _Run, signal: Signal) -> None:
         """Follow a new signal's outcome and queue it for the database (market thread)."""
         signal_id = database.new_signal_id()
         try:
-            self._follow(signal_id, signal)
+            self._follow(run, signal_id, signal)
         except ValueError as error:  # levels the tracker cannot follow: stored, not tracked
             log.warning("not tracking %s %s: %s", signal.signal_type, signal.symbol, error)
         if self.writer is not None:
-            source = self.source
             self.writer.submit_signal(
-                database.signal_row(
-                    signal, signal_id, self.source_name, bool(source and source.simulated)
-                )
+                database.signal_row(signal, signal_id, run.name, run.source.simulated)
             )
 
-    def _track_outcomes(self, engine: SignalEngine) -> None:
-        if not len(self.tracker):
+    def _track_outcomes(self, run: _Run) -> None:
+        if not len(run.tracker):
             return
-        for outcome in self.tracker.update(engine.state.last_price, engine.state.now):
-            signal = self._open.pop(outcome.signal_id, None)
-            if signal is not None:
+        state = run.engine.state
+        for outcome in run.tracker.update(state.last_price, state.now, state.last_tick_time):
+            signal = run.open.pop(outcome.signal_id, None)
+            if signal is not None and run is self._run:
                 self._outcomes.append((signal, outcome))
             self.outcomes_total += 1
             if self.writer is not None:
@@ -286,6 +363,7 @@ class MarketService:
 
     def _reset_counters(self) -> None:
         self.ticks_total = self.frames_total = self.frames_dropped = 0
+        self.future_ticks = self.ancient_ticks = 0
         self.frame_errors = self.engine_errors = self.signals_total = 0
         self.last_frame_at = self.last_tick_at = 0.0
         self.started_at = time.time()
@@ -299,59 +377,64 @@ class MarketService:
             "instruments": {str(token): symbol for token, symbol in source.instruments.items()},
             "source": source.name,
             "simulated": source.simulated,
+            "round_the_clock": source.round_the_clock,
         }
         return FrameRecorder(path, metadata)
 
     # -------------------------------------------------------------------- the threads
-    def _deliver(self, frame: bytes, arrival: float) -> bool:
-        """Called by the source thread. Live sources drop on a full queue; others wait."""
-        source = self.source
-        if source is not None and not source.live:
-            while not self._stop.is_set():
+    def _deliver(self, run: _Run, frame: bytes, arrival: float, clock: float | None = None) -> bool:
+        """Called by ``run``'s source thread with a frame that arrived at ``arrival`` (wall
+        clock) and ``clock`` (the exchange's clock then, when it differs: the simulator's
+        time, a recording's). Live sources drop on a full queue; others wait."""
+        item = (frame, arrival, arrival if clock is None else clock)
+        if not run.source.live:
+            while not run.stop.is_set():
                 try:
-                    self._queue.put((frame, arrival), timeout=0.2)
+                    run.frames.put(item, timeout=0.2)
                     return True
                 except queue.Full:
                     continue
             return False
         try:
-            self._queue.put_nowait((frame, arrival))
+            run.frames.put_nowait(item)
             return True
         except queue.Full:
             self.frames_dropped += 1
             return False
 
-    def _market_loop(self) -> None:
-        engine = self.engine
-        assert engine is not None
+    def _market_loop(self, run: _Run) -> None:
+        engine = run.engine
         while True:
             try:
-                frame, arrival = self._queue.get(timeout=0.2)
+                frame, arrival, clock = run.frames.get(timeout=0.2)
             except queue.Empty:
-                if self._stop.is_set():
+                if run.stop.is_set():
                     return
                 continue
             while True:
                 try:
-                    symbol, pcr = self._pcr_updates.get_nowait()
+                    symbol, pcr = run.pcr_updates.get_nowait()
                 except queue.Empty:
                     break
                 try:
                     engine.set_pcr(symbol, pcr)
                 except (KeyError, ValueError) as error:  # never let one PCR stop the ticks
                     log.warning("PCR for %s ignored: %s", symbol, error)
-            self._process(engine, frame, arrival)
+            self._process(run, frame, arrival, clock)
             try:
-                self._track_outcomes(engine)
+                self._track_outcomes(run)
             except Exception:
                 self.engine_errors += 1
                 log.exception("outcome tracking failed on this frame")
 
-    def _process(self, engine: SignalEngine, frame: bytes, arrival: float) -> None:
-        self.frames_total += 1
-        self.last_frame_at = arrival
-        if self.recorder is not None:
-            self.recorder.write(frame, arrival)
+    def _process(self, run: _Run, frame: bytes, arrival: float, clock: float) -> None:
+        current = run is self._run
+        engine = run.engine
+        if current:
+            self.frames_total += 1
+            self.last_frame_at = arrival
+        if run.recorder is not None:
+            run.recorder.write(frame, clock)
         try:
             ticks = parse_kite_frame(frame)
         except FrameError as error:
@@ -360,31 +443,41 @@ class MarketService:
             return
         if len(ticks) == 0:
             return  # heartbeat
+        future, ancient = engine.future_ticks, engine.ancient_ticks
         try:
-            signals = engine.update(ticks)
+            signals = engine.update(ticks, received_at=clock)
         except Exception:
             self.engine_errors += 1
             log.exception("engine update failed; the frame is skipped")
             return
-        self.ticks_total += len(ticks)
-        self.last_tick_at = arrival
-        self._rates.append((arrival, len(ticks)))
+        if engine.future_ticks > future or engine.ancient_ticks > ancient:
+            log.warning(
+                "rejected %d ticks stamped ahead of their arrival and %d absurdly old ones",
+                engine.future_ticks - future,
+                engine.ancient_ticks - ancient,
+            )
+        if current:
+            self.ticks_total += len(ticks)
+            self.last_tick_at = arrival
+            self._rates.append((arrival, len(ticks)))
         for signal in signals:
+            self._record(run, signal)
+            if not current:
+                continue
             self.signals_total += 1
             self._signals.append(signal)
-            self._record(signal)
             for listener in self._listeners:
                 try:
                     listener(signal)
                 except Exception:
                     log.exception("a signal listener failed")
 
-    def _pcr_loop(self, source: FrameSource, updates: queue.SimpleQueue) -> None:
+    def _pcr_loop(self, run: _Run) -> None:
         """Fetch PCR for every symbol now and then; the REST calls never block ticks."""
-        settings = self.settings
-        while not self._stop.is_set():
+        settings, source = self.settings, run.source
+        while not run.stop.is_set():
             for symbol in list(source.instruments.values()):
-                if self._stop.is_set():
+                if run.stop.is_set():
                     return
                 try:
                     result = source.fetch_pcr(symbol)
@@ -394,14 +487,17 @@ class MarketService:
                 if result is None and source.name == "kite":
                     result = mock_pcr()
                 if result is not None:
-                    updates.put((symbol, result))
+                    run.pcr_updates.put((symbol, result))
             interval = settings.pcr_refresh_seconds
             if source.simulated and source.name == "simulator":
                 interval /= settings.simulator_speed
-            self._stop.wait(interval)
+            run.stop.wait(interval)
 
     # ------------------------------------------------------------------------ readers
     def ticks_per_second(self, now: float | None = None, span: float = 10.0) -> float:
+        """Ticks a second of the running source over the last ``span`` seconds (0 stopped)."""
+        if self.source is None:
+            return 0.0
         now = time.time() if now is None else now
         recent = [(at, count) for at, count in list(self._rates) if now - at <= span]
         if not recent:
@@ -412,7 +508,7 @@ class MarketService:
     def status(self) -> dict:
         """The feed's state for the sidebar badge and ``/health``. No secrets."""
         now = time.time()
-        source = self.source
+        source, engine = self.source, self.engine
         phase = market_phase(datetime.now(UTC), self.settings.holidays)
         if source is None:
             state = (
@@ -435,16 +531,20 @@ class MarketService:
             "invalid_symbols": list(self.invalid_symbols),
             "ticks_total": self.ticks_total,
             "ticks_per_s": round(self.ticks_per_second(now), 1),
-            "last_tick_age_s": round(now - self.last_tick_at, 1) if self.last_tick_at else None,
+            "last_tick_age_s": (
+                round(now - self.last_tick_at, 1) if self.last_tick_at and source else None
+            ),
             "reconnects": source.reconnects if source else 0,
             "frames_total": self.frames_total,
             "frames_dropped": self.frames_dropped,
             "frame_errors": self.frame_errors,
             "engine_errors": self.engine_errors,
-            "queue_depth": self._queue.qsize(),
+            "queue_depth": self._run.frames.qsize() if self._run and source else 0,
+            "future_ticks": engine.future_ticks if engine else 0,
+            "ancient_ticks": engine.ancient_ticks if engine else 0,
             "signals_total": self.signals_total,
-            "signals_today": self.engine.signals_today if self.engine else 0,
-            "signals_open": len(self._open),
+            "signals_today": engine.signals_today if engine else 0,
+            "signals_open": len(self._run.open) if self._run else 0,
             "outcomes_total": self.outcomes_total,
             "market_open": phase == "open",
             "market_phase": phase,
@@ -459,9 +559,15 @@ class MarketService:
             metrics, signals, self.status(), self.active_signals(), tuple(self._outcomes)
         )
 
+    def open_signal_ids(self) -> set[str]:
+        """Stored ids of the signals whose outcome is still being followed."""
+        run = self._run
+        return set(run.open.copy()) if run is not None else set()
+
     def active_signals(self) -> tuple[Signal, ...]:
         """The signals whose outcome is still open (no target, stop or expiry yet)."""
-        return tuple(self._open.copy().values())
+        run = self._run
+        return tuple(run.open.copy().values()) if run is not None else ()
 
     def database_status(self) -> dict:
         """The store's state for health: never the URL's password."""
@@ -483,15 +589,6 @@ class MarketService:
         if engine is None or symbol not in engine.symbols:
             return pd.DataFrame(columns=["last_price", "institutional_ratio", "order_imbalance"])
         return engine.history_frame(symbol)
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
-        """Poll ``condition`` until true or ``timeout`` seconds pass (tests, tools)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.05)
-        return condition()
 
 
 _service: MarketService | None = None

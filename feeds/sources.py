@@ -1,9 +1,11 @@
 """Frame sources that run offline: the embedded simulator and the replay of a recording.
 
 A source resolves its watchlist into instruments (reporting unknown symbols by name), then
-runs a thread that hands raw Kite frames to ``deliver(frame, arrival)``. Offline sources wait
-for room in the service's queue (back-pressure) instead of dropping frames: nothing is lost,
-and a replay gives the same signals every time.
+runs a thread that hands raw Kite frames to ``deliver(frame, arrival, clock)``: ``arrival``
+is the wall-clock time, ``clock`` the exchange's clock at that moment when it is not the wall
+clock (the simulator's own time, a recording's), which the engine checks timestamps against.
+Offline sources wait for room in the service's queue (back-pressure) instead of dropping
+frames: nothing is lost, and a replay gives the same signals every time.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from pathlib import Path
 
 from engine.pcr import PCRResult, calculate_real_pcr
 from feeds.recording import ReadReport, read_frames, read_metadata
-from feeds.simulator import MarketSimulator, simulated_instruments
+from feeds.simulator import TICK_SIZE, MarketSimulator, simulated_instruments
 
 log = logging.getLogger("feeds.sources")
 
-Deliver = Callable[[bytes, float], bool]
+Deliver = Callable[..., bool]  # deliver(frame, arrival, clock=None) -> accepted
 
 
 class FrameSource:
@@ -29,11 +31,13 @@ class FrameSource:
     name = "source"
     simulated = False  # data that is not the market's (labelled in the UI)
     live = False  # a live feed drops frames on a full queue rather than wait
+    round_the_clock = False  # trades at any hour (the simulator): no NSE session phases
 
     def __init__(self, settings, symbols: list[str]) -> None:
         self.settings = settings
         self.symbols = symbols
         self.instruments: dict[int, str] = {}
+        self.tick_sizes: dict[int, float] = {}  # token -> price tick, rupees
         self.invalid_symbols: list[str] = []
         self.state = "stopped"
         self.detail = ""
@@ -89,6 +93,7 @@ class SimulatorSource(FrameSource):
 
     name = "simulator"
     simulated = True
+    round_the_clock = True  # so the dashboard can be tried at any hour
 
     def __init__(self, settings, symbols: list[str]) -> None:
         super().__init__(settings, symbols)
@@ -97,6 +102,7 @@ class SimulatorSource(FrameSource):
     def resolve(self) -> None:
         known, self.invalid_symbols = simulated_instruments(self.symbols)
         self.instruments = {i.instrument_token: i.symbol for i in known}
+        self.tick_sizes = {i.instrument_token: TICK_SIZE for i in known}
         if not known:
             raise ValueError(
                 "none of the symbols is known to the simulator: " + ", ".join(self.symbols)
@@ -116,11 +122,11 @@ class SimulatorSource(FrameSource):
         for _ in range(self.settings.simulator_warmup_seconds):
             if self._stop.is_set():
                 return
-            deliver(simulator.frame(), time.time())
+            deliver(simulator.frame(), time.time(), simulator.now)
         interval = 1.0 / self.settings.simulator_speed
         due = time.monotonic()
         while not self._stop.is_set():
-            deliver(simulator.frame(), time.time())
+            deliver(simulator.frame(), time.time(), simulator.now)
             due += interval
             delay = due - time.monotonic()
             if delay > 0:
@@ -153,11 +159,10 @@ class ReplaySource(FrameSource):
     def resolve(self) -> None:
         if not self.path.is_file():
             raise FileNotFoundError(f"REPLAY_FILE {self.path} does not exist")
-        recorded = {
-            int(token): symbol
-            for token, symbol in read_metadata(self.path).get("instruments", {}).items()
-        }
-        self.simulated = bool(read_metadata(self.path).get("simulated", False))
+        metadata = read_metadata(self.path)
+        recorded = {int(token): symbol for token, symbol in metadata.get("instruments", {}).items()}
+        self.simulated = bool(metadata.get("simulated", False))
+        self.round_the_clock = bool(metadata.get("round_the_clock", metadata.get("simulated")))
         wanted = set(self.symbols)
         self.instruments = {t: s for t, s in recorded.items() if s in wanted} or recorded
         self.invalid_symbols = sorted(wanted - set(recorded.values())) if recorded else []
@@ -175,7 +180,7 @@ class ReplaySource(FrameSource):
                 delay = (arrival - first_arrival) / speed - (time.monotonic() - started)
                 if delay > 0 and self._stop.wait(delay):
                     return
-            deliver(frame, time.time())
+            deliver(frame, time.time(), arrival)
         self.state = "finished"
         self.detail = f"replayed {self.report.frames} frames" + (
             f"; stopped early: {self.report.damaged}" if self.report.damaged else ""

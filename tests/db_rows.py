@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from database import IST
+from engine.sessions import IST
 
 
 def signal_dict(

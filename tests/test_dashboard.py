@@ -10,6 +10,7 @@ import config
 from auth import hash_password
 from feeds import service as service_module
 from feeds.sources import FrameSource
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -58,13 +59,13 @@ def test_the_live_page_shows_the_simulated_feed_labelled_as_such(app):
     assert app.title[0].value == "Order-flow dashboard"
     assert "SIMULATED DATA" in texts(app)
     service = service_module._service
-    assert service is not None and service.wait_for(lambda: service.ticks_total > 0, 30)
+    assert service is not None and wait_for(lambda: service.ticks_total > 0, 30)
 
 
 def test_signals_render_as_cards_with_levels_and_factor_points(app):
     app.run()
     service = service_module._service
-    assert service.wait_for(lambda: service.signals_total > 0, 90), "no simulated signal"
+    assert wait_for(lambda: service.signals_total > 0, 90), "no simulated signal"
     app.run()
     assert not app.exception
     rendered = texts(app)
@@ -76,7 +77,7 @@ def test_signals_render_as_cards_with_levels_and_factor_points(app):
         assert level in rendered
     assert any(kind in rendered for kind in ("ACCUMULATION", "DISTRIBUTION", "BUY", "SELL"))
     assert app.dataframe, "the watchlist table is missing"
-    assert service.wait_for(lambda: service.outcomes_total > 0, 60)
+    assert wait_for(lambda: service.outcomes_total > 0, 60)
     app.run()
     assert "Recently closed:" in texts(app)
 
@@ -111,7 +112,7 @@ def test_no_signal_yet_says_which_threshold_holds_them_back(make_app):
     app = make_app(MIN_CONFIDENCE="10", SIMULATOR_SPEED="1")
     app.run()
     service = service_module._service
-    assert service.wait_for(lambda: service.ticks_total > 0, 30)
+    assert wait_for(lambda: service.ticks_total > 0, 30)
     app.run()
     assert "none has passed MIN_CONFIDENCE = 10/10" in texts(app)
 
@@ -136,7 +137,7 @@ def test_a_closed_market_is_explained(make_app, monkeypatch):
     app = make_app(DATA_SOURCE="kite")
     app.run()
     service = service_module._service
-    assert service.wait_for(lambda: service.status()["state"] == "market_closed", 10)
+    assert wait_for(lambda: service.status()["state"] == "market_closed", 10)
     app.run()
     assert "The market is closed" in texts(app)
     assert "SIMULATED DATA" not in texts(app)

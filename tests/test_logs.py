@@ -16,6 +16,7 @@ from feeds.service import MarketService
 from feeds.simulator import simulated_instruments
 from monitoring import health_check
 from tests.feeds.kite_fakes import GOOD_TOKEN, FakeKiteApi, FakeKiteTicker
+from tests.waiting import wait_for
 
 API_SECRET = "api-secret-7f3a9c"
 REQUEST_TOKEN = "good-request-token"  # the one the fake accepts
@@ -75,7 +76,7 @@ def test_a_debug_kite_login_and_stream_leaves_no_secret_anywhere(tmp_path, resto
         assert kite.credentials.get(settings) == GOOD_TOKEN
         report = service.start()
         assert not report.error, report.error
-        assert service.wait_for(lambda: service.ticks_total > 0, 30)
+        assert wait_for(lambda: service.ticks_total > 0, 30)
         logging.getLogger("test").debug(
             "a careless line: secret=%s token=%s", API_SECRET, GOOD_TOKEN
         )

@@ -256,3 +256,84 @@ def test_a_watchlist_change_keeps_what_was_learned_about_the_kept_symbols(settin
     new = after.snapshot().set_index("symbol").loc["BBB", columns]
     assert old.to_dict() == new.to_dict()
     assert after.snapshot().set_index("symbol").loc["CCC", "ticks"] == 60  # only since the change
+
+
+def test_a_packet_from_the_future_is_rejected_and_never_blinds_the_engine(settings):
+    engine, warm = warm_engine(settings)
+    rogue = steady_flow(202, START + 600 + 10**8, 0, start_volume=last_volume(warm, 202) + 10)
+    assert engine.update(rogue, received_at=START + 600) == []
+    assert engine.future_ticks == 1 and engine.state.now == START + 600
+    # The iceberg that follows is seen as if the rogue packet had never come.
+    ticks = episode(warm, START + 601, 180)
+    signals = []
+    for second in np.unique(ticks["exchange_timestamp"]):
+        batch = ticks[ticks["exchange_timestamp"] == second]
+        signals += engine.update(batch, received_at=float(second) + 0.3)
+    assert [s.signal_type for s in signals] == [SignalType.ACCUMULATION]
+    assert engine.state.stale_ticks == 0 and engine.future_ticks == 1
+
+
+def test_an_absurdly_old_packet_is_rejected_and_counted(settings):
+    engine, _ = warm_engine(settings)
+    ancient = steady_flow(101, 946_684_800, 0)  # 2000-01-01
+    engine.update(ancient, received_at=START + 601)
+    assert engine.ancient_ticks == 1
+    assert engine.snapshot().set_index("symbol").loc["ICEBERG", "last_price"] != 0
+
+
+def test_an_older_packet_never_overwrites_the_quote(settings):
+    engine = SignalEngine(settings, WATCHLIST)
+    newer = steady_flow(101, START + 10, 0, price=101.0, bid_depth=5_000)
+    older = steady_flow(101, START + 5, 0, price=99.0, bid_depth=90_000)
+    engine.update(newer)
+    engine.update(older)
+    row = engine.snapshot().set_index("symbol").loc["ICEBERG"]
+    assert row["last_price"] == pytest.approx(100.95)  # newer's bid, where it traded
+    assert engine.state.bid_depth[0] == 5_000
+
+
+def locked_at_upper_circuit(start: int, seconds: int, start_volume: int) -> np.ndarray:
+    """Bids only, trades at the limit; an ask flickers for one second in the middle."""
+    ticks = steady_flow(
+        101,
+        start,
+        seconds,
+        traded_per_second=300,
+        bid_depth=50_000,
+        trade_at="bid",
+        start_volume=start_volume,
+    )
+    ticks["ask_price"], ticks["ask_qty"], ticks["ask_orders"] = 0.0, 0, 0
+    flicker = seconds // 2
+    ticks["ask_price"][flicker, 0], ticks["ask_qty"][flicker, 0] = 100.05, 25
+    return ticks
+
+
+def test_a_stock_locked_at_its_circuit_is_shown_locked_and_never_scored(settings):
+    engine, warm = warm_engine(settings)
+    quiet = normal_session(
+        START + 601, 180, {t: last_volume(warm, t) for t in (202, 303)}, tokens=(202, 303)
+    )
+    ticks = interleave(locked_at_upper_circuit(START + 601, 180, last_volume(warm, 101)), quiet)
+    bought_before = engine.state.totals["buy_volume"][0]
+    assert feed(engine, ticks) == []
+    row = engine.snapshot().set_index("symbol").loc["ICEBERG"]
+    assert row["book_state"] == "bid only: locked at upper circuit"
+    assert row["state"] == ""
+    # The volume hit the bid (the only quote): none of it went to the flickering ask.
+    assert engine.state.totals["buy_volume"][0] == bought_before
+    assert np.isnan(engine._published["ask_ratio"][0])
+
+
+def test_the_daily_cap_and_cool_downs_are_taken_up_from_signals_already_issued(settings):
+    engine, warm = warm_engine(settings, max_daily_signals=2)
+    # Earlier today (before a restart): one signal on QUIET at 09:20 and one on ICEBERG
+    # five minutes ago; yesterday's does not count against today's cap.
+    issued = [("QUIET", START + 300), ("ICEBERG", START + 300), ("OTHER", START - 86_400)]
+    assert engine.restore_gates(issued, START + 600) == 2
+    assert engine.signals_today == 2
+    assert feed(engine, episode(warm, START + 601, 180)) == []  # cap reached, cooling down
+    fresh, _ = warm_engine(settings, max_daily_signals=3)
+    fresh.restore_gates([("QUIET", START + 300)], START + 600)
+    assert len(feed(fresh, episode(warm, START + 601, 180))) == 1
+    assert fresh.signals_today == 2

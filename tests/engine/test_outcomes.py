@@ -7,7 +7,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from engine.outcomes import IST, OutcomeTracker, session_end
+from engine.outcomes import OutcomeTracker
+from engine.sessions import IST, session_end
 
 # 2026-11-24 10:00 IST
 T0 = int(datetime(2026, 11, 24, 10, 0, tzinfo=IST).timestamp())
@@ -44,18 +45,59 @@ def test_a_short_signal_stopped_out_and_others_keep_running():
 def test_expiry_at_the_horizon_and_at_the_session_end():
     tracker = OutcomeTracker(horizon_seconds=600)
     tracker.open("horizon", row=0, direction=1, entry=100.0, target=110.0, stop=95.0, opened=T0)
-    late = session_end(T0) - 120  # 15:28 IST
-    tracker.open("close", row=1, direction=-1, entry=10.0, target=9.0, stop=11.0, opened=late)
     [first] = tracker.update(prices(101.0, 10.0), T0 + 600)
     assert (first.signal_id, first.outcome, first.exit_price) == ("horizon", "expired", 101.0)
     assert first.r_multiple == pytest.approx(0.2) and first.minutes_to_outcome == 10.0
-    [second] = tracker.update(prices(101.0, 9.9), session_end(T0) + 3600)  # next tick: later
-    assert second.signal_id == "close" and second.outcome == "expired"
-    assert second.minutes_to_outcome == 2.0  # counted to 15:30, not to the late tick
-    assert second.closed_at.hour == 15 and second.closed_at.minute == 30
 
 
-def test_stop_wins_a_tie_and_bad_levels_are_refused():
+def test_a_signal_at_1528_expires_at_its_last_price_of_the_day_not_at_the_next_gap():
+    tracker = OutcomeTracker(horizon_seconds=3600)
+    late = session_end(T0) - 120  # 15:28 IST
+    tracker.open("close", row=0, direction=-1, entry=10.0, target=9.0, stop=11.0, opened=late)
+    assert tracker.update(prices(10.2), late + 60) == []  # 15:29, against the short
+    # The next price an hour after the close gaps far through the stop: not this signal's.
+    [outcome] = tracker.update(prices(13.0), session_end(T0) + 3600)
+    assert outcome.outcome == "expired" and outcome.exit_price == 10.2
+    assert outcome.r_multiple == pytest.approx(-0.2)
+    assert outcome.minutes_to_outcome == 2.0  # counted to 15:30, not to the late tick
+    assert outcome.closed_at.hour == 15 and outcome.closed_at.minute == 30
+    assert outcome.mae_pct == pytest.approx(2.0)  # 10.2 against 10, not 13
+
+
+def test_a_signal_with_no_price_before_its_deadline_expires_flat_at_entry():
+    tracker = OutcomeTracker(horizon_seconds=600)
+    tracker.open("a", row=0, direction=1, entry=100.0, target=110.0, stop=95.0, opened=T0)
+    [outcome] = tracker.update(prices(80.0), T0 + 7200)
+    assert (outcome.outcome, outcome.exit_price, outcome.r_multiple) == ("expired", 100.0, 0.0)
+
+
+def test_prices_from_before_the_signal_never_decide_it():
+    tracker = OutcomeTracker(horizon_seconds=600)
+    tracker.open("a", row=0, direction=1, entry=100.0, target=101.0, stop=99.0, opened=T0)
+    # A replay after a restart: the price traded 20 s before the signal.
+    assert tracker.update(prices(90.0), T0 + 30, price_time=np.array([T0 - 20])) == []
+    [outcome] = tracker.update(prices(101.0), T0 + 31, price_time=np.array([T0 + 31]))
+    assert outcome.outcome == "target" and outcome.mae_pct == 0.0
+
+
+def test_a_price_exactly_at_a_level_hits_it():
+    tracker = OutcomeTracker(horizon_seconds=600)
+    tracker.open("stop", row=0, direction=1, entry=100.0, target=102.0, stop=99.0, opened=T0)
+    tracker.open("target", row=1, direction=-1, entry=50.0, target=49.0, stop=51.0, opened=T0)
+    closed = {o.signal_id: o for o in tracker.update(prices(99.0, 49.0), T0 + 5)}
+    assert (closed["stop"].outcome, closed["stop"].r_multiple) == ("stop", -1.0)
+    assert (closed["target"].outcome, closed["target"].r_multiple) == ("target", 1.0)
+
+
+def test_a_gap_through_the_stop_is_the_loss_it_was():
+    tracker = OutcomeTracker(horizon_seconds=600)
+    tracker.open("a", row=0, direction=1, entry=100.0, target=102.0, stop=99.0, opened=T0)
+    assert tracker.update(prices(101.5), T0 + 5) == []
+    [outcome] = tracker.update(prices(96.0), T0 + 6)  # jumped past the stop
+    assert (outcome.outcome, outcome.exit_price, outcome.r_multiple) == ("stop", 96.0, -4.0)
+
+
+def test_levels_that_are_not_distinct_and_a_direction_of_zero_are_refused():
     tracker = OutcomeTracker(horizon_seconds=600)
     with pytest.raises(ValueError, match="distinct"):
         tracker.open("x", row=0, direction=1, entry=100.0, target=101.0, stop=100.0, opened=T0)

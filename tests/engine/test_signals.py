@@ -108,3 +108,23 @@ def test_confidence_is_always_within_zero_and_ten(ratio, side, imbalance, surge,
     result = generate_signal(ratio, side, imbalance, surge, move, bias, Settings(_env_file=None))
     assert 0.0 <= result.confidence[0] <= 10.0
     assert sum(int(v[0]) for v in result.points.values()) <= MAX_POINTS
+
+
+def test_a_buy_scores_only_absorption_in_its_favour(settings):
+    buy = dict(
+        institutional_ratio=10.0,
+        absorbed_side=-1,
+        order_imbalance=0.6,
+        volume_surge=5.0,
+        price_move_atr=3.0,
+        pcr_bias=np.nan,
+        settings=settings,
+    )
+    against = generate_signal(**buy, bid_ratio=0.2, ask_ratio=10.0)  # a hidden seller
+    assert against.signal_type.tolist() == ["BUY"]
+    assert int(against.points["institutional"][0]) == 0
+    helping = generate_signal(**buy, bid_ratio=10.0, ask_ratio=0.2)  # a hidden buyer
+    assert int(helping.points["institutional"][0]) == 3
+    # Without the two sides, only a ratio on the favourable side scores.
+    assert int(generate_signal(**buy).points["institutional"][0]) == 0
+    assert int(generate_signal(**{**buy, "absorbed_side": 1}).points["institutional"][0]) == 3

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.state import RollingFlowState, ist_day
+from engine.sessions import ist_day
+from engine.state import RollingFlowState
 from engine.synthetic import steady_flow
 
 START = 1_763_005_500  # 2025-11-13 09:15 IST
@@ -43,14 +44,26 @@ def test_batches_split_anywhere_give_the_same_state():
         assert np.array_equal(whole.flow[name], split.flow[name]), name
 
 
-def test_counter_restart_adds_no_negative_volume():
+def test_a_packet_reporting_less_volume_neither_counts_nor_becomes_the_baseline():
+    # 1,000 real shares trade in ten seconds; one packet in the middle reports 300 fewer
+    # (out of order or corrupt). Counting from it as a new baseline gave 1,300.
+    for batches in (1, 4, 11):  # the whole run at once, and split across batches
+        state = new_state()
+        ticks = steady_flow(101, START, 10, traded_per_second=100, start_volume=1_000_000)
+        ticks["volume_traded"][5] -= 300
+        for part in np.array_split(ticks, batches):
+            state.ingest(np.zeros(len(part), dtype=np.int64), part)
+        assert traded(state) == 1_000.0, batches
+        assert (state.flow["buy_volume"] >= 0).all() and (state.flow["sell_volume"] >= 0).all()
+
+
+def test_a_lower_counter_within_the_day_waits_until_it_passes_the_days_high():
     state = new_state()
     before = steady_flow(101, START, 10, traded_per_second=100, start_volume=1_000_000)
     after = steady_flow(101, START + 11, 10, traded_per_second=100, start_volume=0)
     ticks = np.concatenate([before, after])
     state.ingest(np.zeros(len(ticks), dtype=np.int64), ticks)
-    # 1,000 before the restart, then the restart tick only sets the baseline, then 1,000.
-    assert traded(state) == 2_000.0
+    assert traded(state) == 1_000.0  # nothing after the drop: it never regains 1,001,000
     assert (state.flow["buy_volume"] >= 0).all() and (state.flow["sell_volume"] >= 0).all()
 
 

@@ -11,6 +11,7 @@ import json
 import socket
 import threading
 import time
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -19,10 +20,22 @@ from websockets.asyncio.server import serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from engine.sessions import CONTINUOUS_START, IST, ist_today
 from feeds.simulator import MarketSimulator, SimulatedInstrument
 
 GOOD_TOKEN = "good-access-token-123"
-START = 1_763_005_500
+
+
+def last_session_start() -> int:
+    """09:15 IST of the latest weekday before today (IST): the fake streams a recent past
+    session, so its timestamps are neither ahead of their arrival nor days old."""
+    day = ist_today() - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return int(datetime.combine(day, CONTINUOUS_START, IST).timestamp())
+
+
+START = last_session_start()
 
 
 def option_chain(symbols: list[str]) -> list[dict]:

@@ -11,6 +11,7 @@ from feeds.breaker import CircuitOpenError
 from feeds.service import MarketService
 from feeds.simulator import simulated_instruments
 from tests.feeds.kite_fakes import GOOD_TOKEN, FakeKiteApi, FakeKiteTicker, option_chain
+from tests.waiting import wait_for
 
 SYMBOLS = ["RELIANCE", "TCS", "INFY"]
 
@@ -46,7 +47,7 @@ def settings_for(fakes, tmp_path, **overrides) -> Settings:
 
 
 def streaming(service: MarketService, more_than: int = 0, timeout: float = 20) -> bool:
-    return service.wait_for(lambda: service.ticks_total > more_than, timeout)
+    return wait_for(lambda: service.ticks_total > more_than, timeout)
 
 
 def test_normal_stream_subscribes_in_full_mode_and_reports_unknown_symbols(fakes, tmp_path):
@@ -75,7 +76,7 @@ def test_an_abrupt_drop_reconnects_and_resubscribes(fakes, tmp_path):
     try:
         assert streaming(service)
         ticker.drop()
-        assert service.wait_for(lambda: service.source.reconnects >= 1, 20)
+        assert wait_for(lambda: service.source.reconnects >= 1, 20)
         before = service.ticks_total
         assert streaming(service, before, 30)
         assert ticker.connections >= 2
@@ -91,7 +92,7 @@ def test_a_frozen_socket_is_dropped_by_the_watchdog_and_recovers(fakes, tmp_path
     try:
         assert streaming(service)
         ticker.freeze = True
-        assert service.wait_for(lambda: ticker.connections >= 2, 30)
+        assert wait_for(lambda: ticker.connections >= 2, 30)
         ticker.freeze = False
         before = service.ticks_total
         assert streaming(service, before, 30)
@@ -107,7 +108,7 @@ def test_a_25_second_outage_ends_in_a_reconnect(fakes, tmp_path):
     try:
         assert streaming(service)
         ticker.outage(25)
-        assert service.wait_for(lambda: service.status()["state"] == "reconnecting", 10)
+        assert wait_for(lambda: service.status()["state"] == "reconnecting", 10)
         before = service.ticks_total
         assert streaming(service, before, 60)
         assert service.status()["state"] == "connected"
@@ -122,9 +123,9 @@ def test_a_token_rejected_on_upgrade_ends_in_login_required_not_a_loop(fakes, tm
     service = MarketService(settings_for(fakes, tmp_path))
     service.start()
     try:
-        assert service.wait_for(lambda: service.status()["state"] == "login_required", 20)
+        assert wait_for(lambda: service.status()["state"] == "login_required", 20)
         attempts = ticker.attempts
-        service.wait_for(lambda: False, 8)
+        wait_for(lambda: False, 8)
         assert ticker.attempts <= attempts + 1, "kept reconnecting with a rejected token"
     finally:
         service.stop()
@@ -136,7 +137,7 @@ def test_a_token_error_text_after_upgrade_ends_in_login_required(fakes, tmp_path
     service = MarketService(settings_for(fakes, tmp_path))
     service.start()
     try:
-        assert service.wait_for(lambda: service.status()["state"] == "login_required", 20)
+        assert wait_for(lambda: service.status()["state"] == "login_required", 20)
     finally:
         service.stop()
 
@@ -183,9 +184,7 @@ def test_without_real_pcr_the_service_shows_a_mock_labelled_as_such(fakes, tmp_p
     service = MarketService(settings_for(fakes, tmp_path, enable_real_pcr=False))
     service.start()
     try:
-        assert service.wait_for(
-            lambda: (service.snapshot().metrics["pcr_origin"] == "mock").all(), 20
-        )
+        assert wait_for(lambda: (service.snapshot().metrics["pcr_origin"] == "mock").all(), 20)
     finally:
         service.stop()
 
@@ -216,7 +215,7 @@ def test_a_watchlist_change_on_the_live_feed_keeps_the_kept_symbols_state(fakes,
     service = MarketService(settings_for(fakes, tmp_path))
     service.start(symbols=["RELIANCE", "TCS"])
     try:
-        assert service.wait_for(
+        assert wait_for(
             lambda: service.snapshot().metrics.set_index("symbol").loc["TCS", "ticks"] >= 20, 30
         )
         before = int(service.snapshot().metrics.set_index("symbol").loc["TCS", "ticks"])

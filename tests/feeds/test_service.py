@@ -11,6 +11,7 @@ from feeds.recording import FrameRecorder
 from feeds.service import MarketService
 from feeds.simulator import MarketSimulator, simulated_instruments
 from feeds.sources import FrameSource
+from tests.waiting import wait_for
 
 START = 1_763_005_500
 
@@ -32,22 +33,22 @@ def test_simulator_streams_ticks_and_signals_without_a_browser(tmp_path):
     report = service.start()
     try:
         assert report.monitored == ["RELIANCE", "TCS", "INFY", "SBIN"] and not report.invalid
-        assert service.wait_for(lambda: service.signals_total >= 1, timeout=60)
-        assert service.wait_for(lambda: service.ticks_total >= 900 * 4, timeout=60)
+        assert wait_for(lambda: service.signals_total >= 1, timeout=60)
+        assert wait_for(lambda: service.ticks_total >= 900 * 4, timeout=60)
         status = service.status()
         assert status["state"] == "connected" and status["simulated"] is True
         assert status["ticks_per_s"] > 0 and status["last_tick_age_s"] < 5
         assert status["frame_errors"] == status["frames_dropped"] == 0
         snapshot = service.snapshot()
         assert sorted(snapshot.metrics["symbol"]) == ["INFY", "RELIANCE", "SBIN", "TCS"]
-        assert service.wait_for(  # the demo iceberg near the live edge
+        assert wait_for(  # the demo iceberg near the live edge
             lambda: any(
                 s.symbol == "RELIANCE" and s.signal_type == "ACCUMULATION"
                 for s in service.snapshot().signals
             ),
             timeout=60,
         )
-        assert service.wait_for(
+        assert wait_for(
             lambda: (service.snapshot().metrics["pcr_origin"] == "simulated").all(), timeout=30
         )
     finally:
@@ -60,7 +61,7 @@ def test_unknown_symbols_are_named_and_the_rest_still_stream(tmp_path):
     report = service.start(symbols=["RELIANCE", "NOTASTOCK"])
     try:
         assert report.monitored == ["RELIANCE"] and report.invalid == ["NOTASTOCK"]
-        assert service.wait_for(lambda: service.ticks_total > 0, timeout=30)
+        assert wait_for(lambda: service.ticks_total > 0, timeout=30)
         assert service.status()["invalid_symbols"] == ["NOTASTOCK"]
     finally:
         service.stop()
@@ -91,7 +92,7 @@ def test_watchlist_changes_and_restarts_are_safe_from_many_threads(tmp_path):
         thread.join(60)
     try:
         assert not errors
-        assert service.wait_for(lambda: service.ticks_total > 0, timeout=30)
+        assert wait_for(lambda: service.ticks_total > 0, timeout=30)
         assert service.status()["symbols"] in (["TCS"], ["INFY", "ITC"])
     finally:
         service.stop()
@@ -122,12 +123,10 @@ def test_malformed_frames_are_counted_and_a_full_queue_drops_with_a_count(tmp_pa
     service = MarketService(settings, sources={"broken": BrokenFramesSource})
     service.start(source="broken")
     try:
-        assert service.wait_for(lambda: service.frame_errors == 1, timeout=30)
-        assert service.wait_for(lambda: service.frames_dropped > 0, timeout=30)
+        assert wait_for(lambda: service.frame_errors == 1, timeout=30)
+        assert wait_for(lambda: service.frames_dropped > 0, timeout=30)
         # every frame is either processed or counted as dropped: none vanishes
-        assert service.wait_for(
-            lambda: service.frames_total + service.frames_dropped == 5_003, timeout=60
-        )
+        assert wait_for(lambda: service.frames_total + service.frames_dropped == 5_003, timeout=60)
         status = service.status()
         assert status["engine_errors"] == 0
     finally:
@@ -159,8 +158,8 @@ def replay_signals(tmp_path, path) -> list[tuple]:
     service = MarketService(settings)
     service.start()
     try:
-        assert service.wait_for(lambda: service.status()["state"] == "finished", timeout=120)
-        assert service.wait_for(lambda: service.status()["queue_depth"] == 0, timeout=60)
+        assert wait_for(lambda: service.status()["state"] == "finished", timeout=120)
+        assert wait_for(lambda: service.status()["queue_depth"] == 0, timeout=60)
         service.stop()
         return [
             (s.symbol, str(s.signal_type), s.confidence, s.entry, s.timestamp)
@@ -189,7 +188,7 @@ def test_the_service_records_what_it_receives(tmp_path):
 
     service = MarketService(fast(tmp_path, record_frames=True, simulator_warmup_seconds=60))
     service.start()
-    assert service.wait_for(lambda: service.frames_total >= 60, timeout=30)
+    assert wait_for(lambda: service.frames_total >= 60, timeout=30)
     service.stop()
     recordings = list((tmp_path / "recordings").glob("simulator-*.kfr"))
     assert len(recordings) == 1
@@ -210,13 +209,13 @@ def test_signals_and_their_outcomes_are_stored_and_open_ones_resume_after_a_rest
     service = MarketService(config)
     service.start()
     try:
-        assert service.wait_for(
-            lambda: service.outcomes_total >= 2 and len(service._open) >= 1, timeout=90
+        assert wait_for(
+            lambda: service.outcomes_total >= 2 and service.open_signal_ids(), timeout=90
         )
     finally:
         service.stop()
     signals_seen, outcomes_seen = service.signals_total, service.outcomes_total
-    left_open = dict(service._open)
+    left_open = service.open_signal_ids()
     assert left_open
     service.close()
     store = SignalStore(database_url(config))
@@ -228,11 +227,15 @@ def test_signals_and_their_outcomes_are_stored_and_open_ones_resume_after_a_rest
     history = store.history(HistoryFilter(outcomes=["open"]))
     assert set(history["id"]) == set(left_open)
 
-    # A restart within the horizon follows the open signals again.
+    # A restart within the horizon follows the open signals again, and decides them only
+    # on prices after each signal: never on the restarted warm-up's older ticks.
     restarted = MarketService(config)
     try:
         restarted.start()
-        assert set(restarted._open) == set(left_open)
+        assert restarted.open_signal_ids() == left_open
         assert restarted.status()["signals_open"] == len(left_open)
+        assert wait_for(lambda: restarted.ticks_total >= 900 * 4, timeout=60)
     finally:
         restarted.close()
+    outcomes = SignalStore(database_url(config)).outcomes_frame()
+    assert (outcomes["closed_at"] >= outcomes["signal_time"]).all()

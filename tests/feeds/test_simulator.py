@@ -66,10 +66,9 @@ def test_simulated_option_chain_gives_a_pcr_labelled_simulated():
     assert result.origin == "simulated"
 
 
-@pytest.mark.parametrize("seed", [7, 11])
-def test_engine_finds_the_injected_episodes_with_high_precision_and_recall(seed):
+def simulated_signals(seed: int, **overrides) -> tuple[list, list]:
     settings = Settings(_env_file=None).model_copy(
-        update={"max_daily_signals": 1000, "signal_cooldown_seconds": 0}
+        update={"max_daily_signals": 1000, "signal_cooldown_seconds": 0, **overrides}
     )
     instruments, _ = simulated_instruments(settings.symbols)
     simulator = MarketSimulator(instruments, START, seed=seed)
@@ -78,12 +77,26 @@ def test_engine_finds_the_injected_episodes_with_high_precision_and_recall(seed)
     for _ in range(3 * 3600):
         signals += engine.update(parse_kite_frame(simulator.frame()))
     episodes = simulator.episodes_between(START, simulator.now)
-    episodes = [e for e in episodes if e.end <= simulator.now]
-    score = score_detections(signals, episodes, grace_seconds=settings.window_seconds)
-    assert score.episodes >= 20
+    return signals, [e for e in episodes if e.end <= simulator.now]
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_engine_finds_the_injected_episodes_with_high_precision_and_recall(seed):
+    signals, episodes = simulated_signals(seed)
+    iceberg = [e for e in episodes if e.kind in ("accumulation", "distribution", "quiet")]
+    score = score_detections(signals, iceberg, grace_seconds=60)
+    assert score.episodes >= 10
     assert score.precision >= 0.9, score
     assert score.recall >= 0.85, score
-    print(f"seed {seed}: {score}")
+    # With no PCR to confirm them, momentum runs stay below MIN_CONFIDENCE 7: a BUY no longer
+    # borrows the points of the hidden seller absorbing its buying.
+    assert {str(s.signal_type) for s in signals} <= {"ACCUMULATION", "DISTRIBUTION"}
+    signals, episodes = simulated_signals(seed, min_confidence=5)
+    momentum = [e for e in episodes if e.kind.startswith("momentum")]
+    score = score_detections(
+        [s for s in signals if s.signal_type in ("BUY", "SELL")], momentum, grace_seconds=60
+    )
+    assert score.precision >= 0.9 and score.recall >= 0.85, score
 
 
 def test_detection_score_counts_misses_and_false_alarms():
