@@ -84,20 +84,23 @@ class PasswordGate:
         self._locked_until = 0.0
 
     def attempt(self, password: str) -> Attempt:
+        """Check ``password``. The attempt is counted as a failure, and the lockout that
+        follows it set, before the (slow) hash runs, so attempts made in parallel cannot
+        slip past the throttle: each sees the lock its predecessors reserved."""
         with self._lock:
             now = self._clock()
             if now < self._locked_until:
-                return Attempt(False, round(self._locked_until - now, 1))
-        accepted = verify_password(password, self._hash)
-        with self._lock:
-            if accepted:
-                self.failures, self._locked_until = 0, 0.0
-                return Attempt(True)
+                return Attempt(False, max(round(self._locked_until - now, 1), 0.1))
             self.failures += 1
             if self.failures > FREE_ATTEMPTS:
                 lockout = min(2.0 ** (self.failures - FREE_ATTEMPTS), MAX_LOCKOUT_SECONDS)
-                self._locked_until = self._clock() + lockout
-            return Attempt(False)
+                self._locked_until = now + lockout
+        accepted = verify_password(password, self._hash)
+        if accepted:
+            with self._lock:
+                self.failures, self._locked_until = 0, 0.0
+            return Attempt(True)
+        return Attempt(False)
 
 
 if __name__ == "__main__":  # pragma: no cover - interactive helper

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="Optional password gate: a hash made by `python auth.py` (empty = no gate).",
     )
+    api_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token for machine readers: with it /health shows its details to "
+        "`Authorization: Bearer <token>` only (empty = no token).",
+    )
 
     # --- market data ----------------------------------------------------------------------
     data_source: Literal["simulator", "kite", "replay"] = Field(
@@ -325,7 +330,7 @@ def _format(error: ValidationError) -> str:
             lines.append(item["msg"].removeprefix("Value error, "))
             continue
         name = str(location[0])
-        secret = name in {"kite_api_secret", "kite_access_token"}
+        secret = name in {"kite_api_secret", "kite_access_token", "api_token"}
         shown = "" if secret else f" (got {item.get('input')!r})"
         expected = _describe(name) if name in Settings.model_fields else ""
         lines.append(f"{name.upper()}: {item['msg']}{shown}; expected {expected}")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from config import ConfigError, get_settings, parse_symbols
 from engine import selftest
-from ui import market_service, password_gate, status_badge
+from ui import kite_login_allowed, market_service, password_gate, server_address, status_badge
 
 log = logging.getLogger("ui")
 
@@ -33,16 +33,38 @@ SOURCES = ["simulator", "kite", "replay"]
 
 
 def kite_login() -> None:
-    """Kite's login flow as a trader does it; errors are shown, secrets never are."""
+    """Kite's login flow as a trader does it; errors are shown, secrets never are.
+
+    No secret is ever sent to the browser: a widget's value travels to the page even when
+    masked, so the secret field starts empty and falls back to the server's KITE_API_SECRET.
+    On a server reachable beyond this machine the panel needs the password gate, or anyone on
+    the network could log the server into their own Kite account.
+    """
     from kiteconnect.exceptions import KiteException
 
     from feeds import kite
 
+    if not kite_login_allowed(settings):
+        st.warning(
+            "The Kite login is hidden: this server listens beyond localhost "
+            f"(server.address {server_address() or 'unset: every interface'}) without a "
+            "password. Set APP_PASSWORD_HASH (python auth.py makes one), or give "
+            "KITE_ACCESS_TOKEN in .env."
+        )
+        return
     with st.expander("Kite login", expanded=service.status()["login_required"]):
         api_key = st.text_input("API key", settings.kite_api_key)
+        configured = bool(settings.kite_api_secret.get_secret_value())
         api_secret = st.text_input(
-            "API secret", settings.kite_api_secret.get_secret_value(), type="password"
+            "API secret",
+            type="password",
+            placeholder="configured on the server" if configured else "",
+            help="Leave empty to use KITE_API_SECRET from the server's .env"
+            if configured
+            else "Or set KITE_API_SECRET in the server's .env",
         )
+        if configured:
+            st.caption("An API secret is configured on the server; it is never shown here.")
         login_settings = settings.model_copy(update={"kite_api_key": api_key})
         if st.button("Generate Login URL"):
             try:

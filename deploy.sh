@@ -24,6 +24,9 @@ placeholders="$(grep -Ei '^[A-Z0-9_]+=["'"'"']?(change-?me|replace-?me|your[-_a-
 if [ "$(value DATA_SOURCE)" = "kite" ]; then
     [ -n "$(value KITE_API_KEY)" ] || fail "DATA_SOURCE=kite needs KITE_API_KEY in .env"
     [ -n "$(value KITE_API_SECRET)" ] || fail "DATA_SOURCE=kite needs KITE_API_SECRET in .env"
+    # The container listens on every interface: without a password anyone who reaches it
+    # could use the Kite login panel.
+    [ -n "$(value APP_PASSWORD_HASH)" ] || fail "DATA_SOURCE=kite needs APP_PASSWORD_HASH in .env (python auth.py makes one): the dashboard is reachable from the network"
 fi
 if [ ${#profile[@]} -gt 0 ]; then
     [ -n "$(value POSTGRES_PASSWORD)" ] || fail "--postgres needs POSTGRES_PASSWORD in .env"

@@ -93,6 +93,7 @@ def configure_logging(settings) -> Path:
     register_secret(settings.kite_api_secret.get_secret_value())
     register_secret(settings.kite_access_token.get_secret_value())
     register_secret(settings.app_password_hash.get_secret_value())
+    register_secret(settings.api_token.get_secret_value())
     # An empty or malformed URL has no password to hide (the settings refuse malformed ones).
     with contextlib.suppress(Exception):
         register_secret(make_url(settings.database_url.get_secret_value()).password)

@@ -7,6 +7,7 @@ feed with no page open.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from contextlib import asynccontextmanager
 
@@ -33,10 +34,35 @@ async def lifespan(_app):
     service.close()  # stops the feed and flushes the database writer
 
 
-def health(_request: Request) -> JSONResponse:
-    """``monitoring.health_check()`` as JSON: HTTP 200 unless the status is down (503)."""
+def health(request: Request) -> JSONResponse:
+    """``monitoring.health_check()`` as JSON: HTTP 200 unless the status is down (503).
+
+    ``status`` (with uptime and version) is public: Docker's health check needs it. The
+    details (watchlist, reasons, feed, database) go to a caller with ``Authorization: Bearer
+    <API_TOKEN>`` when a token is configured; with only a password gate they stay on the
+    System Health page behind it; an app with neither shows them to everyone, as it shows
+    its pages.
+    """
     body = health_check()
-    return JSONResponse(body, status_code=503 if body["status"] == "down" else 200)
+    code = 503 if body["status"] == "down" else 200
+    if not may_see_details(request, get_settings()):
+        body = {name: body[name] for name in PUBLIC_HEALTH}
+    return JSONResponse(body, status_code=code)
+
+
+PUBLIC_HEALTH = ("status", "uptime_s", "version")
+
+
+def may_see_details(request: Request, settings) -> bool:
+    """True for a caller allowed to read health's details (see :func:`health`)."""
+    token = settings.api_token.get_secret_value()
+    if token:
+        offered = request.headers.get("authorization", "")
+        scheme, _, value = offered.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            value.strip().encode(), token.encode()
+        )
+    return not settings.app_password_hash.get_secret_value()
 
 
 app = st.App("dashboard.py", routes=[Route("/health", health)], lifespan=lifespan)

@@ -120,6 +120,21 @@ def factor_breakdown(factors: dict) -> str:
     return " · ".join(parts) + f" = **{total}/{factors.get('max', 15)}** points"
 
 
+LOOPBACK_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
+
+
+def server_address() -> str:
+    """The address Streamlit listens on (``server.address``; empty means every interface)."""
+    return str(st.get_option("server.address") or "")
+
+
+def kite_login_allowed(settings) -> bool:
+    """The Kite login panel is shown on a server only this machine can reach, or behind the
+    password gate: elsewhere any visitor could log the server into their own account."""
+    local = server_address() in LOOPBACK_ADDRESSES
+    return local or bool(settings.app_password_hash.get_secret_value())
+
+
 def password_gate(settings) -> bool:
     """True when no password is configured or this session has given it; else render the form.
 
@@ -139,7 +154,7 @@ def password_gate(settings) -> bool:
             st.session_state["authenticated"] = True
             st.rerun()
         elif attempt.throttled:
-            st.error(f"Too many wrong attempts. Try again in {attempt.wait_seconds:.0f} s.")
+            st.error(f"Too many wrong attempts. Try again in {math.ceil(attempt.wait_seconds)} s.")
         else:
             st.error("Wrong password.")
     return False
@@ -154,8 +169,10 @@ def _gate(encoded: str):
 
 __all__ = [
     "factor_breakdown",
+    "kite_login_allowed",
     "market_service",
     "password_gate",
+    "server_address",
     "signal_card",
     "status_badge",
 ]

@@ -26,8 +26,12 @@ def ratio(value: float, digits: int = 2, suffix: str = "") -> str:
 
 
 outcomes = store.outcomes_frame()
+# Market outcomes whenever there are any: a simulated win rate must never pass for a real one.
+has_market = not outcomes.empty and not outcomes["simulated"].astype(bool).all()
 scope = st.segmented_control(
-    "Outcomes from", ["all sources", "market only", "simulated only"], default="all sources"
+    "Outcomes from",
+    ["all sources", "market only", "simulated only"],
+    default="market only" if has_market else "all sources",
 )
 if not outcomes.empty and scope == "market only":
     outcomes = outcomes[~outcomes["simulated"].astype(bool)]

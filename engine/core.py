@@ -451,6 +451,7 @@ class SignalEngine:
                 "symbol": self._symbols,
                 "instrument_token": self._tokens,
                 "last_price": metrics["last_price"],
+                "tick_size": self._tick_size,
                 "change_pct": metrics["change"],
                 "volume_traded": metrics["volume_traded"],
                 "institutional_ratio": metrics["institutional_ratio"],

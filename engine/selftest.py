@@ -25,6 +25,17 @@ from engine.synthetic import steady_flow
 SESSION_START = 1_763_005_500  # 2025-11-13 09:15 IST, a Thursday
 
 
+class SelfTestFailure(Exception):
+    """A check found the engine computing something other than what it claims."""
+
+
+def require(condition, message: str) -> None:
+    """Fail the check with ``message`` unless ``condition`` holds (unlike ``assert``, this
+    still runs under ``python -O``)."""
+    if not condition:
+        raise SelfTestFailure(message)
+
+
 @dataclass(frozen=True)
 class SelfTestResult:
     name: str
@@ -62,15 +73,15 @@ def engine_ratio(
 def check_time_normalisation(settings) -> str:
     worked = detect_institutional_activity_normalized(15_000, 1_000, 60, threshold=2.5)
     plain = detect_institutional_activity_normalized(10_000, 10_000, 60, threshold=2.5)
-    assert float(worked.ratio) == 15.0 and bool(worked.flagged), "1,000 shown / 15,000 traded"
-    assert float(plain.ratio) == 1.0 and not bool(plain.flagged), "10,000 shown / 10,000 traded"
+    require(float(worked.ratio) == 15.0 and bool(worked.flagged), "1,000 shown / 15,000 traded")
+    require(float(plain.ratio) == 1.0 and not bool(plain.flagged), "10,000 shown / 10,000 traded")
     ratios = {
         (step, window): engine_ratio(settings, step, window)
         for step in (1, 3, 5)
         for window in (60, 120)
     }
     values = np.array(list(ratios.values()))
-    assert np.allclose(values, 15.0, rtol=1e-9), f"ratios differ: {ratios}"
+    require(np.allclose(values, 15.0, rtol=1e-9), f"ratios differ: {ratios}")
     return (
         "worked example 15.0 flagged / 1.0 not flagged; 250 shares/s against 1,000 shown gives "
         f"{values.min():.4f}..{values.max():.4f} at 1/3/5 s sampling and 60/120 s windows"
@@ -82,7 +93,7 @@ def check_order_imbalance(settings) -> str:
     sell = np.array([1_000, 3_000, 0, 500])
     got = order_imbalance(buy, sell)
     expected = np.array([0.5, -0.5, 0.0, 0.0])
-    assert np.allclose(got, expected), f"got {got}, expected {expected}"
+    require(np.allclose(got, expected), f"got {got}, expected {expected}")
     return "3,000 vs 1,000 gives +0.5, the mirror -0.5, an empty and a balanced book 0"
 
 
@@ -100,9 +111,9 @@ def check_confidence_bounds(settings) -> str:
     )
     confidence = candidates.confidence
     total = sum(candidates.points.values())
-    assert np.all((confidence >= 0) & (confidence <= 10)), "confidence outside 0-10"
-    assert np.all(total <= MAX_POINTS), "points above the maximum"
-    assert np.all(confidence[candidates.signal_code == 0] == 0), "non-signal with a score"
+    require(np.all((confidence >= 0) & (confidence <= 10)), "confidence outside 0-10")
+    require(np.all(total <= MAX_POINTS), "points above the maximum")
+    require(np.all(confidence[candidates.signal_code == 0] == 0), "non-signal with a score")
     issued = int(np.count_nonzero(candidates.signal_code))
     return f"{n} random instruments, {issued} candidates, confidence within 0-10"
 
@@ -144,8 +155,8 @@ def check_thread_safety(settings) -> str:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert not errors, "; ".join(errors[:3])
-    assert int(engine.snapshot()["ticks"].iloc[0]) == len(batches), "updates lost"
+    require(not errors, "; ".join(errors[:3]))
+    require(int(engine.snapshot()["ticks"].iloc[0]) == len(batches), "updates lost")
     return f"{len(batches)} updates of 200 instruments against {snapshots[0]} concurrent snapshots"
 
 
@@ -161,11 +172,11 @@ def check_risk_levels(settings) -> str:
     )
     expected_stop = np.array([1_497.0, 1_503.0, 99.95])
     expected_target = np.array([1_506.0, 1_494.0, 100.25])
-    assert np.allclose(levels.stop_loss, expected_stop), f"stops {levels.stop_loss}"
-    assert np.allclose(levels.target, expected_target), f"targets {levels.target}"
+    require(np.allclose(levels.stop_loss, expected_stop), f"stops {levels.stop_loss}")
+    require(np.allclose(levels.target, expected_target), f"targets {levels.target}")
     on_grid = np.abs(levels.target / 0.05 - np.round(levels.target / 0.05)) < 1e-6
-    assert np.all(on_grid), "target off the tick grid"
-    assert np.all(levels.reward_risk >= 2.0 - 1e-9), f"reward:risk {levels.reward_risk}"
+    require(np.all(on_grid), "target off the tick grid")
+    require(np.all(levels.reward_risk >= 2.0 - 1e-9), f"reward:risk {levels.reward_risk}")
     return "long 1500 / ATR 2: stop 1497, target 1506; short mirrored; minimum 2-tick stop"
 
 
@@ -185,7 +196,7 @@ def run(settings) -> list[SelfTestResult]:
         started = time.perf_counter()
         try:
             detail, passed = check(settings), True
-        except AssertionError as failure:
+        except SelfTestFailure as failure:
             detail, passed = f"failed: {failure}", False
         except Exception as error:
             detail = f"crashed: {error!r}\n{traceback.format_exc(limit=3)}"

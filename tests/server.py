@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +23,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def health(url: str) -> dict | None:
-    """``/health`` as JSON, or None while the server does not answer."""
+def health(url: str, token: str = "") -> dict | None:
+    """``/health`` as JSON (a 503's body too), or None while the server does not answer."""
+    request = urllib.request.Request(f"{url}/health")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2) as response:
             return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return json.loads(error.read())
     except OSError:
         return None
 
@@ -35,13 +41,8 @@ def health(url: str) -> dict | None:
 def running_server(data_dir: Path, **environment: str) -> Iterator[str]:
     """Start the server on the simulator with ``environment``; yield its URL once it answers."""
     port = free_port()
-    env = dict(
-        os.environ,
-        DATA_DIR=str(data_dir),
-        AUTO_START="true",
-        DATA_SOURCE="simulator",
-        **environment,
-    )
+    env = dict(os.environ, DATA_DIR=str(data_dir), AUTO_START="true", DATA_SOURCE="simulator")
+    env.update(environment)
     server = subprocess.Popen(
         [
             sys.executable,

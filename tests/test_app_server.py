@@ -17,3 +17,24 @@ def test_health_reports_a_live_simulated_feed_before_any_browser_connects(tmp_pa
     assert body["status"] == "ok"
     assert body["feed"]["state"] == "connected" and body["feed"]["simulated"] is True
     assert body["feed"]["ticks_total"] > 0
+
+
+def test_health_details_need_the_api_token_when_one_is_configured(tmp_path):
+    token = "machine-reader-token-789"
+    with running_server(tmp_path, API_TOKEN=token, SIMULATOR_WARMUP_SECONDS="60") as url:
+        public = health(url)
+        detailed = health(url, token)
+        wrong = health(url, "not-the-token")
+    assert public is not None and set(public) == {"status", "uptime_s", "version"}
+    assert wrong is not None and set(wrong) == {"status", "uptime_s", "version"}
+    assert detailed is not None and "feed" in detailed and "RELIANCE" in str(detailed)
+    assert token not in str(detailed)
+
+
+def test_a_password_gated_app_keeps_health_details_on_its_page(tmp_path):
+    from auth import hash_password
+
+    gate = hash_password("pw", iterations=1_000)
+    with running_server(tmp_path, APP_PASSWORD_HASH=gate, SIMULATOR_WARMUP_SECONDS="60") as url:
+        body = health(url)
+    assert body is not None and set(body) == {"status", "uptime_s", "version"}

@@ -65,3 +65,37 @@ def test_lockouts_double_after_the_free_attempts_and_success_resets():
     assert gate.attempt("right").accepted
     assert gate.failures == 0
     assert not gate.attempt("wrong").throttled
+
+
+def test_parallel_attempts_cannot_race_past_the_lockout(monkeypatch):
+    import threading
+
+    import auth
+
+    hashed = hash_password("right", iterations=1_000)
+    gate = PasswordGate(hashed)
+    hashes = []
+    slow = threading.Event()
+
+    def counting_verify(password, encoded):
+        hashes.append(password)
+        slow.wait(0.2)  # every hash takes a while, as the real 600,000 iterations do
+        return auth.hmac.compare_digest(password, "right")
+
+    monkeypatch.setattr(auth, "verify_password", counting_verify)
+    barrier = threading.Barrier(20)
+    answers = []
+
+    def guess() -> None:
+        barrier.wait()
+        answers.append(gate.attempt("wrong"))
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    # The free attempts and the one that sets the first lock are hashed; the rest wait.
+    assert len(hashes) == FREE_ATTEMPTS + 1
+    assert sum(answer.throttled for answer in answers) == 20 - (FREE_ATTEMPTS + 1)
+    assert not any(answer.accepted for answer in answers)

@@ -57,3 +57,55 @@ def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
     assert body["feed"]["signals_total"] >= 1
     for name in ("dashboard.png", "performance.png", "history.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_no_configured_secret_reaches_the_browser_with_the_kite_login_open(tmp_path):
+    from tests.server import free_port
+
+    secrets = {
+        "KITE_API_SECRET": "api-secret-value-4f9a2c",
+        "KITE_ACCESS_TOKEN": "access-token-value-77d1e0",
+    }
+    closed = free_port()  # nothing listens there: the start fails, the login panel stays
+    received: list[bytes] = []
+    with (
+        running_server(
+            tmp_path,
+            DATA_SOURCE="kite",
+            KITE_API_KEY="kite-api-key",
+            KITE_ROOT=f"http://127.0.0.1:{closed}",
+            KITE_TICKER_ROOT=f"ws://127.0.0.1:{closed}",
+            **secrets,
+        ) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+
+        def capture(socket) -> None:
+            socket.on(
+                "framereceived",
+                lambda payload: received.append(
+                    payload if isinstance(payload, bytes) else payload.encode()
+                ),
+            )
+
+        page.on("websocket", capture)
+        page.goto(url)
+        page.get_by_text("Kite login").first.click(timeout=60_000)
+        page.get_by_text("API secret").first.wait_for(timeout=30_000)
+        page.get_by_text("configured on the server").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1_000)
+        values = page.evaluate(
+            "Array.from(document.querySelectorAll('input, textarea, select'))"
+            ".map(element => element.value)"
+        )
+        text = page.evaluate("document.documentElement.innerText")
+        html = page.content()
+        browser.close()
+    assert "kite-api-key" in values  # the panel and its inputs were really read
+    for name, secret in secrets.items():
+        assert all(secret not in value for value in values), f"{name} in an input's value"
+        assert secret not in text and secret not in html, f"{name} in the page"
+        assert all(secret.encode() not in frame for frame in received), f"{name} was sent"
+    assert received, "no WebSocket traffic was captured"

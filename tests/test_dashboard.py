@@ -253,6 +253,29 @@ def test_performance_page_reports_small_samples_honestly_and_records_a_trade(mak
     assert {metric.label for metric in app.metric} >= {"Trades", "Net P/L"}
 
 
+def test_performance_defaults_to_market_outcomes_whenever_there_are_any(make_app, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from database import SignalStore
+    from tests.db_rows import outcome_dict, signal_dict
+
+    seed_store(tmp_path)  # nine simulated outcomes
+    store = SignalStore(f"sqlite:///{tmp_path}/signals.db")
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    store.write_batch(
+        [signal_dict("m1", when, simulated=False), signal_dict("m2", when, simulated=False)],
+        [outcome_dict("m1", when, 2.0, "target"), outcome_dict("m2", when, -1.0, "stop")],
+    )
+    store.close()
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/performance.py").run()
+    assert not app.exception
+    labels = {metric.label: metric.value for metric in app.metric}
+    assert labels["Decided outcomes"] == "2" and labels["Win rate"] == "1 of 2"
+    assert "SIMULATED outcomes" not in texts(app)
+
+
 def test_kite_login_in_the_sidebar_explains_what_is_missing(app):
     app.run()
     app.sidebar.selectbox[0].select("kite").run()
@@ -268,4 +291,32 @@ def test_kite_login_in_the_sidebar_explains_what_is_missing(app):
     app.sidebar.text_input[1].input("s3cret-value-123").run()
     button(app, "Complete Login").click().run()
     assert "Kite login failed: paste the request_token, or the whole URL" in texts(app)
-    assert "s3cret-value-123" not in texts(app)
+
+
+def test_a_configured_api_secret_is_never_a_widget_value(make_app):
+    app = make_app(KITE_API_KEY="key123", KITE_API_SECRET="server-side-secret-456")
+    app.run()
+    app.sidebar.selectbox[0].select("kite").run()
+    secret_box = next(box for box in app.sidebar.text_input if box.label == "API secret")
+    assert secret_box.value == ""  # widget values travel to the browser, masked or not
+    assert "configured on the server" in texts(app)
+    assert all("server-side-secret-456" not in str(box.value) for box in app.text_input)
+
+
+def test_the_kite_login_needs_the_password_on_a_server_reachable_from_the_network(
+    make_app, monkeypatch
+):
+    import ui
+
+    monkeypatch.setattr(ui, "server_address", lambda: "0.0.0.0")
+    app = make_app()
+    app.run()
+    app.sidebar.selectbox[0].select("kite").run()
+    assert not any(e.label == "Kite login" for e in app.sidebar.expander)
+    assert "The Kite login is hidden" in texts(app)
+    app = make_app(APP_PASSWORD_HASH=hash_password("pw", iterations=1_000))
+    app.run()
+    app.text_input[0].input("pw")
+    app.button[0].click().run()
+    app.sidebar.selectbox[0].select("kite").run()
+    assert any(e.label == "Kite login" for e in app.sidebar.expander)

@@ -24,6 +24,7 @@ from database import (
     redacted,
 )
 from tests.db_rows import outcome_dict, signal_dict
+from tests.waiting import wait_for
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 09:30 IST
@@ -153,24 +154,22 @@ def test_a_locked_sqlite_database_is_retried_without_losing_rows(tmp_path):
     store.engine.dispose()
     store.engine = database.make_engine(url, busy_timeout_ms=50)
     blocker = database.make_engine(url)
-    release = threading.Event()
+    locked, release = threading.Event(), threading.Event()
 
     def hold_the_lock():
         with blocker.connect() as connection:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+            locked.set()
             release.wait(10)
             connection.exec_driver_sql("ROLLBACK")
 
     holder = threading.Thread(target=hold_the_lock)
     holder.start()
-    time.sleep(0.2)
+    assert locked.wait(10)
     writer = SignalWriter(store, max_wait=0.01, max_backoff=0.2)
     for n in range(25):
         writer.submit_signal(signal_dict(f"l{n}", T0 + timedelta(seconds=n)))
-    deadline = time.monotonic() + 10
-    while writer.status()["retries"] < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert writer.status()["retries"] >= 3
+    assert wait_for(lambda: writer.status()["retries"] >= 3, 10)
     assert "locked" in writer.status()["last_error"]
     release.set()
     holder.join()

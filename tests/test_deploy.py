@@ -113,6 +113,10 @@ def test_deploy_refuses_a_missing_env_and_placeholders_without_printing_values(t
 def test_deploy_checks_kite_and_postgres_settings(tmp_path):
     result = deploy(tmp_path, "DATA_SOURCE=kite\nKITE_API_KEY=abc\n")
     assert result.returncode != 0 and "KITE_API_SECRET" in result.stderr
+    result = deploy(tmp_path, "DATA_SOURCE=kite\nKITE_API_KEY=abc\nKITE_API_SECRET=def4567\n")
+    assert result.returncode != 0 and "APP_PASSWORD_HASH" in result.stderr
+    assert "def4567" not in result.stderr
+    assert not (tmp_path / "bin" / "calls").exists()
     result = deploy(tmp_path, "DATA_SOURCE=simulator\n", "--postgres")
     assert result.returncode != 0 and "POSTGRES_PASSWORD" in result.stderr
 

@@ -10,6 +10,7 @@ from config import Settings
 from feeds.service import MarketService
 from monitoring import health_check
 from tests.server import free_port
+from tests.waiting import wait_for
 
 SECRET, TOKEN = "s3cret-value-xyz", "access-token-abc"
 
@@ -33,7 +34,7 @@ def test_a_streaming_simulator_is_healthy_with_resources_and_version(tmp_path):
     service = MarketService(config)
     service.start()
     try:
-        assert service.wait_for(lambda: service.ticks_total > 0, 30)
+        assert wait_for(lambda: service.ticks_total > 0, 30)
         report = health_check(service, config)
         assert report["status"] == "ok", report["reasons"]
         assert report["feed"]["state"] == "connected"
@@ -77,7 +78,7 @@ def test_an_unreachable_database_degrades_health_and_hides_its_password(tmp_path
     service = MarketService(config)
     service.start()
     try:
-        assert service.wait_for(lambda: service.ticks_total > 0, 30)
+        assert wait_for(lambda: service.ticks_total > 0, 30)
         report = health_check(service, config)
         assert report["status"] == "degraded"
         assert any("database unavailable" in reason for reason in report["reasons"])

@@ -21,6 +21,7 @@ from feeds.service import MarketService
 from feeds.simulator import simulated_instruments
 from monitoring import health_check
 from tests.feeds.kite_fakes import GOOD_TOKEN, START, FakeKiteApi, FakeKiteTicker, option_chain
+from tests.waiting import wait_for
 
 SYMBOLS = ["RELIANCE", "TCS", "INFY", "HDFCBANK", "ICICIBANK", "SBIN", "ITC", "LT"]
 SESSION_SECONDS = 6 * 3600 + 15 * 60  # 09:15 to 15:30
@@ -68,14 +69,27 @@ def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
             time.sleep(seconds)
             connection.exec_driver_sql("ROLLBACK")
 
+    def thaw_after_the_watchdog_fires() -> None:
+        reconnects = service.source.reconnects
+        wait_for(lambda: service.source.reconnects > reconnects, 30)
+        ticker.freeze = False
+
+    def rest_500_once_the_breaker_opens() -> None:
+        wait_for(lambda: service.source.breaker.state == "open", 60)
+        api.fail_with = 500
+
+    def rest_ok_after_the_500s() -> None:
+        wait_for(lambda: api.errors_served.get(500, 0) >= 1, 60)
+        api.fail_with = None
+
     schedule = [
         (45 * 60, "drop", ticker.drop),
         (105 * 60, "freeze", lambda: setattr(ticker, "freeze", True)),
-        (105 * 60 + 1, "thaw", lambda: (time.sleep(4), setattr(ticker, "freeze", False))),
+        (105 * 60 + 1, "thaw", thaw_after_the_watchdog_fires),
         (165 * 60, "rest 429", lambda: setattr(api, "fail_with", 429)),
-        (165 * 60 + 1, "rest 500", lambda: (time.sleep(6), setattr(api, "fail_with", 500))),
-        (165 * 60 + 2, "rest ok", lambda: (time.sleep(12), setattr(api, "fail_with", None))),
-        (225 * 60, "database locked", lambda: hold_database(7.0)),
+        (165 * 60 + 1, "rest 500", rest_500_once_the_breaker_opens),
+        (165 * 60 + 2, "rest ok", rest_ok_after_the_500s),
+        (225 * 60, "database locked", lambda: hold_database(7.0)),  # past the busy timeout
     ]
     try:
         report = service.start()
@@ -99,7 +113,14 @@ def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
             time.sleep(0.25)
         elapsed = time.monotonic() - started
         assert not schedule, f"faults not reached: {schedule}"
-        time.sleep(15)  # the REST burst ends, the database unlocks, the breaker recovers
+        # The REST burst ends, the database unlocks, the breaker closes, the writer drains.
+        assert wait_for(
+            lambda: (
+                health_check(service, settings)["status"] == "ok"
+                and service.database_status().get("queued") == 0
+            ),
+            60,
+        ), health_check(service, settings)["reasons"]
         status = service.status()
         health = health_check(service, settings)
         signals, outcomes = service.signals_total, service.outcomes_total

@@ -177,6 +177,7 @@ class FakeKiteApi:
         self.instruments = instruments
         self.options = list(options)
         self.fail_with: int | None = None  # answer every request with this status
+        self.errors_served: dict[int, int] = {}  # status -> how many fault answers went out
         self.requests: list[str] = []
         self.posted: list[dict] = []
         fake = self
@@ -217,6 +218,10 @@ class FakeKiteApi:
 
             def do_GET(self):
                 fake.requests.append(self.path)
+                if fake.fail_with:
+                    fake.errors_served[fake.fail_with] = (
+                        fake.errors_served.get(fake.fail_with, 0) + 1
+                    )
                 if fake.fail_with == 429:
                     return self._error(429, "NetworkException", "Too many requests")
                 if fake.fail_with:
@@ -255,7 +260,7 @@ class FakeKiteApi:
                 "last_price": i.price,
                 "expiry": "",
                 "strike": 0,
-                "tick_size": 0.05,
+                "tick_size": 0.1 if i.price >= 3000 else 0.05,  # per instrument, as on NSE
                 "lot_size": 1,
                 "instrument_type": "EQ",
                 "segment": "NSE",

@@ -65,6 +65,9 @@ def test_normal_stream_subscribes_in_full_mode_and_reports_unknown_symbols(fakes
         assert status["state"] == "connected" and status["connected"] is True
         assert status["simulated"] is False
         assert GOOD_TOKEN not in str(status)
+        # Each instrument's tick from the instruments dump reaches the engine.
+        ticks = service.snapshot().metrics.set_index("symbol")["tick_size"]
+        assert ticks.to_dict() == {"RELIANCE": 0.05, "TCS": 0.1, "INFY": 0.05}
     finally:
         service.stop()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -239,3 +242,112 @@ def test_signals_and_their_outcomes_are_stored_and_open_ones_resume_after_a_rest
         restarted.close()
     outcomes = SignalStore(database_url(config)).outcomes_frame()
     assert (outcomes["closed_at"] >= outcomes["signal_time"]).all()
+
+
+class SlowRest:
+    """A loopback HTTP server that answers every request after ``delay`` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                time.sleep(delay)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b'{"status": "success", "data": {}}')
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/quote"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def slow_pcr_source(url: str):
+    class SlowPcrSource(FrameSource):
+        """Streams nothing; its PCR comes from a REST server that takes its time."""
+
+        name = "slow"
+        live = True
+
+        def resolve(self) -> None:
+            self.instruments = {1: "RELIANCE"}
+
+        def _run(self, deliver) -> None:
+            self.state = "connected"
+            self._stop.wait()
+
+        def fetch_pcr(self, symbol):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                response.read()
+            return None
+
+    return SlowPcrSource
+
+
+def run_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(("market-", "pcr-"))]
+
+
+def test_twenty_restarts_leave_only_the_last_runs_threads(tmp_path):
+    rest = SlowRest(delay=1.0)
+    service = MarketService(
+        fast(tmp_path, enable_signal_persistence=False), {"slow": slow_pcr_source(rest.url)}
+    )
+    try:
+        for _ in range(20):
+            assert service.start("slow").error == ""
+            service.stop()
+        service.start("slow")
+        last = service._runs
+        # Each stopped run's PCR thread ends when its slow call returns, never later.
+        assert wait_for(
+            lambda: sorted(run_threads()) == [f"market-{last}", f"pcr-{last}"], timeout=15
+        ), run_threads()
+    finally:
+        service.close()
+        rest.close()
+    assert wait_for(lambda: run_threads() == [], timeout=15), run_threads()
+
+
+def test_a_source_that_cannot_start_leaves_the_running_one_streaming(tmp_path):
+    service = MarketService(fast(tmp_path, enable_signal_persistence=False))
+    service.start("simulator")
+    try:
+        assert wait_for(lambda: service.ticks_total > 0, timeout=30)
+        report = service.start("kite")  # no API key, no token: refused
+        assert "login required" in report.error.lower()
+        assert service.running and service.source_name == "simulator"
+        before = service.ticks_total
+        assert wait_for(lambda: service.ticks_total > before, timeout=30)
+        assert service.status()["state"] == "connected"
+    finally:
+        service.close()
+
+
+def test_a_restart_takes_up_the_days_signal_count_and_cool_downs(tmp_path):
+    from database import SignalStore, database_url
+    from tests.db_rows import signal_dict
+
+    config = fast(tmp_path, max_daily_signals=3)
+    store = SignalStore(database_url(config))
+    store.migrate()
+    now = datetime.now(UTC)
+    store.write_batch(
+        [signal_dict(f"s{n}", now - timedelta(seconds=n), symbol="TCS") for n in range(3)], []
+    )
+    store.close()
+    service = MarketService(config)
+    try:
+        service.start()
+        assert service.status()["signals_today"] == 3
+        assert service.engine._last_signal_time[service.engine.row_of("TCS")] > 0
+    finally:
+        service.close()
