@@ -33,6 +33,7 @@ import pandas as pd
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -52,6 +53,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -61,7 +63,8 @@ from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
 MAX_QUERY_ROWS = 10_000  # rows a page table shows; counts and charts use SQL aggregates
 
 
@@ -105,6 +108,15 @@ class SignalRow(Base):
         Index("ix_signals_type_date", "signal_type", "trade_date"),
         Index("ix_signals_time", "signal_time"),
         Index("ix_signals_daily", "trade_date", "signal_type", "outcome", "outcome_r"),
+        # A signal is an event: one source, instrument, type and exchange time, stored once.
+        Index(
+            "ux_signals_event",
+            "source",
+            "instrument_token",
+            "signal_type",
+            "signal_time",
+            unique=True,
+        ),
     )
 
 
@@ -125,7 +137,11 @@ class OutcomeRow(Base):
     minutes_to_outcome: Mapped[float] = mapped_column(Float)
     closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_outcomes_outcome", "outcome"),)
+    __table_args__ = (
+        Index("ix_outcomes_outcome", "outcome"),
+        # An outcome is decided after its signal, never before (minutes counted from it).
+        CheckConstraint("minutes_to_outcome >= 0", name="ck_outcome_after_signal"),
+    )
 
 
 class ManualTradeRow(Base):
@@ -145,6 +161,8 @@ class ManualTradeRow(Base):
     r_multiple: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    entry_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when filled
+    exit_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when closed
 
 
 # --------------------------------------------------------------------------- migrations
@@ -205,7 +223,28 @@ def _v2(connection: Connection) -> None:
     connection.execute(
         text("ALTER TABLE signals ADD COLUMN simulated BOOLEAN DEFAULT '0' NOT NULL")
     )
-    ManualTradeRow.__table__.create(connection)
+    metadata = MetaData()  # frozen as released: later columns come in later migrations
+    Table("signals", metadata, Column("id", String(32), primary_key=True))
+    Table(
+        "manual_trades",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column(
+            "signal_id",
+            String(32),
+            ForeignKey("signals.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        Column("entry_price", Float, nullable=False),
+        Column("exit_price", Float, nullable=False),
+        Column("quantity", Integer, nullable=False),
+        Column("pnl", Float, nullable=False),
+        Column("pnl_pct", Float, nullable=False),
+        Column("r_multiple", Float),
+        Column("notes", Text, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+    ).create(connection)
 
 
 def _v3(connection: Connection) -> None:
@@ -229,7 +268,104 @@ def _v3(connection: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+def _v4(connection: Connection) -> None:
+    """Version 4: a signal is an event stored once, an outcome never precedes its signal,
+    and manual trades carry their entry and exit times.
+
+    * Signals stored more than once for one (source, instrument, type, exchange time) keep
+      one row: the one a manual trade refers to, else one with an outcome, else the first by
+      id; manual trades of the others move to it, the others and their outcomes go.
+    * Outcomes decided before their signal (negative minutes: a restart once followed open
+      signals on replayed older ticks) are marked ``void``: no exit, no R, never in a figure.
+    """
+    duplicates = connection.execute(
+        text(
+            "SELECT s.id, s.source, s.instrument_token, s.signal_type, s.signal_time, "
+            "s.outcome, (SELECT COUNT(*) FROM manual_trades m WHERE m.signal_id = s.id) "
+            "FROM signals s JOIN (SELECT source, instrument_token, signal_type, signal_time "
+            "FROM signals GROUP BY source, instrument_token, signal_type, signal_time "
+            "HAVING COUNT(*) > 1) d ON s.source = d.source "
+            "AND s.instrument_token = d.instrument_token AND s.signal_type = d.signal_type "
+            "AND s.signal_time = d.signal_time"
+        )
+    ).all()
+    events: dict[tuple, list] = {}
+    for row in duplicates:
+        events.setdefault(tuple(row[1:5]), []).append(row)
+    for rows in events.values():
+        keeper = min(rows, key=lambda r: (-(r[6] > 0), r[5] is None, r[0]))[0]
+        others = [r[0] for r in rows if r[0] != keeper]
+        ids = {"keeper": keeper, "others": others}
+        expanding = bindparam("others", expanding=True)
+        connection.execute(
+            text(
+                "UPDATE manual_trades SET signal_id = :keeper WHERE signal_id IN :others"
+            ).bindparams(expanding),
+            ids,
+        )
+        for table, column in (("signal_outcomes", "signal_id"), ("signals", "id")):
+            connection.execute(
+                text(f"DELETE FROM {table} WHERE {column} IN :others").bindparams(expanding),
+                {"others": others},
+            )
+    connection.execute(
+        text(
+            "UPDATE signals SET outcome = 'void', outcome_r = NULL WHERE id IN "
+            "(SELECT signal_id FROM signal_outcomes WHERE minutes_to_outcome < 0)"
+        )
+    )
+    connection.execute(
+        text(
+            "UPDATE signal_outcomes SET outcome = 'void', pnl_pct = 0, r_multiple = 0, "
+            "mfe_pct = 0, mae_pct = 0, minutes_to_outcome = 0 WHERE minutes_to_outcome < 0"
+        )
+    )
+    if connection.dialect.name == "sqlite":  # SQLite adds a constraint by rebuilding
+        metadata = MetaData()
+        rebuilt = Table(
+            "signal_outcomes_v4",
+            metadata,
+            Column(
+                "signal_id",
+                String(32),
+                ForeignKey("signals.id", ondelete="CASCADE"),
+                primary_key=True,
+            ),
+            Column("outcome", String(16), nullable=False),
+            Column("exit_price", Float, nullable=False),
+            Column("pnl_pct", Float, nullable=False),
+            Column("r_multiple", Float, nullable=False),
+            Column("mfe_pct", Float, nullable=False),
+            Column("mae_pct", Float, nullable=False),
+            Column("minutes_to_outcome", Float, nullable=False),
+            Column("closed_at", DateTime(timezone=True), nullable=False),
+            CheckConstraint("minutes_to_outcome >= 0", name="ck_outcome_after_signal"),
+        )
+        Table("signals", metadata, Column("id", String(32), primary_key=True))
+        rebuilt.create(connection)
+        connection.execute(text("INSERT INTO signal_outcomes_v4 SELECT * FROM signal_outcomes"))
+        connection.execute(text("DROP TABLE signal_outcomes"))
+        connection.execute(text("ALTER TABLE signal_outcomes_v4 RENAME TO signal_outcomes"))
+        connection.execute(text("CREATE INDEX ix_outcomes_outcome ON signal_outcomes (outcome)"))
+    else:
+        connection.execute(
+            text(
+                "ALTER TABLE signal_outcomes ADD CONSTRAINT ck_outcome_after_signal "
+                "CHECK (minutes_to_outcome >= 0)"
+            )
+        )
+    connection.execute(
+        text(
+            "CREATE UNIQUE INDEX ux_signals_event ON signals "
+            "(source, instrument_token, signal_type, signal_time)"
+        )
+    )
+    timestamp = connection.dialect.type_compiler.process(DateTime(timezone=True))
+    for column in ("entry_time", "exit_time"):
+        connection.execute(text(f"ALTER TABLE manual_trades ADD COLUMN {column} {timestamp}"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(
@@ -304,7 +440,7 @@ class HistoryFilter:
     max_confidence: float = 10.0
     start: date | None = None
     end: date | None = None
-    outcomes: Sequence[str] = ()  # target / stop / expired / open
+    outcomes: Sequence[str] = ()  # target / stop / expired / void / open
 
 
 @dataclass
@@ -370,10 +506,11 @@ class SignalStore:
     def write_batch(
         self, signals: Sequence[dict], outcomes: Sequence[dict], trades: Sequence[dict] = ()
     ) -> None:
-        """One transaction: signals first (outcomes refer to them)."""
+        """One transaction: signals first (outcomes refer to them). A signal already stored
+        (the same event: source, instrument, type and exchange time) is skipped."""
         with self.engine.begin() as connection:
             if signals:
-                connection.execute(SignalRow.__table__.insert(), list(signals))
+                connection.execute(self._insert_new_signals(), list(signals))
             if outcomes:
                 connection.execute(OutcomeRow.__table__.insert(), list(outcomes))
                 connection.execute(
@@ -391,6 +528,16 @@ class SignalStore:
                 )
             if trades:
                 connection.execute(ManualTradeRow.__table__.insert(), list(trades))
+
+    def _insert_new_signals(self):
+        """An INSERT of signals that leaves an event already stored alone."""
+        table = SignalRow.__table__
+        if self.dialect in ("sqlite", "postgresql"):
+            module = sqlite if self.dialect == "sqlite" else postgresql
+            return module.insert(table).on_conflict_do_nothing(
+                index_elements=["source", "instrument_token", "signal_type", "signal_time"]
+            )
+        return table.insert()
 
     def add_manual_trade(
         self, signal_id: str, entry_price: float, exit_price: float, quantity: int, notes: str = ""
@@ -542,7 +689,7 @@ class SignalStore:
                 SignalRow.trade_date,
                 SignalRow.signal_type,
                 func.count().label("signals"),
-                func.count(SignalRow.outcome).label("decided"),
+                func.count(SignalRow.outcome_r).label("decided"),  # a void outcome has no R
                 func.sum((SignalRow.outcome_r > 0).cast(Integer)).label("wins"),
                 func.coalesce(func.sum(SignalRow.outcome_r), 0.0).label("r_total"),
             ),
@@ -586,6 +733,7 @@ class SignalStore:
                 OutcomeRow.closed_at,
             )
             .join(OutcomeRow, OutcomeRow.signal_id == SignalRow.id)
+            .where(OutcomeRow.outcome != VOID)
             .order_by(OutcomeRow.closed_at)
         )
         return self._frame(query, times=("signal_time", "closed_at"))

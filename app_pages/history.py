@@ -18,7 +18,7 @@ if store is None:
     st.stop()
 
 SIGNAL_TYPES = ["ACCUMULATION", "DISTRIBUTION", "BUY", "SELL"]
-OUTCOMES = ["target", "stop", "expired", "open"]
+OUTCOMES = ["target", "stop", "expired", "void", "open"]
 HISTORY_COLUMNS = {
     "signal_time": st.column_config.DatetimeColumn("Time (IST)", format="YYYY-MM-DD HH:mm:ss"),
     "symbol": st.column_config.TextColumn("Symbol"),

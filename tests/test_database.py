@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import database
 from database import (
@@ -79,6 +80,53 @@ def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
     assert history["outcome"].tolist() == ["target"]  # version 3 copied the outcome across
     assert store.count(HistoryFilter(outcomes=["target"])) == 1
     assert store.daily_summary(HistoryFilter())["r_total"].sum() == 2.0
+
+
+def test_version_4_keeps_one_row_per_signal_event_and_voids_outcomes_before_their_signal(store):
+    wipe(store)
+    with store.engine.begin() as connection:
+        database.schema_version_table.create(connection)
+        for version, migration in enumerate(database.MIGRATIONS[:3], start=1):
+            migration(connection)
+            connection.execute(
+                database.schema_version_table.insert().values(version=version, applied_at=T0)
+            )
+        signals = database.SignalRow.__table__
+        # The same event stored three times by restarts; a trade was recorded on the third.
+        for signal_id in ("dup-a", "dup-b", "dup-c"):
+            connection.execute(signals.insert().values(**signal_dict(signal_id, T0)))
+        connection.execute(signals.insert().values(**signal_dict("early", T0 + timedelta(hours=1))))
+        outcomes = database.OutcomeRow.__table__
+        connection.execute(outcomes.insert().values(**outcome_dict("dup-a", T0, 2.0, "target")))
+        before = outcome_dict("early", T0 + timedelta(minutes=40), 2.0, "target")
+        before["minutes_to_outcome"] = -20.0  # "hit its target" before the signal existed
+        connection.execute(outcomes.insert().values(**before))
+        connection.execute(
+            text(
+                "UPDATE signals SET outcome = 'target', outcome_r = 2.0 "
+                "WHERE id IN ('dup-a', 'early')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO manual_trades (signal_id, entry_price, exit_price, quantity, pnl, "
+                "pnl_pct, r_multiple, notes, recorded_at) "
+                "VALUES ('dup-c', 100, 101, 5, 5, 1, 1, '', :at)"
+            ),
+            {"at": T0},
+        )
+    assert store.migrate() == 3
+    history = store.history(HistoryFilter()).set_index("id")
+    assert sorted(history.index) == ["dup-c", "early"]  # the one the trade refers to is kept
+    assert store.manual_trades()["symbol"].tolist() == ["RELIANCE"]
+    assert history.loc["early", "outcome"] == "void"
+    assert store.outcomes_frame().empty  # a void outcome is no figure
+    with pytest.raises(IntegrityError):  # the schema refuses an outcome before its signal
+        store.write_batch(
+            [], [{**outcome_dict("dup-c", T0, 1.0, "target"), "minutes_to_outcome": -1}]
+        )
+    store.write_batch([signal_dict("again", T0)], [])  # the same event once more: skipped
+    assert store.count(HistoryFilter()) == 2
 
 
 def test_writer_batches_signals_and_outcomes_and_filters_find_them(store):
