@@ -88,11 +88,8 @@ with st.sidebar:
     st.header("Market data")
     source_name = st.selectbox("Data source", SOURCES, index=SOURCES.index(service.source_name))
 
-    @st.fragment(run_every=2.0)
-    def sidebar_status() -> None:
-        status_badge(service.status())
-
-    sidebar_status()
+    # Filled after the buttons below, so the badge shows what a Start or Stop just did.
+    status_slot = st.container()
     if source_name == "kite":
         kite_login()
     symbols_text = st.text_area(
@@ -109,6 +106,13 @@ with st.sidebar:
             st.success(f"Monitoring {len(report.monitored)} symbols.")
     if stop.button("Stop Monitoring"):
         service.stop()
+
+    @st.fragment(run_every=2.0)
+    def sidebar_status() -> None:
+        status_badge(service.status())
+
+    with status_slot:
+        sidebar_status()
     if st.button("Run Self-Tests"):
         for result in selftest.run(settings):
             icon = ":material/check_circle:" if result.passed else ":material/error:"
@@ -119,7 +123,13 @@ pages = [
     st.Page("app_pages/live.py", title="Live Signals", icon=":material/monitoring:", default=True),
     st.Page("app_pages/history.py", title="Signal History", icon=":material/history:"),
     st.Page("app_pages/performance.py", title="Performance", icon=":material/insights:"),
-    st.Page("app_pages/health.py", title="System Health", icon=":material/health_and_safety:"),
+    # Its own path: /health is the JSON route.
+    st.Page(
+        "app_pages/health.py",
+        title="System Health",
+        icon=":material/health_and_safety:",
+        url_path="system-health",
+    ),
 ]
 try:
     st.navigation(pages).run()

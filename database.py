@@ -592,6 +592,17 @@ class SignalStore:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
+    def signal_events(self, source: str, since: datetime) -> set[tuple[int, str, int]]:
+        """``(instrument token, signal type, exchange epoch seconds)`` of every signal
+        ``source`` stored since ``since``: the events a warm-up or replay must not re-issue."""
+        query = select(SignalRow.instrument_token, SignalRow.signal_type, SignalRow.signal_time)
+        query = query.where(SignalRow.source == source, SignalRow.signal_time >= as_utc(since))
+        with self.engine.connect() as connection:
+            return {
+                (int(token), str(kind), int(as_utc(moment).timestamp()))
+                for token, kind, moment in connection.execute(query)
+            }
+
     def issued_since(self, source: str, since: datetime) -> list[tuple[str, int]]:
         """``(symbol, exchange epoch seconds)`` of the signals ``source`` issued since
         ``since``, oldest first (to take the day's cap and cool-downs up after a restart)."""

@@ -14,6 +14,7 @@ from feeds.service import MarketService, get_service
 BADGES = {
     "connected": ("connected", "green"),
     "connecting": ("connecting", "blue"),
+    "catching_up": ("catching up", "blue"),
     "reconnecting": ("reconnecting", "orange"),
     "login_required": ("login required", "red"),
     "market_closed": ("market closed", "gray"),
@@ -63,11 +64,21 @@ def status_badge(status: dict) -> None:
     if status["state"] == "reconnecting" and status["reconnects"]:
         label = f"reconnecting ({status['reconnects']})"
     st.badge(label, color=colour)
+    st.caption(f"{status['source']} · {feed_rate(status)} · last tick {tick_age(status)}")
+
+
+def feed_rate(status: dict) -> str:
+    """Ticks a second of the running source, or what it is doing instead."""
+    if status["state"] == "catching_up":
+        return status["detail"]
+    if status["state"] in ("stopped", "error", "login_required", "finished"):
+        return "-"
+    return f"{status['ticks_per_s']:.0f} ticks/s"
+
+
+def tick_age(status: dict) -> str:
     age = status["last_tick_age_s"]
-    st.caption(
-        f"{status['source']} · {status['ticks_per_s']:.0f} ticks/s · last tick "
-        + ("never" if age is None else f"{age:.1f} s ago")
-    )
+    return "-" if age is None else f"{age:.1f} s ago"
 
 
 def _number(value: float, digits: int = 2) -> str:
@@ -84,10 +95,11 @@ def signal_card(signal) -> None:
     colour = MARKDOWN_COLOURS.get(kind, "gray")
     with st.container(border=True):
         head, score = st.columns([3, 2])
+        caught_up = " · :gray-badge[from the warm-up]" if signal.factors.get("catch_up") else ""
         head.markdown(
             f"#### :{colour}[{kind}] {signal.symbol}\n"
             f"{signal.timestamp:%H:%M:%S} IST · {'long' if signal.direction > 0 else 'short'} · "
-            f"rank **{signal.rank_points:.1f}/15**"
+            f"rank **{signal.rank_points:.1f}/15**{caught_up}"
         )
         score.metric("Confidence", f"{signal.confidence:.1f}/10")
         st.markdown(
@@ -169,10 +181,12 @@ def _gate(encoded: str):
 
 __all__ = [
     "factor_breakdown",
+    "feed_rate",
     "kite_login_allowed",
     "market_service",
     "password_gate",
     "server_address",
     "signal_card",
     "status_badge",
+    "tick_age",
 ]

@@ -6,7 +6,7 @@ import streamlit as st
 
 import charts
 from config import get_settings
-from ui import market_service, signal_card
+from ui import feed_rate, market_service, signal_card, tick_age
 
 settings = get_settings()
 service = market_service()
@@ -26,6 +26,11 @@ WATCHLIST_COLUMNS = {
         max_value=max(2 * settings.institutional_threshold, 1.0),
     ),
     "absorbed_side": st.column_config.TextColumn("Absorbed"),
+    "book_state": st.column_config.TextColumn(
+        "Book",
+        help="two-sided, or locked (one side empty: a circuit limit); a locked book "
+        "is never scored",
+    ),
     "order_imbalance": st.column_config.NumberColumn(
         "Imbalance", help="-1 visible selling .. +1 visible buying", format="%+.2f"
     ),
@@ -71,12 +76,17 @@ def live_panel() -> None:
         st.warning("SIMULATED DATA: the embedded simulator, not the market.", icon="🧪")
     feed, rate, age_column, today = st.columns(4)
     feed.metric("Feed", status["state"].replace("_", " "))
-    rate.metric("Ticks / s", f"{status['ticks_per_s']:.0f}")
-    age = status["last_tick_age_s"]
-    age_column.metric("Last tick", "never" if age is None else f"{age:.1f} s ago")
-    today.metric("Signals today", status["signals_today"])
-    if status["detail"]:
+    rate.metric("Rate", feed_rate(status))
+    age_column.metric("Last tick", tick_age(status))
+    today.metric("Signals today", status["signals_today"], help="This source, this IST day")
+    if status["detail"] and status["state"] != "catching_up":
         st.info(status["detail"])
+    if status["daily_cap_reached"]:
+        st.warning(
+            f"Daily cap reached: {status['signals_today']} signals issued today "
+            f"(MAX_DAILY_SIGNALS = {settings.max_daily_signals}). No new signal until the next "
+            "trading day's open, 09:15 IST; open signals are still followed."
+        )
     if empty_state(status, metrics):
         return
 
@@ -99,11 +109,12 @@ def live_panel() -> None:
                 f"Warming up: {ready} of {len(metrics)} symbols have a full "
                 f"{settings.window_seconds}-second window."
             )
-        st.info(
-            "No active signal: none has passed MIN_CONFIDENCE = "
-            f"{settings.min_confidence:g}/10 yet. Candidates below it show in the table's "
-            "State column."
-        )
+        if not status["daily_cap_reached"]:
+            st.info(
+                "No active signal: none has passed MIN_CONFIDENCE = "
+                f"{settings.min_confidence:g}/10 yet. Candidates below it show in the table's "
+                "State column."
+            )
     cards = st.columns(2)
     for index, signal in enumerate(active[:12]):
         with cards[index % 2]:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -35,8 +35,14 @@ from feeds.recording import FrameRecorder
 from feeds.sources import FrameSource, ReplaySource, SimulatorSource
 
 log = logging.getLogger("feeds.service")
+KNOWN_EVENT_DAYS = 30  # how far back stored signals are recognised when produced again
 
 SourceFactory = Callable[[object, list[str]], FrameSource]
+
+
+def clock_of(signal: Signal) -> float:
+    """The exchange epoch seconds of ``signal``."""
+    return signal.timestamp.timestamp() if signal.timestamp is not None else 0.0
 
 
 def default_sources() -> dict[str, SourceFactory]:
@@ -77,6 +83,8 @@ class _Run:
     stop: threading.Event = field(default_factory=threading.Event)
     pcr_updates: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     open: dict[str, Signal] = field(default_factory=dict)  # signal id -> signal, while open
+    # Events already reported, (token, type, exchange second): never issued twice.
+    known: set[tuple[int, str, int]] = field(default_factory=set)
     threads: list[threading.Thread] = field(default_factory=list)
     recorder: FrameRecorder | None = None
 
@@ -199,6 +207,7 @@ class MarketService:
             )
             self._resume_open_signals(run)
             self._restore_gates(run)
+            self._load_known_events(run)
             if self.settings.record_frames and name != "replay":
                 run.recorder = self._open_recorder(candidate)
             run.threads = [
@@ -324,6 +333,17 @@ class MarketService:
         counted = run.engine.restore_gates(issued, int(now))
         if counted:
             log.info("%d signals already issued today count against MAX_DAILY_SIGNALS", counted)
+
+    def _load_known_events(self, run: _Run) -> None:
+        """The events this source already stored recently: a warm-up or a replay that
+        produces one again is recognised, not stored, counted or shown a second time."""
+        if self.store is None:
+            return
+        since = datetime.now(UTC) - timedelta(days=KNOWN_EVENT_DAYS)
+        try:
+            run.known = self.store.signal_events(run.name, since)
+        except Exception as error:
+            log.warning("could not read the stored signals to recognise repeats: %s", error)
 
     def _follow(self, run: _Run, signal_id: str, signal: Signal) -> None:
         run.tracker.open(
@@ -459,8 +479,16 @@ class MarketService:
         if current:
             self.ticks_total += len(ticks)
             self.last_tick_at = arrival
-            self._rates.append((arrival, len(ticks)))
+            if clock >= run.source.live_from:  # a warm-up burst is catching up, not a rate
+                self._rates.append((arrival, len(ticks)))
         for signal in signals:
+            event = (signal.instrument_token, str(signal.signal_type), int(clock_of(signal)))
+            if event in run.known:
+                log.info("%s %s at %s was already reported", *event[1::-1], signal.timestamp)
+                continue
+            run.known.add(event)
+            if event[2] < run.source.live_from:  # replayed history: marked as such
+                signal = replace(signal, factors={**signal.factors, "catch_up": True})
             self._record(run, signal)
             if not current:
                 continue
@@ -518,6 +546,8 @@ class MarketService:
             state = "login_required"
         elif source.live and phase != "open" and not self.last_tick_at:
             state = "market_closed"
+        elif engine is not None and engine.state.now < source.live_from:
+            state = "catching_up"
         else:
             state = source.state
         return {
@@ -526,7 +556,14 @@ class MarketService:
             "simulated": bool(source and source.simulated),
             "connected": bool(source and source.connected),
             "login_required": bool(self.login_required or (source and source.login_required)),
-            "detail": self.error or (source.detail if source else ""),
+            "detail": self.error
+            or (
+                f"catching up ({source.live_from - engine.state.now:,.0f} s of history)"
+                if state == "catching_up"
+                else source.detail
+                if source
+                else ""
+            ),
             "symbols": list(source.instruments.values()) if source else [],
             "invalid_symbols": list(self.invalid_symbols),
             "ticks_total": self.ticks_total,
@@ -544,6 +581,9 @@ class MarketService:
             "ancient_ticks": engine.ancient_ticks if engine else 0,
             "signals_total": self.signals_total,
             "signals_today": engine.signals_today if engine else 0,
+            "daily_cap_reached": bool(
+                engine and engine.signals_today >= self.settings.max_daily_signals
+            ),
             "signals_open": len(self._run.open) if self._run else 0,
             "outcomes_total": self.outcomes_total,
             "market_open": phase == "open",

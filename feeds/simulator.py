@@ -305,6 +305,13 @@ class MarketSimulator:
         ticks["ask_orders"] = np.maximum(1, np.round(ask_qty / 150))
         return ticks
 
+    def last_prices(self) -> dict[str, float]:
+        """Each instrument's last traded price, rupees (to continue the session later)."""
+        return {
+            i.symbol: float(price)
+            for i, price in zip(self.instruments, self._last_price, strict=True)
+        }
+
     def frame(self) -> bytes:
         """The next second as one Kite binary frame (up to 65,535 packets)."""
         return encode_kite_frame(self.step())

@@ -10,10 +10,13 @@ frames: nothing is lost, and a replay gives the same signals every time.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from engine.pcr import PCRResult, calculate_real_pcr
@@ -32,6 +35,7 @@ class FrameSource:
     simulated = False  # data that is not the market's (labelled in the UI)
     live = False  # a live feed drops frames on a full queue rather than wait
     round_the_clock = False  # trades at any hour (the simulator): no NSE session phases
+    live_from = 0.0  # exchange time from which frames are live; before it, catch-up history
 
     def __init__(self, settings, symbols: list[str]) -> None:
         self.settings = settings
@@ -85,19 +89,28 @@ class FrameSource:
 class SimulatorSource(FrameSource):
     """The embedded default: a simulated NSE session for the watchlist, no credentials.
 
-    On start it replays ``SIMULATOR_WARMUP_SECONDS`` of simulated history at once so the
-    baselines are ready, then runs at ``SIMULATOR_SPEED`` simulated seconds per second. The
-    session opens with an iceberg on the first symbol just before the live edge, so a fresh
-    dashboard has something to show.
+    On start it replays up to ``SIMULATOR_WARMUP_SECONDS`` of simulated history at once so the
+    baselines are ready (the status says "catching up"), then runs at ``SIMULATOR_SPEED``
+    simulated seconds per second. The session opens with an iceberg on the first symbol just
+    before the live edge, so a fresh dashboard has something to show.
+
+    The simulated clock only moves forward: the last simulated second and each symbol's last
+    price are kept in ``DATA_DIR/simulator-clock.json``, and a restart (Stop/Start, a
+    watchlist change, a new server) continues after them. Its warm-up is shortened rather
+    than replay time an earlier run already reported, so nothing it said is said again.
     """
 
     name = "simulator"
     simulated = True
     round_the_clock = True  # so the dashboard can be tried at any hour
+    CLOCK_FILE = "simulator-clock.json"
 
     def __init__(self, settings, symbols: list[str]) -> None:
         super().__init__(settings, symbols)
         self.simulator: MarketSimulator | None = None
+        self.warmup_frames = 0
+        self._known: list = []
+        self._clock_path = Path(settings.data_dir) / self.CLOCK_FILE
 
     def resolve(self) -> None:
         known, self.invalid_symbols = simulated_instruments(self.symbols)
@@ -107,27 +120,76 @@ class SimulatorSource(FrameSource):
             raise ValueError(
                 "none of the symbols is known to the simulator: " + ", ".join(self.symbols)
             )
-        warmup = self.settings.simulator_warmup_seconds
+        self._known = known
+        self._begin_session()  # a first look; start() begins it again once the last run stopped
+
+    def start(self, deliver: Deliver) -> None:
+        # Only now has an earlier run (stopped just before) written down where it got to.
+        self._begin_session()
+        super().start(deliver)
+
+    def _begin_session(self) -> None:
+        reached, prices = self.reached()
+        known = [
+            replace(i, price=prices[i.symbol]) if prices.get(i.symbol, 0) > 0 else i
+            for i in self._known
+        ]
+        self.live_from = max(int(time.time()), reached + 1)
+        start = max(self.live_from - self.settings.simulator_warmup_seconds, reached + 1)
+        self.warmup_frames = self.live_from - start
         self.simulator = MarketSimulator(
             known,
-            start=int(time.time()) - warmup,
+            start=start,
             seed=self.settings.simulator_seed,
-            demo_start=max(0, warmup - 30),
+            demo_start=max(0, self.warmup_frames - 30),
         )
+
+    def reached(self) -> tuple[int, dict[str, float]]:
+        """The last second an earlier run simulated (0 when none did) and its last prices."""
+        try:
+            kept = json.loads(self._clock_path.read_text())
+            prices = {str(k): float(v) for k, v in kept.get("prices", {}).items()}
+            return int(kept["reached"]), prices
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return 0, {}
+
+    def _keep_clock(self) -> None:
+        """Write down how far the simulated clock has run (atomically)."""
+        simulator = self.simulator
+        if simulator is None or simulator.now < simulator.start:
+            return
+        try:
+            self._clock_path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self._clock_path.with_suffix(".tmp")
+            _, prices = self.reached()  # symbols not watched now keep their last price
+            prices.update(simulator.last_prices())
+            partial.write_text(json.dumps({"reached": int(simulator.now), "prices": prices}))
+            os.replace(partial, self._clock_path)
+        except OSError as error:
+            log.warning("could not keep the simulator's clock: %s", error)
 
     def _run(self, deliver: Deliver) -> None:
         simulator = self.simulator
         assert simulator is not None, "resolve() first"
         self.state = "connected"
-        for _ in range(self.settings.simulator_warmup_seconds):
+        try:
+            self._stream(simulator, deliver)
+        finally:
+            self._keep_clock()
+
+    def _stream(self, simulator: MarketSimulator, deliver: Deliver) -> None:
+        for _ in range(self.warmup_frames):
             if self._stop.is_set():
                 return
             deliver(simulator.frame(), time.time(), simulator.now)
         interval = 1.0 / self.settings.simulator_speed
-        due = time.monotonic()
+        due = kept = time.monotonic()
         while not self._stop.is_set():
             deliver(simulator.frame(), time.time(), simulator.now)
             due += interval
+            if due - kept >= 1.0:  # about once a second of wall time
+                self._keep_clock()
+                kept = due
             delay = due - time.monotonic()
             if delay > 0:
                 self._stop.wait(delay)

@@ -7,6 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import config
+import database
 from auth import hash_password
 from feeds import service as service_module
 from feeds.sources import FrameSource
@@ -150,7 +151,7 @@ def test_the_health_page_shows_status_and_resources(app):
     assert app.title[0].value == "System health"
     labels = {metric.label for metric in app.metric}
     assert {"Ticks total", "Process memory", "Frames dropped", "Signals stored"} <= labels
-    assert "schema version 3" in texts(app)
+    assert f"schema version {database.SCHEMA_VERSION}" in texts(app)
 
 
 def test_the_password_gate_hides_everything_until_the_password_is_given(make_app):
@@ -263,7 +264,10 @@ def test_performance_defaults_to_market_outcomes_whenever_there_are_any(make_app
     store = SignalStore(f"sqlite:///{tmp_path}/signals.db")
     when = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     store.write_batch(
-        [signal_dict("m1", when, simulated=False), signal_dict("m2", when, simulated=False)],
+        [
+            {**signal_dict(f"m{n}", when + timedelta(minutes=n), simulated=False), "source": "kite"}
+            for n in (1, 2)
+        ],
         [outcome_dict("m1", when, 2.0, "target"), outcome_dict("m2", when, -1.0, "stop")],
     )
     store.close()

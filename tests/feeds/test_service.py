@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import urllib.request
@@ -292,29 +293,28 @@ def slow_pcr_source(url: str):
     return SlowPcrSource
 
 
-def run_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(("market-", "pcr-"))]
-
-
 def test_twenty_restarts_leave_only_the_last_runs_threads(tmp_path):
     rest = SlowRest(delay=1.0)
     service = MarketService(
         fast(tmp_path, enable_signal_persistence=False), {"slow": slow_pcr_source(rest.url)}
     )
+    earlier: list[threading.Thread] = []
     try:
         for _ in range(20):
             assert service.start("slow").error == ""
+            earlier += service._run.threads
             service.stop()
         service.start("slow")
-        last = service._runs
+        current = service._run.threads
         # Each stopped run's PCR thread ends when its slow call returns, never later.
-        assert wait_for(
-            lambda: sorted(run_threads()) == [f"market-{last}", f"pcr-{last}"], timeout=15
-        ), run_threads()
+        assert wait_for(lambda: not any(t.is_alive() for t in earlier), timeout=15), [
+            t.name for t in earlier if t.is_alive()
+        ]
+        assert all(t.is_alive() for t in current)
     finally:
         service.close()
         rest.close()
-    assert wait_for(lambda: run_threads() == [], timeout=15), run_threads()
+    assert wait_for(lambda: not any(t.is_alive() for t in current), timeout=15)
 
 
 def test_a_source_that_cannot_start_leaves_the_running_one_streaming(tmp_path):
@@ -327,7 +327,7 @@ def test_a_source_that_cannot_start_leaves_the_running_one_streaming(tmp_path):
         assert service.running and service.source_name == "simulator"
         before = service.ticks_total
         assert wait_for(lambda: service.ticks_total > before, timeout=30)
-        assert service.status()["state"] == "connected"
+        assert wait_for(lambda: service.status()["state"] == "connected", timeout=30)
     finally:
         service.close()
 
@@ -351,3 +351,51 @@ def test_a_restart_takes_up_the_days_signal_count_and_cool_downs(tmp_path):
         assert service.engine._last_signal_time[service.engine.row_of("TCS")] > 0
     finally:
         service.close()
+
+
+def test_restarts_never_store_a_signal_twice_nor_an_outcome_before_its_signal(tmp_path):
+    from database import HistoryFilter, SignalStore, database_url
+
+    config = fast(tmp_path, signal_cooldown_seconds=120, max_daily_signals=1000)
+    announced: dict[tuple, list] = {}  # the signals each run announced, by (server, run)
+
+    def listen(service: MarketService, server: int) -> None:
+        service.add_signal_listener(
+            lambda signal: announced.setdefault((server, service._run.number), []).append(signal)
+        )
+
+    def run(action, service: MarketService, server: int) -> None:
+        action()
+        key = (server, service._run.number)
+        assert wait_for(lambda: len(announced.get(key, [])) >= 1, 90), "no signal in this run"
+
+    service = MarketService(config)
+    listen(service, 0)
+    try:
+        run(service.start, service, 0)
+        assert wait_for(lambda: service.outcomes_total >= 1, 90)
+        service.stop()  # Stop, then Start
+        run(service.start, service, 0)
+        run(lambda: service.set_watchlist(["RELIANCE", "TCS", "HDFCBANK"]), service, 0)
+    finally:
+        service.close()
+    restarted = MarketService(config)  # a new server on the same database
+    listen(restarted, 1)
+    try:
+        run(restarted.start, restarted, 1)
+    finally:
+        restarted.close()
+
+    store = SignalStore(database_url(config))
+    history = store.history(HistoryFilter())
+    runs = [announced[key] for key in sorted(announced)]
+    assert len(runs) == 4
+    shown = [signal for signals in runs for signal in signals]
+    assert len(history) == len(shown)  # every signal shown was stored, none twice
+    assert not history.duplicated(["symbol", "signal_type", "signal_time"]).any()
+    # Each run continues where the one before stopped: none re-issues what was reported.
+    for earlier, later in itertools.pairwise(runs):
+        assert min(s.timestamp for s in later) > max(s.timestamp for s in earlier)
+    outcomes = store.outcomes_frame()
+    assert len(outcomes) >= 1
+    assert (outcomes["closed_at"] >= outcomes["signal_time"]).all()
