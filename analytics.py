@@ -143,3 +143,22 @@ def daily_series(daily: pd.DataFrame, window: int = 5) -> pd.DataFrame:
     decided = per_day["decided"].rolling(window, min_periods=1).sum()
     per_day["rolling_win_rate"] = np.where(decided > 0, wins / decided.where(decided > 0), np.nan)
     return per_day
+
+
+def best_and_worst(by_type: pd.DataFrame) -> str:
+    """One line naming the best and the worst signal type by total R, in words that fit
+    the numbers (a "worst" that still made money is called the weakest)."""
+    if by_type.empty:
+        return ""
+    ranked = by_type.sort_values("total_r", ascending=False)
+
+    def describe(row) -> str:
+        outcomes = int(row["outcomes"])
+        noun = "outcome" if outcomes == 1 else "outcomes"
+        return f"**{row['signal_type']}** ({row['total_r']:+.1f} R over {outcomes} {noun})"
+
+    best, worst = ranked.iloc[0], ranked.iloc[-1]
+    if len(ranked) == 1:
+        return f"Only type so far: {describe(best)}"
+    last = "worst" if worst["total_r"] < 0 else "weakest"
+    return f"Best type: {describe(best)} · {last}: {describe(worst)}"

@@ -137,6 +137,9 @@ def time_series_chart(frame: pd.DataFrame, column: str, title: str, colour: str)
     figure = go.Figure(
         go.Scatter(x=frame.index, y=frame[column], mode="lines", line={"color": colour})
     )
+    # From zero: an autoscaled axis makes 10.345 vs 10.36 ticks/s look like a swing.
+    top = float(frame[column].max()) if len(frame) else 0.0
+    figure.update_yaxes(range=[0, max(top * 1.15, 1.0)])
     return _layout(figure, title, height=220)
 
 
@@ -225,8 +228,14 @@ def win_rate_chart(groups: pd.DataFrame, column: str, title: str) -> go.Figure:
                 "array": groups["ci_high"] - rate,
                 "arrayminus": rate - groups["ci_low"],
             },
-            text=[f"n={n}" for n in groups["outcomes"]],
+            customdata=groups["outcomes"],
+            hovertemplate="%{x}: %{y:.0%} of %{customdata} outcomes<extra></extra>",
         )
+    )
+    # The sample sizes go under the bars, where the error bars cannot cross them.
+    figure.update_xaxes(
+        tickvals=groups[column].astype(str),
+        ticktext=[f"{v}<br>n={n}" for v, n in zip(groups[column], groups["outcomes"], strict=True)],
     )
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
     return _layout(figure, title)

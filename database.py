@@ -442,6 +442,17 @@ class HistoryFilter:
     end: date | None = None
     outcomes: Sequence[str] = ()  # target / stop / expired / void / open
 
+    def file_name(self, stem: str = "signals") -> str:
+        """A CSV name that says which filters made it (``signals-all.csv`` unfiltered)."""
+        parts = []
+        if self.start or self.end:
+            parts.append(f"{self.start or 'start'}_to_{self.end or 'end'}")
+        parts += list(self.symbols) + list(self.signal_types) + list(self.outcomes)
+        if (self.min_confidence, self.max_confidence) != (0.0, 10.0):
+            parts.append(f"confidence{self.min_confidence:g}-{self.max_confidence:g}")
+        label = "-".join(parts) or "all"
+        return f"{stem}-{''.join(c if c.isalnum() or c in '-_.' else '_' for c in label)}.csv"
+
 
 @dataclass
 class WriterStats:
@@ -540,21 +551,40 @@ class SignalStore:
         return table.insert()
 
     def add_manual_trade(
-        self, signal_id: str, entry_price: float, exit_price: float, quantity: int, notes: str = ""
+        self,
+        signal_id: str,
+        entry_price: float,
+        exit_price: float,
+        quantity: int,
+        notes: str = "",
+        entry_time: datetime | None = None,
+        exit_time: datetime | None = None,
     ) -> dict:
-        """Record a real trade against a stored signal; ValueError naming a bad field."""
-        if quantity <= 0:
+        """Record a real trade against a stored signal; ValueError naming a bad field.
+
+        The form checks more (:mod:`trade_entry`); these are the rules the store keeps
+        whoever calls it.
+        """
+        if isinstance(quantity, bool) or int(quantity) != quantity or quantity <= 0:
             raise ValueError("quantity must be a positive whole number")
         if not (entry_price > 0 and exit_price > 0):
             raise ValueError("entry and exit prices must be positive")
+        if entry_time and exit_time and exit_time <= entry_time:
+            raise ValueError("the exit time must be after the entry time")
         with self.engine.connect() as connection:
             signal = connection.execute(
-                select(SignalRow.signal_type, SignalRow.entry, SignalRow.stop_loss).where(
-                    SignalRow.id == signal_id
-                )
+                select(
+                    SignalRow.signal_type,
+                    SignalRow.entry,
+                    SignalRow.stop_loss,
+                    SignalRow.signal_time,
+                ).where(SignalRow.id == signal_id)
             ).first()
         if signal is None:
             raise ValueError(f"no stored signal with id {signal_id!r}")
+        signal_minute = as_utc(signal.signal_time).replace(second=0, microsecond=0)
+        if entry_time and as_utc(entry_time) < signal_minute:
+            raise ValueError("the entry time is before the signal")
         direction = direction_of(signal.signal_type)
         risk = abs(signal.entry - signal.stop_loss)
         row = {
@@ -567,6 +597,8 @@ class SignalStore:
             "r_multiple": round(direction * (exit_price - entry_price) / risk, 4) if risk else None,
             "notes": notes.strip()[:2000],
             "recorded_at": datetime.now(UTC),
+            "entry_time": as_utc(entry_time) if entry_time else None,
+            "exit_time": as_utc(exit_time) if exit_time else None,
         }
         self.write_batch((), (), [row])
         return row
@@ -691,7 +723,8 @@ class SignalStore:
 
     def history_csv(self, filters: HistoryFilter) -> bytes:
         """Every filtered row (no display limit) as CSV."""
-        return self.history(filters, limit=None).to_csv(index=False).encode()
+        frame = self.history(filters, limit=None)
+        return frame.to_csv(index=False, float_format="%.4f").encode()
 
     def daily_summary(self, filters: HistoryFilter) -> pd.DataFrame:
         """Per IST day and signal type: signals, decided outcomes, wins and summed R (SQL)."""
@@ -763,12 +796,21 @@ class SignalStore:
                 ManualTradeRow.pnl,
                 ManualTradeRow.pnl_pct,
                 ManualTradeRow.r_multiple,
+                ManualTradeRow.entry_time,
+                ManualTradeRow.exit_time,
                 ManualTradeRow.notes,
             )
             .join(SignalRow, SignalRow.id == ManualTradeRow.signal_id)
             .order_by(ManualTradeRow.recorded_at)
         )
-        return self._frame(query, times=("recorded_at",))
+        frame = self._frame(query, times=("recorded_at", "entry_time", "exit_time"))
+        if not frame.empty:
+            frame.insert(
+                3,
+                "side",
+                ["long" if direction_of(t) > 0 else "short" for t in frame["signal_type"]],
+            )
+        return frame
 
     def recent_signals(self, limit: int = 200) -> pd.DataFrame:
         """The latest signals (for the manual-trade form's picker)."""

@@ -38,8 +38,13 @@ def health_panel() -> None:
     store = report["database"]
     if store.get("enabled"):
         columns = st.columns(4)
-        columns[0].metric("Signals stored", store.get("written_signals", 0))
-        columns[1].metric("Outcomes stored", store.get("written_outcomes", 0))
+        columns[0].metric(
+            "Signals written (this run)",
+            store.get("written_signals", 0),
+            help="By the writer since the server started; the database's total is on the "
+            "Performance page",
+        )
+        columns[1].metric("Outcomes written (this run)", store.get("written_outcomes", 0))
         columns[2].metric("Database queue", store.get("queued", 0))
         columns[3].metric("Rows dropped", store.get("dropped", 0))
         st.caption(

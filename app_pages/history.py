@@ -75,7 +75,7 @@ if history["simulated"].any():
         "Includes SIMULATED signals (from the embedded simulator, not the market).", icon="🧪"
     )
 shown = f"showing the newest {MAX_QUERY_ROWS:,}" if matching > len(history) else "all shown"
-st.caption(f"**{matching:,}** signals match ({shown}).")
+st.caption(f"**{matching:,}** {'signal matches' if matching == 1 else 'signals match'} ({shown}).")
 st.dataframe(
     history[list(HISTORY_COLUMNS)],
     column_config=HISTORY_COLUMNS,
@@ -85,7 +85,7 @@ st.dataframe(
 st.download_button(
     "Download CSV",
     data=lambda: store.history_csv(filters),
-    file_name=f"signals-{start or 'all'}-{end or 'all'}.csv",
+    file_name=filters.file_name(),
     mime="text/csv",
     icon=":material/download:",
 )

@@ -83,7 +83,8 @@ def live_panel() -> None:
         st.info(status["detail"])
     if status["daily_cap_reached"]:
         st.warning(
-            f"Daily cap reached: {status['signals_today']} signals issued today "
+            f"Daily cap reached: {status['signals_today']} "
+            f"{'signal' if status['signals_today'] == 1 else 'signals'} issued today "
             f"(MAX_DAILY_SIGNALS = {settings.max_daily_signals}). No new signal until the next "
             "trading day's open, 09:15 IST; open signals are still followed."
         )

@@ -10,6 +10,9 @@ import analytics
 import charts
 from config import get_settings
 from database import HistoryFilter
+from engine.sessions import IST
+from engine.signals import direction_of
+from trade_entry import PRICE_BAND, TradeInput, check_trade
 from ui import signal_store
 
 settings = get_settings()
@@ -47,7 +50,7 @@ st.caption(
 )
 figures = analytics.summarize(outcomes)
 columns = st.columns(4)
-columns[0].metric("Signals stored", f"{store.count(HistoryFilter()):,}")
+columns[0].metric("Signals in the database", f"{store.count(HistoryFilter()):,}")
 columns[1].metric("Decided outcomes", figures["total"])
 columns[2].metric("Average P/L", ratio(figures["avg_pnl_pct"], 3, "%"))
 columns[3].metric("Average R", ratio(figures["avg_r"]))
@@ -87,13 +90,7 @@ else:
         charts.win_rate_chart(by_confidence, "confidence_bucket", "Win rate by confidence"),
         key="by_confidence",
     )
-    ranked = by_type.sort_values("total_r", ascending=False)
-    best, worst = ranked.iloc[0], ranked.iloc[-1]
-    st.markdown(
-        f"Best type: **{best['signal_type']}** ({best['total_r']:+.1f} R over "
-        f"{best['outcomes']} outcomes) · worst: **{worst['signal_type']}** "
-        f"({worst['total_r']:+.1f} R over {worst['outcomes']})"
-    )
+    st.markdown(analytics.best_and_worst(by_type))
     group_columns = {
         "signal_type": st.column_config.TextColumn("Type"),
         "confidence_bucket": st.column_config.TextColumn("Confidence"),
@@ -118,6 +115,87 @@ else:
             f"Fewer than {analytics.SMALL_SAMPLE} outcomes: read the intervals, not the rates."
         )
 
+TRADE_COLUMNS = {
+    "recorded_at": st.column_config.DatetimeColumn("Recorded (IST)", format="YYYY-MM-DD HH:mm"),
+    "symbol": st.column_config.TextColumn("Symbol"),
+    "signal_type": st.column_config.TextColumn("Signal"),
+    "side": st.column_config.TextColumn("Side"),
+    "confidence": st.column_config.NumberColumn("Confidence", format="%.1f"),
+    "entry_price": st.column_config.NumberColumn("Entry (₹)", format="%.2f"),
+    "exit_price": st.column_config.NumberColumn("Exit (₹)", format="%.2f"),
+    "quantity": st.column_config.NumberColumn("Quantity (shares)", format="%d"),
+    "pnl": st.column_config.NumberColumn("P/L (₹)", format="%+,.2f"),
+    "pnl_pct": st.column_config.NumberColumn("P/L %", format="%+.2f%%"),
+    "r_multiple": st.column_config.NumberColumn("R", format="%+.2f"),
+    "entry_time": st.column_config.DatetimeColumn("Entered (IST)", format="YYYY-MM-DD HH:mm"),
+    "exit_time": st.column_config.DatetimeColumn("Exited (IST)", format="YYYY-MM-DD HH:mm"),
+    "notes": st.column_config.TextColumn("Notes"),
+}
+
+
+def record_trade_form(signal_id: str, signal) -> None:
+    """The trade form for one signal: pre-filled from it, every field checked as you type."""
+    side = "long" if direction_of(signal["signal_type"]) > 0 else "short"
+    signal_time = signal["signal_time"].to_pydatetime()
+    st.caption(
+        f"**{signal['symbol']}** · {signal['signal_type']} · **{side}** · signal at "
+        f"{signal_time:%Y-%m-%d %H:%M:%S} IST · entry {signal['entry']:.2f} · target "
+        f"{signal['target']:.2f} · stop {signal['stop_loss']:.2f}"
+    )
+    key = f"trade-{signal_id}"
+    left, middle, right = st.columns(3)
+    entry = left.number_input(
+        "Entry price (₹)",
+        value=float(signal["entry"]),
+        step=0.05,
+        format="%.2f",
+        key=f"{key}-entry",
+    )
+    exit_price = middle.number_input(
+        "Exit price (₹)",
+        value=None,
+        step=0.05,
+        format="%.2f",
+        key=f"{key}-exit",
+        placeholder="where you got out",
+    )
+    quantity = right.text_input("Quantity (shares)", value="1", key=f"{key}-quantity")
+    left, right = st.columns(2)
+    naive_signal_time = signal_time.astimezone(IST).replace(tzinfo=None, second=0, microsecond=0)
+    entry_time = left.datetime_input(
+        "Entry time (IST)", value=naive_signal_time, key=f"{key}-entered", step=60
+    )
+    exit_time = right.datetime_input("Exit time (IST)", value=None, key=f"{key}-exited", step=60)
+    confirmed = st.checkbox(
+        f"The prices are right (allow more than {PRICE_BAND:.0%} from the signal's entry)",
+        key=f"{key}-confirmed",
+    )
+    notes = st.text_input("Notes", key=f"{key}-notes")
+    trade = TradeInput(
+        quantity,
+        entry,
+        exit_price,
+        entry_time.replace(tzinfo=IST) if entry_time else None,
+        exit_time.replace(tzinfo=IST) if exit_time else None,
+        confirmed,
+    )
+    errors, shares = check_trade(trade, float(signal["entry"]), signal_time)
+    tried = f"{key}-tried"
+    if st.button("Record trade", key=f"{key}-record"):
+        st.session_state[tried] = True
+        if not errors:
+            row = store.add_manual_trade(
+                signal_id, entry, exit_price, shares, notes, trade.entry_time, trade.exit_time
+            )
+            st.session_state[tried] = False
+            st.success(
+                f"Recorded a {side} trade: P/L ₹{row['pnl']:+,.2f} ({row['pnl_pct']:+.2f}%)."
+            )
+    if st.session_state.get(tried) and errors:  # shown once tried, gone once fixed
+        for message in errors.values():
+            st.error(message)
+
+
 st.subheader("Your trades")
 if not settings.enable_performance_tracking:
     st.info("Manual trade tracking is off (ENABLE_PERFORMANCE_TRACKING=false).")
@@ -127,29 +205,36 @@ recent = store.recent_signals()
 if recent.empty:
     st.info("Record a trade once a signal has been stored.")
 else:
-    labels = {
-        row.id: f"{row.signal_time:%Y-%m-%d %H:%M} {row.signal_type} {row.symbol} @ {row.entry:.2f}"
-        for row in recent.itertuples()
-    }
-    with st.form("manual_trade", clear_on_submit=True):
-        signal_id = st.selectbox("Signal", list(labels), format_func=labels.get)
-        left, middle, right = st.columns(3)
-        entry = left.number_input("Entry price", min_value=0.0, step=0.05, format="%.2f")
-        exit_price = middle.number_input("Exit price", min_value=0.0, step=0.05, format="%.2f")
-        quantity = right.number_input("Quantity", min_value=1, step=1, value=1)
-        notes = st.text_input("Notes")
-        if st.form_submit_button("Record trade"):
-            try:
-                row = store.add_manual_trade(signal_id, entry, exit_price, int(quantity), notes)
-                st.success(f"Recorded: P/L {row['pnl']:+,.2f} ({row['pnl_pct']:+.2f}%).")
-            except ValueError as error:
-                st.error(f"Not recorded: {error}")
+    recent = recent.set_index("id")
+
+    def label(signal_id: str) -> str:
+        row = recent.loc[signal_id]
+        side = "long" if direction_of(row["signal_type"]) > 0 else "short"
+        return (
+            f"{row['signal_time']:%Y-%m-%d %H:%M} {row['symbol']} {row['signal_type']} "
+            f"({side}) @ {row['entry']:.2f}"
+        )
+
+    signal_id = st.selectbox(
+        "Signal you traded",
+        list(recent.index),
+        format_func=label,
+        index=None,
+        placeholder="Choose the signal (newest first)",
+    )
+    if signal_id is not None:
+        record_trade_form(signal_id, recent.loc[signal_id])
 trades = store.manual_trades()
 if not trades.empty:
     wins = int((trades["pnl"] > 0).sum())
     columns = st.columns(3)
     columns[0].metric("Trades", len(trades))
-    columns[1].metric("Net P/L", f"{trades['pnl'].sum():+,.2f}")
+    columns[1].metric("Net P/L", f"₹{trades['pnl'].sum():+,.2f}")
     columns[2].metric("Average R", ratio(trades["r_multiple"].astype(float).mean()))
     st.markdown(f"**Win rate:** {analytics.describe_win_rate(wins, len(trades))}")
-    st.dataframe(trades, hide_index=True, width="stretch")
+    st.dataframe(
+        trades.drop(columns=["id"]),
+        column_config=TRADE_COLUMNS,
+        hide_index=True,
+        width="stretch",
+    )

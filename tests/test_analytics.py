@@ -77,3 +77,60 @@ def test_daily_series_accumulates_r_and_rolls_the_win_rate():
     series = analytics.daily_series(daily, window=2)
     assert series["cumulative_r"].tolist() == [5.0, 5.0]
     assert series["rolling_win_rate"].tolist() == [0.75, 0.75]
+
+
+def test_best_and_worst_say_weakest_for_a_type_that_still_won():
+    import pandas as pd
+
+    from analytics import best_and_worst
+
+    both_won = pd.DataFrame(
+        {"signal_type": ["SELL", "BUY"], "total_r": [3.0, 2.0], "outcomes": [3, 1]}
+    )
+    line = best_and_worst(both_won)
+    assert "weakest: **BUY** (+2.0 R over 1 outcome)" in line and "worst" not in line
+    mixed = both_won.assign(total_r=[3.0, -1.0])
+    assert "worst: **BUY** (-1.0 R over 1 outcome)" in best_and_worst(mixed)
+    assert best_and_worst(both_won.head(1)).startswith("Only type so far: **SELL**")
+
+
+def test_health_charts_start_at_zero_and_win_rate_labels_sit_under_the_bars():
+    import pandas as pd
+
+    import charts
+
+    flat = pd.DataFrame({"ticks_per_s": [10.345, 10.36]}, index=pd.to_datetime([0, 5], unit="s"))
+    figure = charts.time_series_chart(flat, "ticks_per_s", "Ticks per second", "#3498db")
+    assert figure.layout.yaxis.range[0] == 0 and figure.layout.yaxis.range[1] > 10.36
+    groups = pd.DataFrame(
+        {
+            "signal_type": ["BUY"],
+            "win_rate": [1.0],
+            "ci_low": [0.2],
+            "ci_high": [1.0],
+            "outcomes": [1],
+        }
+    )
+    chart = charts.win_rate_chart(groups, "signal_type", "Win rate by type")
+    assert chart.data[0].text is None and list(chart.layout.xaxis.ticktext) == ["BUY<br>n=1"]
+
+
+def test_the_csv_name_says_its_filters_and_floats_are_rounded(tmp_path):
+    from datetime import date
+
+    from database import HistoryFilter, SignalStore
+    from tests.db_rows import signal_dict
+
+    assert HistoryFilter().file_name() == "signals-all.csv"
+    named = HistoryFilter(
+        symbols=("TCS",), start=date(2026, 11, 1), end=date(2026, 11, 24), min_confidence=7
+    ).file_name()
+    assert named == "signals-2026-11-01_to_2026-11-24-TCS-confidence7-10.csv"
+    store = SignalStore(f"sqlite:///{tmp_path / 'csv.db'}")
+    store.migrate()
+    from datetime import UTC, datetime
+
+    store.write_batch([signal_dict("c1", datetime.now(UTC), entry=100.123456789)], [])
+    assert b"100.1235" in store.history_csv(HistoryFilter()) and b"100.123456" not in (
+        store.history_csv(HistoryFilter())
+    )

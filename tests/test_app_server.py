@@ -10,7 +10,9 @@ from tests.server import health, running_server
 def test_health_reports_a_live_simulated_feed_before_any_browser_connects(tmp_path):
     with running_server(tmp_path, SIMULATOR_SPEED="20", SIMULATOR_WARMUP_SECONDS="120") as url:
         deadline, body = time.monotonic() + 60, health(url)
-        while (body is None or body["feed"]["ticks_total"] == 0) and time.monotonic() < deadline:
+        while (
+            body is None or body["feed"]["state"] != "connected"
+        ) and time.monotonic() < deadline:
             time.sleep(0.5)
             body = health(url)
     assert body is not None, "the server never answered /health"

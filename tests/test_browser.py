@@ -43,6 +43,7 @@ def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
             page.screenshot(path=str(shots / "dashboard.png"))
             page.get_by_text("System Health").first.click()
             page.get_by_text("Process memory").first.wait_for(timeout=30_000)
+            assert page.url.endswith("/system-health")  # /health stays the JSON route
             page.get_by_text("Performance").first.click()
             page.get_by_text("Decided outcomes").first.wait_for(timeout=30_000)
             page.wait_for_timeout(1_500)

@@ -118,6 +118,27 @@ def test_no_signal_yet_says_which_threshold_holds_them_back(make_app):
     assert "none has passed MIN_CONFIDENCE = 10/10" in texts(app)
 
 
+def test_the_page_says_when_the_daily_cap_is_reached(make_app):
+    app = make_app(MAX_DAILY_SIGNALS="1")
+    app.run()
+    service = service_module._service
+    assert wait_for(lambda: service.signals_total >= 1, 90)
+    app.run()
+    rendered = texts(app)
+    assert "Daily cap reached: 1 signal issued today (MAX_DAILY_SIGNALS = 1)" in rendered
+    assert "none has passed MIN_CONFIDENCE" not in rendered
+
+
+def test_after_stop_the_status_shows_no_rate_and_no_tick_age(app):
+    app.run()
+    service = service_module._service
+    assert wait_for(lambda: service.ticks_total > 0, 30)
+    button(app, "Stop Monitoring").click().run()
+    labels = {metric.label: metric.value for metric in app.metric}
+    assert labels["Feed"] == "stopped" and labels["Rate"] == "-" and labels["Last tick"] == "-"
+    assert ":gray-badge[stopped]" in texts(app)  # the badge says what the page says
+
+
 class ClosedMarketSource(FrameSource):
     """A live source that connects but gets no ticks, as Kite outside market hours."""
 
@@ -150,7 +171,12 @@ def test_the_health_page_shows_status_and_resources(app):
     assert not app.exception
     assert app.title[0].value == "System health"
     labels = {metric.label for metric in app.metric}
-    assert {"Ticks total", "Process memory", "Frames dropped", "Signals stored"} <= labels
+    assert {
+        "Ticks total",
+        "Process memory",
+        "Frames dropped",
+        "Signals written (this run)",
+    } <= labels
     assert f"schema version {database.SCHEMA_VERSION}" in texts(app)
 
 
@@ -176,6 +202,7 @@ def test_repeated_wrong_passwords_are_throttled(make_app):
         app.text_input[0].input("wrong")
         app.button[0].click().run()
     assert "Too many wrong attempts" in texts(app)
+    assert "Try again in 0 s" not in texts(app)
     app.text_input[0].input("right")
     app.button[0].click().run()  # refused while locked, even with the right password
     assert not app.sidebar.button
@@ -221,7 +248,7 @@ def test_history_page_filters_and_offers_the_filtered_csv(make_app, tmp_path):
     assert "**6** signals match" in texts(app)
     assert set(app.dataframe[0].value["symbol"]) == {"TCS"}
     app.multiselect[2].select("open").run()
-    assert "**1** signals match" in texts(app)  # TCS is every even n; only n = 10 is open
+    assert "**1** signal matches" in texts(app)  # TCS is every even n; only n = 10 is open
     assert set(app.dataframe[0].value["outcome"]) == {"open"}
 
 
@@ -245,13 +272,48 @@ def test_performance_page_reports_small_samples_honestly_and_records_a_trade(mak
     assert labels["Decided outcomes"] == "9"
     assert labels["Win rate"] == "4 of 9"  # a count, not "44%", below 30 outcomes
     assert labels["Profit factor"] == f"{8.0 / 5.0:.2f}"
-    app.number_input[0].set_value(100.0)
-    app.number_input[1].set_value(103.0)
-    app.number_input[2].set_value(5)
-    app.button(key="FormSubmitter:manual_trade-Record trade").click().run()
-    assert not app.exception
-    assert "Recorded: P/L +15.00 (+3.00%)" in texts(app)  # the newest signal is h0, a long
+    assert {metric.label for metric in app.metric}.isdisjoint({"Trades", "Net P/L"})
+
+
+def test_the_trade_form_is_prefilled_from_the_chosen_signal_and_names_each_bad_field(
+    make_app, tmp_path
+):
+    from datetime import timedelta
+
+    seed_store(tmp_path)
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/performance.py").run()
+    picker = next(box for box in app.selectbox if box.label == "Signal you traded")
+    assert picker.value is None  # never the newest signal by default
+    picker.set_value("h1").run()  # a SELL on INFY at 100.00: a short
+    assert "**short**" in texts(app)
+    by_label = {box.label: box for box in app.number_input}
+    assert by_label["Entry price (₹)"].value == 100.0  # the signal's entry
+    quantity = next(box for box in app.text_input if box.label == "Quantity (shares)")
+    quantity.input("2.5")
+    by_label["Exit price (₹)"].set_value(1519.85)
+    button(app, "Record trade").click().run()
+    errors = [e.value for e in app.error]
+    assert "Quantity: '2.5' is not a whole number of shares" in errors
+    assert any(e.startswith("Exit price: 1,519.85 is") for e in errors)
+    assert "Exit time: enter when you got out" in errors
+    # Each error goes once its field is fixed.
+    next(box for box in app.text_input if box.label == "Quantity (shares)").input("5").run()
+    assert not any(e.startswith("Quantity") for e in (e.value for e in app.error))
+    entered = next(box for box in app.datetime_input if box.label == "Entry time (IST)")
+    exited = next(box for box in app.datetime_input if box.label == "Exit time (IST)")
+    exited.set_value(entered.value - timedelta(minutes=5)).run()
+    assert "Exit time: must be after the entry time" in [e.value for e in app.error]
+    {b.label: b for b in app.number_input}["Exit price (₹)"].set_value(97.0)
+    exited = next(box for box in app.datetime_input if box.label == "Exit time (IST)")
+    exited.set_value(entered.value + timedelta(minutes=20)).run()
+    button(app, "Record trade").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert "Recorded a short trade: P/L ₹+15.00 (+3.00%)." in texts(app)
     assert {metric.label for metric in app.metric} >= {"Trades", "Net P/L"}
+    table = app.dataframe[-1].value
+    assert table["side"].tolist() == ["short"] and table["quantity"].tolist() == [5]
 
 
 def test_performance_defaults_to_market_outcomes_whenever_there_are_any(make_app, tmp_path):

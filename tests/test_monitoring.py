@@ -35,6 +35,8 @@ def test_a_streaming_simulator_is_healthy_with_resources_and_version(tmp_path):
     service.start()
     try:
         assert wait_for(lambda: service.ticks_total > 0, 30)
+        # The warm-up first: "catching up", then live.
+        assert wait_for(lambda: service.status()["state"] == "connected", 30)
         report = health_check(service, config)
         assert report["status"] == "ok", report["reasons"]
         assert report["feed"]["state"] == "connected"

@@ -52,6 +52,8 @@ def test_simulator_streams_ticks_and_signals_without_a_browser(tmp_path):
             ),
             timeout=60,
         )
+        demo = next(s for s in service.snapshot().signals if s.symbol == "RELIANCE")
+        assert demo.factors.get("catch_up") is True  # it came from the warm-up: marked
         assert wait_for(
             lambda: (service.snapshot().metrics["pcr_origin"] == "simulated").all(), timeout=30
         )
