@@ -1,0 +1,623 @@
+"""An order book driven by events, snapshotted as Kite full-mode frames: detection ground truth.
+
+Nothing here knows how the detector works. Each instrument has a limit order book on a price
+grid (in ticks), and every simulated second brings events:
+
+* limit orders arrive on both sides, most at the touch and fewer further out (Poisson counts,
+  lognormal sizes), and resting orders are cancelled (each order with a small chance a
+  second), so the visible depth is whatever arrivals and cancellations leave;
+* market orders arrive on both sides (Poisson counts, Pareto sizes: a heavy tail) and walk
+  the book, so volume, the last price and the spread emerge from the events;
+* iceberg agents rest at one price with a small display and a hidden reserve. A native one
+  (NSE/BSE disclosed quantity, at least 10 % of the order: at most nine refills) refills its
+  display at once, as the same order; a synthetic one (an algorithm re-posting) posts a new
+  order at the next second, if its price is still on its side of the book. An agent ends
+  when its reserve is used up (completed), when the price trades through it or it is
+  cancelled (broken);
+* confounders, each a mechanism: thin books (little resting depth for the flow, all day),
+  news bursts (one-sided market orders several times the usual while many participants
+  keep re-posting), spoofers (a large order a few ticks behind the touch, pulled before the
+  price reaches it), momentum runs (one-sided flow for minutes) and the opening ten minutes
+  (more of everything).
+
+The ground truth is what the agents did (:class:`IcebergTruth`, :class:`Episode`), recorded
+as they did it. Snapshots are taken once a second with Kite's jitter: now and then one is
+skipped or sent twice. Liquidity varies about tenfold across instruments. Not market data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from engine.ticks import MODE_FULL, empty_ticks, encode_kite_frame
+
+TICK = 0.05
+GRID = 800  # price levels per instrument; the price starts in the middle
+DEPTH_LEVELS = 12  # limit orders arrive up to this many ticks from the touch
+NO_ICEBERG = 0
+KIND_NAMES = ("iceberg", "news", "spoof", "momentum")
+
+# Episode codes in the schedule arrays.
+E_NONE, E_ICEBERG, E_NEWS, E_SPOOF, E_MOMENTUM = range(5)
+
+
+@dataclass(frozen=True)
+class IcebergTruth:
+    """One iceberg agent: where it rested, what it hid, how it ended (epoch seconds)."""
+
+    symbol: str
+    side: str  # "BID": a hidden buyer, "ASK": a hidden seller
+    price: float
+    peak: int  # displayed quantity, shares
+    hidden_total: int  # the whole order less its first display, shares
+    native: bool
+    strength: float  # refills of its peak per minute the flow was set to cause
+    start: int
+    end: int
+    refills: int
+    executed: int  # shares that traded against it
+    ended: str  # completed / broken / session end
+
+    @property
+    def expected_signal(self) -> str:
+        return "ACCUMULATION" if self.side == "BID" else "DISTRIBUTION"
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A confounder episode (no iceberg): news, spoof, momentum; or the opening."""
+
+    symbol: str
+    kind: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class BookInstrument:
+    symbol: str
+    instrument_token: int
+    price: float  # start price, rupees
+    volume_rate: float  # shares a second traded, typical
+    touch_seconds: float  # resting depth at the touch, in seconds of typical flow
+    thin: bool = False
+
+
+def book_instruments(count: int, seed: int, thin_share: float = 0.25) -> list[BookInstrument]:
+    """``count`` instruments with liquidity varying about tenfold; some with thin books."""
+    rng = np.random.default_rng([seed, 17])
+    instruments = []
+    for index in range(count):
+        thin = bool(thin_share) and index % max(round(1 / thin_share), 1) == 1
+        instruments.append(
+            BookInstrument(
+                symbol=f"SIM{index:03d}",
+                instrument_token=50_000 + index,
+                price=float(np.round(rng.uniform(150, 3000) / TICK) * TICK),
+                volume_rate=float(np.exp(rng.uniform(np.log(60), np.log(600)))),
+                touch_seconds=float(rng.uniform(1.0, 2.5) if thin else rng.uniform(8, 20)),
+                thin=thin,
+            )
+        )
+    return instruments
+
+
+# --------------------------------------------------------------------------- the kernel
+@numba.njit(cache=True)
+def _seed(seed: int) -> None:
+    np.random.seed(seed)
+
+
+@numba.njit(cache=True)
+def _pareto_size(mean: float) -> float:
+    # Pareto with shape 1.8 scaled to the mean: most orders small, a few very large.
+    shape = 1.8
+    scale = mean * (shape - 1) / shape
+    return scale / (np.random.random() ** (1 / shape))
+
+
+@numba.njit(cache=True)
+def _best_bid(bid: np.ndarray) -> int:
+    for level in range(bid.shape[0] - 1, -1, -1):
+        if bid[level] > 0:
+            return level
+    return -1
+
+
+@numba.njit(cache=True)
+def _best_ask(ask: np.ndarray) -> int:
+    for level in range(ask.shape[0]):
+        if ask[level] > 0:
+            return level
+    return ask.shape[0]
+
+
+@numba.njit(cache=True)
+def _cancel(book: np.ndarray, orders: np.ndarray, chance: float) -> None:
+    for level in range(book.shape[0]):
+        if orders[level] > 0:
+            gone = np.random.binomial(int(orders[level]), chance)
+            if gone > 0:
+                book[level] -= np.round(book[level] * gone / orders[level])
+                orders[level] -= gone
+                if orders[level] <= 0 or book[level] <= 0:
+                    book[level] = 0.0
+                    orders[level] = 0
+
+
+@numba.njit(cache=True)
+def _take(book: np.ndarray, orders: np.ndarray, level: int, wanted: float) -> float:
+    take = min(wanted, book[level])
+    remaining_orders = orders[level] - int(np.round(orders[level] * take / book[level]))
+    book[level] -= take
+    orders[level] = max(0, remaining_orders)
+    if book[level] <= 0:
+        book[level] = 0.0
+        orders[level] = 0
+    return take
+
+
+@numba.njit(cache=True)
+def _step(
+    bid,
+    ask,
+    bid_orders,
+    ask_orders,
+    volume,
+    last,
+    rate,
+    order_size,
+    arrival,
+    ice,
+    ice_int,
+    episode,
+    episode_side,
+    opening,
+):
+    """One simulated second for every instrument (arrays are modified in place).
+
+    ``ice`` float columns: price level, peak, display, reserve; ``ice_int``: state (0 none,
+    1 active, 2 completed, 3 broken), side (+1 bid / -1 ask), native, refills, executed
+    shares, re-post pending (synthetic).
+    """
+    n = bid.shape[0]
+    for i in range(n):
+        kind = episode[i]
+        bias = episode_side[i]
+        # ---- the visible book: limit arrivals near the touch, cancellations everywhere
+        bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
+        if bb < 0:
+            bb = min(ba, GRID) - 1
+        if ba >= GRID:
+            ba = bb + 1
+        crowd = (3.0 if kind == E_NEWS else 1.0) * (1.5 if opening else 1.0)
+        for d in range(DEPTH_LEVELS):
+            lam = arrival[i] * np.exp(-d / 3.0) * crowd
+            for side in range(2):
+                level = bb - d if side == 0 else ba + d
+                if level < 1 or level >= GRID - 1:
+                    continue
+                for _ in range(np.random.poisson(lam)):
+                    size = max(1.0, np.round(np.random.lognormal(np.log(order_size[i]), 0.7)))
+                    if side == 0 and level < ba:
+                        bid[i, level] += size
+                        bid_orders[i, level] += 1
+                    elif side == 1 and level > bb:
+                        ask[i, level] += size
+                        ask_orders[i, level] += 1
+        # Inside a spread wider than a tick, new orders improve the touch.
+        if ba - bb > 1:
+            for side in range(2):
+                for _ in range(np.random.poisson(arrival[i] * 2.0 * crowd)):
+                    size = max(1.0, np.round(np.random.lognormal(np.log(order_size[i]), 0.7)))
+                    if side == 0:
+                        bid[i, bb + 1] += size
+                        bid_orders[i, bb + 1] += 1
+                    else:
+                        ask[i, ba - 1] += size
+                        ask_orders[i, ba - 1] += 1
+                    bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
+                    if ba - bb <= 1:
+                        break
+        chance = 0.04 * (2.0 if opening else 1.0)
+        _cancel(bid[i], bid_orders[i], chance)
+        _cancel(ask[i], ask_orders[i], chance)
+        # ---- a synthetic iceberg re-posts its display after the fills of the second before
+        if ice_int[i, 0] == 1 and ice_int[i, 5] == 1:
+            ice_int[i, 5] = 0
+            level = int(ice[i, 0])
+            valid = level < _best_ask(ask[i]) if ice_int[i, 1] > 0 else level > _best_bid(bid[i])
+            if valid:
+                shown = min(ice[i, 1], ice[i, 3])
+                ice[i, 2], ice[i, 3] = shown, ice[i, 3] - shown
+                ice_int[i, 3] += 1
+            else:
+                ice_int[i, 0] = 3  # the price went through its level meanwhile: broken
+        # ---- market orders walk the book
+        surge = 4.0 if kind == E_NEWS else 1.5 if kind == E_MOMENTUM else 0.0
+        scale = 3.0 if opening else 1.0
+        buy_rate = rate[i] / 2.0 * scale * (1.0 + surge * (bias > 0))
+        sell_rate = rate[i] / 2.0 * scale * (1.0 + surge * (bias < 0))
+        mean_order = order_size[i] * 2.0
+        buys = np.random.poisson(buy_rate / mean_order)
+        sells = np.random.poisson(sell_rate / mean_order)
+        for _ in range(buys + sells):
+            is_buy = np.random.random() * (buys + sells) < buys
+            remaining = max(1.0, np.round(_pareto_size(mean_order)))
+            ice_side = 1 if not is_buy else -1  # the side an iceberg must be on to meet it
+            while remaining > 0:
+                others = _best_ask(ask[i]) if is_buy else _best_bid(bid[i])
+                ice_level = int(ice[i, 0])
+                ice_ready = (
+                    ice_int[i, 0] == 1
+                    and ice_int[i, 1] == ice_side
+                    and (ice[i, 2] > 0 or (ice_int[i, 2] == 1 and ice[i, 3] > 0))
+                    and (ice_level <= others if is_buy else ice_level >= others)
+                )
+                if ice_ready:
+                    if ice[i, 2] <= 0:  # native: the same order refills at once
+                        shown = min(ice[i, 1], ice[i, 3])
+                        ice[i, 2], ice[i, 3] = shown, ice[i, 3] - shown
+                        ice_int[i, 3] += 1
+                    take = min(remaining, ice[i, 2])
+                    ice[i, 2] -= take
+                    ice_int[i, 4] += int(take)
+                    remaining -= take
+                    volume[i] += take
+                    last[i] = ice_level
+                    if ice[i, 2] <= 0 and ice[i, 3] <= 0:
+                        ice_int[i, 0] = 2  # all of it executed: completed
+                    elif ice[i, 2] <= 0 and ice_int[i, 2] == 0:
+                        ice_int[i, 5] = 1  # synthetic: re-posts next second
+                    continue
+                if is_buy:
+                    if others >= GRID:
+                        break
+                    took = _take(ask[i], ask_orders[i], others, remaining)
+                else:
+                    if others < 0:
+                        break
+                    took = _take(bid[i], bid_orders[i], others, remaining)
+                remaining -= took
+                volume[i] += took
+                last[i] = others
+        # ---- an iceberg whose price the other side reached is broken
+        if ice_int[i, 0] == 1:
+            level = int(ice[i, 0])
+            crossed_up = ice_int[i, 1] > 0 and _best_ask(ask[i]) <= level
+            crossed_down = ice_int[i, 1] < 0 and _best_bid(bid[i]) >= level
+            if crossed_up or crossed_down:
+                ice_int[i, 0] = 3
+
+
+class BookSimulator:
+    """A seeded session of event-driven books for ``instruments``, from ``start`` (epoch s).
+
+    ``step()`` advances one second and returns the ticks (empty when the snapshot is
+    skipped), ``frame()`` the Kite frame. ``icebergs`` and ``episodes`` are the ground truth.
+    ``iceberg_share`` of the instruments carry iceberg agents; strengths (refills of the peak
+    per minute) are drawn from ``strengths``.
+    """
+
+    def __init__(
+        self,
+        instruments: list[BookInstrument],
+        start: int,
+        seed: int,
+        session_seconds: int = 3_600,
+        strengths: tuple[float, ...] = (3, 5, 10, 20),
+        iceberg_gap_seconds: float = 900,
+        confounder_gap_seconds: float = 1_200,
+        opening_seconds: int = 0,
+        native_share: float = 0.7,
+        skip_chance: float = 0.03,
+        repeat_chance: float = 0.02,
+    ) -> None:
+        self.instruments = instruments
+        self.start, self.now = start, start - 1
+        self.rng = np.random.default_rng([seed, 1])
+        _seed(int(seed) % (2**31))
+        n = len(instruments)
+        self._tokens = np.array([i.instrument_token for i in instruments], dtype=np.uint32)
+        self._base = np.array([i.price for i in instruments]) - GRID // 2 * TICK
+        self.rate = np.array([i.volume_rate for i in instruments])
+        self.order_size = np.maximum(5.0, np.round(self.rate / 4.0))
+        # Arrivals per level a second, so that the touch holds ``touch_seconds`` of flow.
+        touch = np.array([i.touch_seconds for i in instruments]) * self.rate
+        self.arrival = touch * 0.04 / self.order_size
+        self.bid = np.zeros((n, GRID))
+        self.ask = np.zeros((n, GRID))
+        self.bid_orders = np.zeros((n, GRID), dtype=np.int64)
+        self.ask_orders = np.zeros((n, GRID), dtype=np.int64)
+        middle = GRID // 2
+        for d in range(DEPTH_LEVELS):
+            depth = touch * np.exp(-d / 3.0)
+            self.bid[:, middle - 1 - d] = np.round(depth)
+            self.ask[:, middle + d] = np.round(depth)
+            self.bid_orders[:, middle - 1 - d] = np.maximum(1, np.round(depth / self.order_size))
+            self.ask_orders[:, middle + d] = np.maximum(1, np.round(depth / self.order_size))
+        self.volume = np.zeros(n)
+        self.last = np.full(n, float(middle))
+        self.ice = np.zeros((n, 4))
+        self.ice_int = np.zeros((n, 6), dtype=np.int64)
+        self._ice_meta: list[dict | None] = [None] * n
+        self.icebergs: list[IcebergTruth] = []
+        self.episodes: list[Episode] = []
+        self.session_seconds = session_seconds
+        self.opening_seconds = opening_seconds
+        self.strengths = strengths
+        self.native_share = native_share
+        self.skip_chance, self.repeat_chance = skip_chance, repeat_chance
+        self._schedule_icebergs(iceberg_gap_seconds)
+        self._schedule_confounders(confounder_gap_seconds)
+        self._episode = np.zeros(n, dtype=np.int64)
+        self._episode_side = np.zeros(n, dtype=np.int64)
+        self._high = np.full(n, -np.inf)
+        self._low = np.full(n, np.inf)
+        self._open = np.full(n, np.nan)
+        self._previous: np.ndarray | None = None
+
+    # ------------------------------------------------------------------------ schedule
+    def _schedule_icebergs(self, gap: float) -> None:
+        """When each instrument's iceberg agents start (thin books get none: they are
+        confounders), with strength, side and kind drawn per agent."""
+        self._ice_plan: list[list[tuple]] = [[] for _ in self.instruments]
+        for row, instrument in enumerate(self.instruments):
+            if instrument.thin:
+                continue
+            t = self.rng.uniform(120, gap)
+            while t < self.session_seconds - 240:
+                strength = float(self.rng.choice(self.strengths))
+                side = 1 if self.rng.random() < 0.5 else -1
+                native = bool(self.rng.random() < self.native_share)
+                self._ice_plan[row].append((int(self.start + t), strength, side, native))
+                t += 600 + self.rng.exponential(gap)
+
+    def _schedule_confounders(self, gap: float) -> None:
+        self._confounders = np.zeros((0, 5), dtype=np.int64)
+        rows = []
+        for row, instrument in enumerate(self.instruments):
+            t = self.rng.uniform(60, gap)
+            while t < self.session_seconds - 200:
+                code = int(self.rng.choice([E_NEWS, E_SPOOF, E_MOMENTUM]))
+                duration = int(
+                    self.rng.uniform(60, 180) if code == E_NEWS else self.rng.uniform(120, 420)
+                )
+                side = 1 if self.rng.random() < 0.5 else -1
+                rows.append((row, code, int(self.start + t), int(self.start + t + duration), side))
+                self.episodes.append(
+                    Episode(
+                        instrument.symbol,
+                        KIND_NAMES[code - 1],
+                        int(self.start + t),
+                        int(self.start + t + duration),
+                    )
+                )
+                t += duration + 300 + self.rng.exponential(gap)
+        if rows:
+            self._confounders = np.array(rows, dtype=np.int64)
+        if self.opening_seconds:
+            for instrument in self.instruments:
+                self.episodes.append(
+                    Episode(
+                        instrument.symbol, "opening", self.start, self.start + self.opening_seconds
+                    )
+                )
+
+    # ---------------------------------------------------------------------------- steps
+    def _start_agents(self) -> None:
+        for row, plan in enumerate(self._ice_plan):
+            if not plan or plan[0][0] > self.now or self.ice_int[row, 0] == 1:
+                continue
+            if self._episode[row] != E_NONE:  # not during a confounder: one story at a time
+                continue
+            _, strength, side, native = plan.pop(0)
+            sell_rate = self.rate[row] / 2.0  # the flow that will hit a hidden buyer
+            peak = max(
+                5.0,
+                np.round(sell_rate * 60.0 / strength / self.order_size[row]) * self.order_size[row],
+            )
+            refills = int(self.rng.integers(3, 10)) if native else int(self.rng.integers(4, 40))
+            bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
+            level = bb if side > 0 else ba
+            self.ice[row] = (level, peak, peak, peak * refills)
+            self.ice_int[row] = (1, side, 1 if native else 0, 0, 0, 0)
+            self._ice_meta[row] = {
+                "start": self.now,
+                "price": round(self._base[row] + level * TICK, 2),
+                "peak": int(peak),
+                "hidden": int(peak * refills),
+                "native": native,
+                "strength": strength,
+                "side": "BID" if side > 0 else "ASK",
+            }
+
+    def _finish_agents(self, force: bool = False) -> None:
+        for row, meta in enumerate(self._ice_meta):
+            if meta is None:
+                continue
+            state = self.ice_int[row, 0]
+            if state in (2, 3) or force:
+                ended = {2: "completed", 3: "broken"}.get(int(state), "session end")
+                self.icebergs.append(
+                    IcebergTruth(
+                        symbol=self.instruments[row].symbol,
+                        side=meta["side"],
+                        price=meta["price"],
+                        peak=meta["peak"],
+                        hidden_total=meta["hidden"],
+                        native=meta["native"],
+                        strength=meta["strength"],
+                        start=meta["start"],
+                        end=self.now,
+                        refills=int(self.ice_int[row, 3]),
+                        executed=int(self.ice_int[row, 4]),
+                        ended=ended,
+                    )
+                )
+                self._ice_meta[row] = None
+                self.ice_int[row] = 0
+                self.ice[row] = 0.0
+
+    def _confounders_now(self) -> None:
+        self._episode[:] = E_NONE
+        self._episode_side[:] = 0
+        c = self._confounders
+        if len(c):
+            live = (c[:, 2] <= self.now) & (self.now < c[:, 3])
+            self._episode[c[live, 0]] = c[live, 1]
+            self._episode_side[c[live, 0]] = c[live, 4]
+
+    def _spoof(self) -> None:
+        """A spoofer shows a large order a few ticks behind the touch and pulls it before
+        the price gets there."""
+        for row in np.flatnonzero(self._episode == E_SPOOF):
+            side = self._episode_side[row]
+            bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
+            size = self.rate[row] * 60
+            if side > 0 and bb - 3 > 0:
+                self.bid[row, bb - 1] = max(self.bid[row, bb - 1], 0)
+                target = bb - 3
+                if self.bid[row, target] < size:
+                    self.bid[row, target] += size
+                    self.bid_orders[row, target] += 1
+            elif side < 0 and ba + 3 < GRID:
+                target = ba + 3
+                if self.ask[row, target] < size:
+                    self.ask[row, target] += size
+                    self.ask_orders[row, target] += 1
+        for row in range(len(self.instruments)):  # pulled when the touch comes within a tick
+            bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
+            big = self.rate[row] * 50
+            for level in (bb, bb - 1):
+                if (
+                    0 <= level < GRID
+                    and self.bid[row, level] > big
+                    and self._episode[row] != E_NONE
+                ):
+                    self.bid[row, level] -= self.rate[row] * 60
+                    self.bid_orders[row, level] = max(0, self.bid_orders[row, level] - 1)
+            for level in (ba, ba + 1):
+                if (
+                    0 <= level < GRID
+                    and self.ask[row, level] > big
+                    and self._episode[row] != E_NONE
+                ):
+                    self.ask[row, level] -= self.rate[row] * 60
+                    self.ask_orders[row, level] = max(0, self.ask_orders[row, level] - 1)
+        np.maximum(self.bid, 0, out=self.bid)
+        np.maximum(self.ask, 0, out=self.ask)
+
+    def step(self) -> np.ndarray:
+        """Advance one second; the snapshot Kite would send (possibly none, possibly the last
+        one again)."""
+        self.now += 1
+        self._confounders_now()
+        self._start_agents()
+        self._spoof()
+        opening = self.now < self.start + self.opening_seconds
+        _step(
+            self.bid,
+            self.ask,
+            self.bid_orders,
+            self.ask_orders,
+            self.volume,
+            self.last,
+            self.rate,
+            self.order_size,
+            self.arrival,
+            self.ice,
+            self.ice_int,
+            self._episode,
+            self._episode_side,
+            opening,
+        )
+        self._finish_agents()
+        if self.now >= self.start + self.session_seconds - 1:
+            self._finish_agents(force=True)
+        roll = self.rng.random()
+        if roll < self.skip_chance:
+            return empty_ticks(0)
+        if roll < self.skip_chance + self.repeat_chance and self._previous is not None:
+            return self._previous.copy()
+        self._previous = self._snapshot()
+        return self._previous
+
+    def frame(self) -> bytes:
+        return encode_kite_frame(self.step())
+
+    def _snapshot(self) -> np.ndarray:
+        n = len(self.instruments)
+        ticks = empty_ticks(n)
+        last_price = np.round(self._base + self.last * TICK, 2)
+        for row in range(n):
+            bid_levels = np.flatnonzero(self.bid[row] > 0)[::-1][:5]
+            ask_levels = np.flatnonzero(self.ask[row] > 0)[:5]
+            shown_bid = self.bid[row, bid_levels].copy()
+            shown_ask = self.ask[row, ask_levels].copy()
+            bid_count = self.bid_orders[row, bid_levels].copy()
+            ask_count = self.ask_orders[row, ask_levels].copy()
+            if self.ice_int[row, 0] == 1:  # an iceberg's display shows at its price
+                level = int(self.ice[row, 0])
+                display = self.ice[row, 2]
+                levels, shown, count = (
+                    (bid_levels, shown_bid, bid_count)
+                    if self.ice_int[row, 1] > 0
+                    else (ask_levels, shown_ask, ask_count)
+                )
+                where = np.flatnonzero(levels == level)
+                if where.size and display > 0:
+                    shown[where[0]] += display
+                    count[where[0]] += 1
+                elif display > 0 and self.ice_int[row, 1] > 0:
+                    bid_levels = np.sort(np.append(bid_levels, level))[::-1][:5]
+                    shown_bid = np.array(
+                        [self.bid[row, lv] + (display if lv == level else 0) for lv in bid_levels]
+                    )
+                    bid_count = np.array(
+                        [self.bid_orders[row, lv] + (lv == level) for lv in bid_levels]
+                    )
+                elif display > 0:
+                    ask_levels = np.sort(np.append(ask_levels, level))[:5]
+                    shown_ask = np.array(
+                        [self.ask[row, lv] + (display if lv == level else 0) for lv in ask_levels]
+                    )
+                    ask_count = np.array(
+                        [self.ask_orders[row, lv] + (lv == level) for lv in ask_levels]
+                    )
+            ticks["bid_price"][row, : len(bid_levels)] = np.round(
+                self._base[row] + bid_levels * TICK, 2
+            )
+            ticks["bid_qty"][row, : len(bid_levels)] = shown_bid
+            ticks["bid_orders"][row, : len(bid_levels)] = np.minimum(bid_count, 65_535)
+            ticks["ask_price"][row, : len(ask_levels)] = np.round(
+                self._base[row] + ask_levels * TICK, 2
+            )
+            ticks["ask_qty"][row, : len(ask_levels)] = shown_ask
+            ticks["ask_orders"][row, : len(ask_levels)] = np.minimum(ask_count, 65_535)
+        self._open = np.where(np.isnan(self._open), last_price, self._open)
+        self._high = np.maximum(self._high, last_price)
+        self._low = np.minimum(self._low, last_price)
+        close = np.array([i.price for i in self.instruments])
+        ticks["instrument_token"] = self._tokens
+        ticks["mode"] = MODE_FULL
+        ticks["tradable"] = True
+        ticks["last_price"] = last_price
+        ticks["last_traded_quantity"] = 1
+        ticks["average_traded_price"] = last_price
+        ticks["volume_traded"] = self.volume.astype(np.int64)
+        ticks["total_buy_quantity"] = self.bid.sum(axis=1).astype(np.int64)
+        ticks["total_sell_quantity"] = self.ask.sum(axis=1).astype(np.int64)
+        ticks["open"], ticks["high"], ticks["low"], ticks["close"] = (
+            self._open,
+            self._high,
+            self._low,
+            close,
+        )
+        ticks["change"] = (last_price - close) * 100 / close
+        ticks["last_trade_time"] = self.now
+        ticks["exchange_timestamp"] = self.now
+        return ticks
