@@ -41,10 +41,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 
-bench: $(STAMP)  ## engine (against kiteconnect's parser), replay and database benchmarks
+bench: $(STAMP)  ## engine (against kiteconnect's parser), replay, database and detection benchmarks
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_replay.py --minutes 30
 	$(BIN)/python benchmarks/bench_database.py
+	$(BIN)/python benchmarks/bench_detection.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -179,7 +179,8 @@ def _step(
 ):
     """One simulated second for every instrument (arrays are modified in place).
 
-    ``ice`` float columns: price level, peak, display, reserve; ``ice_int``: state (0 none,
+    ``ice`` float columns: price level, peak, display, reserve, visible quantity queued
+    ahead of the display; ``ice_int``: state (0 none,
     1 active, 2 completed, 3 broken), side (+1 bid / -1 ask), native, refills, executed
     shares, re-post pending (synthetic).
     """
@@ -234,6 +235,7 @@ def _step(
                 shown = min(ice[i, 1], ice[i, 3])
                 ice[i, 2], ice[i, 3] = shown, ice[i, 3] - shown
                 ice_int[i, 3] += 1
+                ice[i, 4] = bid[i, level] if ice_int[i, 1] > 0 else ask[i, level]
             else:
                 ice_int[i, 0] = 3  # the price went through its level meanwhile: broken
         # ---- market orders walk the book
@@ -258,13 +260,26 @@ def _step(
                     and (ice_level <= others if is_buy else ice_level >= others)
                 )
                 if ice_ready:
-                    if ice[i, 2] <= 0:  # native: the same order refills at once
+                    book = ask if is_buy else bid
+                    orders = ask_orders if is_buy else bid_orders
+                    # Time priority: visible orders queued ahead of the display trade first.
+                    ahead = min(ice[i, 4], book[i, ice_level])
+                    if ahead > 0:
+                        took = _take(book[i], orders[i], ice_level, min(remaining, ahead))
+                        ice[i, 4] = ahead - took
+                        remaining -= took
+                        volume[i] += took
+                        last[i] = ice_level
+                        continue
+                    if ice[i, 2] <= 0:  # native: the same order refills, at the back
                         shown = min(ice[i, 1], ice[i, 3])
                         ice[i, 2], ice[i, 3] = shown, ice[i, 3] - shown
                         ice_int[i, 3] += 1
+                        ice[i, 4] = book[i, ice_level]
+                        continue
                     take = min(remaining, ice[i, 2])
                     ice[i, 2] -= take
-                    ice_int[i, 4] += int(take)
+                    ice_int[i, 4] += int(np.round(take))
                     remaining -= take
                     volume[i] += take
                     last[i] = ice_level
@@ -341,7 +356,7 @@ class BookSimulator:
             self.ask_orders[:, middle + d] = np.maximum(1, np.round(depth / self.order_size))
         self.volume = np.zeros(n)
         self.last = np.full(n, float(middle))
-        self.ice = np.zeros((n, 4))
+        self.ice = np.zeros((n, 5))
         self.ice_int = np.zeros((n, 6), dtype=np.int64)
         self._ice_meta: list[dict | None] = [None] * n
         self.icebergs: list[IcebergTruth] = []
@@ -423,7 +438,8 @@ class BookSimulator:
             refills = int(self.rng.integers(3, 10)) if native else int(self.rng.integers(4, 40))
             bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
             level = bb if side > 0 else ba
-            self.ice[row] = (level, peak, peak, peak * refills)
+            book = self.bid if side > 0 else self.ask
+            self.ice[row] = (level, peak, peak, peak * refills, book[row, level])
             self.ice_int[row] = (1, side, 1 if native else 0, 0, 0, 0)
             self._ice_meta[row] = {
                 "start": self.now,

@@ -1,0 +1,357 @@
+"""Per-price-level iceberg detection: a level that keeps showing while more trades there than
+it ever showed.
+
+Rows are instruments; each has two tracked levels, the best bid (a hidden buyer absorbs
+selling there) and the best ask (a hidden seller absorbs buying). From consecutive full-mode
+snapshots ``prev -> cur`` of an instrument (about a second apart) the tracker takes:
+
+* the volume that traded at the level: the cumulative volume's increase, given to the
+  sellers when the last price printed at or below the previous bid, to the buyers at or
+  above the previous ask, half each in between (Kite gives no trade-by-trade tape);
+* what the level showed before and after, and its order count.
+
+While the level's price holds (the same best price in ``prev`` and ``cur``), per step:
+
+* ``added = shown_after - (shown_before - traded)``: quantity that appeared at the price
+  during the step. With new orders (the count rose) it is visible supply, anyone's; without
+  a new order it is a **refill** of an order already there (a native iceberg's disclosed
+  quantity coming back). One new order bringing back about what traded right after a fill
+  is a **re-post** (a synthetic iceberg: an algorithm placing the next slice);
+* the level's revealed hidden volume is what traded there minus (shown first + visible
+  additions - shown now), as in Zotikov and Antonov (2021): volume no visible order can
+  account for.
+
+A level is an **iceberg** once it has at least ``min_refills`` refills or re-posts and its
+revealed hidden volume reaches ``min_hidden_peaks`` times its peak (the largest refill seen,
+the display size). It ends when the price is traded through (``broken``: the other side
+reached it, or the level left the book), when nothing trades there for ``quiet_seconds``
+(``completed``), or when the detector is reset.
+
+The walk is compiled (numba) because a level's story is sequential; every instrument is
+handled in one pass over the batch, sorted by instrument and time, and the state lives in
+arrays of shape (instruments, 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from engine.ticks import MODE_FULL
+
+BID, ASK = 0, 1
+SIDE_NAMES = ("BID", "ASK")
+STATE_NONE, STATE_ACTIVE, STATE_COMPLETED, STATE_BROKEN = 0, 1, 2, 3
+STATE_NAMES = ("", "active", "completed", "broken")
+
+# Float state columns per (instrument, side).
+F_PRICE, F_SHOWN_FIRST, F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_SHOWN_MAX = range(7)
+F_FIELDS = 7
+# Integer state columns per (instrument, side).
+I_STATE, I_REFILLS, I_NATIVE, I_REPOSTS, I_FIRST, I_LAST_TRADE, I_RECORDED = range(7)
+I_FIELDS = 7
+
+
+@dataclass(frozen=True)
+class LevelSettings:
+    """When a level counts as an iceberg; see the module docstring.
+
+    ``min_refills`` (>= 1) refills or re-posts; ``min_hidden_peaks`` (> 0) revealed hidden
+    volume in units of the peak; ``quiet_seconds`` (> 0) without a trade ends it;
+    ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story.
+    """
+
+    min_refills: int = 2
+    min_hidden_shown: float = 1.0
+    quiet_seconds: int = 90
+    max_gap_seconds: int = 30
+    min_refill_share: float = 0.5  # a refill brings back at least this share of what traded
+    min_refill_orders: float = 3.0  # ... and at least this many of the level's typical orders
+
+
+@dataclass(frozen=True)
+class Iceberg:
+    """One detected iceberg: a hidden buyer at the bid or seller at the ask."""
+
+    symbol: str
+    side: str  # BID or ASK
+    price: float
+    peak: float  # display size, shares (the largest refill seen)
+    refills: int  # refills and re-posts seen
+    hidden_volume: float  # revealed hidden volume, shares
+    traded: float  # all that traded at the price while it held, shares
+    first_seen: int  # exchange epoch seconds
+    detected_at: int  # when its evidence first passed the rule
+    last_seen: int
+    native: bool  # refills without new orders (NSE/BSE disclosed quantity)
+    state: str  # active / completed / broken
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk(
+    rows,
+    times,
+    volumes,
+    last_prices,
+    best_prices,
+    best_qty,
+    best_orders,
+    prev,
+    prev_int,
+    level,
+    level_int,
+    arrivals,
+    events,
+    event_count,
+    min_refills,
+    min_hidden_shown,
+    quiet_seconds,
+    max_gap,
+    min_refill_share,
+    min_refill_orders,
+):
+    """Fold ticks (sorted by row, then time) into the level state; append finished
+    icebergs to ``events`` (row, side, state and the float fields) while room lasts.
+
+    ``prev`` float columns per row: bid price, ask price, bid qty, ask qty, last price,
+    volume; ``prev_int``: time, bid orders, ask orders.
+    """
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        t = times[j]
+        volume = volumes[j]
+        p_time = prev_int[i, 0]
+        linked = p_time > 0 and t > p_time and t - p_time <= max_gap
+        if p_time > 0 and t <= p_time:
+            continue  # a repeated or older snapshot adds nothing
+        traded = 0.0
+        if linked and volume > prev[i, 5]:
+            traded = volume - prev[i, 5]
+        ltp = last_prices[j]
+        sells, buys = 0.0, 0.0
+        if traded > 0:
+            if ltp <= prev[i, 0]:
+                sells = traded
+            elif ltp >= prev[i, 1] and prev[i, 1] > 0:
+                buys = traded
+            else:
+                sells = traded / 2
+                buys = traded / 2
+        for s in range(2):
+            price = best_prices[j, s]
+            shown = best_qty[j, s]
+            orders = best_orders[j, s]
+            p_price = prev[i, s]
+            p_shown = prev[i, 2 + s]
+            p_orders = prev_int[i, 1 + s]
+            hit = sells if s == 0 else buys
+            state = level_int[i, s, I_STATE]
+            held = linked and price > 0 and price == p_price
+            if state == STATE_ACTIVE and not held:
+                # The level left the top: traded through (the other side reached it, or
+                # it was consumed) or pulled.
+                through = (s == 0 and (price < level[i, s, F_PRICE] or price <= 0)) or (
+                    s == 1 and (price > level[i, s, F_PRICE] or price <= 0)
+                )
+                end_state = STATE_BROKEN if through or not linked else STATE_COMPLETED
+                if level_int[i, s, I_RECORDED] > 0 and event_count[0] < events.shape[0]:
+                    _record(events, event_count, i, s, end_state, level, level_int, prev_int[i, 0])
+                level_int[i, s, I_STATE] = STATE_NONE
+                state = STATE_NONE
+            if not held:
+                continue
+            if state == STATE_NONE or level[i, s, F_PRICE] != price:
+                level[i, s, :] = 0.0
+                level_int[i, s, :] = 0
+                level[i, s, F_PRICE] = price
+                level[i, s, F_SHOWN_FIRST] = p_shown
+                level_int[i, s, I_STATE] = STATE_ACTIVE
+                level_int[i, s, I_FIRST] = p_time
+                level_int[i, s, I_LAST_TRADE] = p_time
+            level[i, s, F_TRADED] += hit
+            if hit > 0:
+                level_int[i, s, I_LAST_TRADE] = t
+            dt = t - p_time
+            added = shown - (p_shown - hit)
+            new_orders = orders - p_orders
+            typical = p_shown / max(p_orders, 1)  # the level's typical order, shares
+            level[i, s, F_SHOWN_MAX] = max(level[i, s, F_SHOWN_MAX], shown)
+            if hit <= 0:
+                # Nothing traded: whatever appeared is visible supply, and it teaches the
+                # instrument's usual arrival rate at its touch.
+                level[i, s, F_VISIBLE] += max(added, 0.0)
+                arrivals[i, s] = 0.95 * arrivals[i, s] + 0.05 * max(added, 0.0) / dt
+            else:
+                # Trades hide what arrived meanwhile: count the usual arrivals as visible.
+                level[i, s, F_VISIBLE] += arrivals[i, s] * dt
+                sized = added >= min_refill_orders * typical and added >= min_refill_share * hit
+                if sized and new_orders <= 0:
+                    level_int[i, s, I_REFILLS] += 1
+                    level_int[i, s, I_NATIVE] += 1
+                    level[i, s, F_PEAK] = max(level[i, s, F_PEAK], added)
+                elif sized and new_orders == 1:
+                    level_int[i, s, I_REFILLS] += 1
+                    level_int[i, s, I_REPOSTS] += 1
+                    level[i, s, F_PEAK] = max(level[i, s, F_PEAK], added)
+            hidden = level[i, s, F_TRADED] - (
+                level[i, s, F_SHOWN_FIRST] + level[i, s, F_VISIBLE] - shown
+            )
+            level[i, s, F_HIDDEN] = max(hidden, 0.0)
+            if (
+                level_int[i, s, I_REFILLS] >= min_refills
+                and level[i, s, F_HIDDEN] >= min_hidden_shown * level[i, s, F_SHOWN_MAX]
+                and level_int[i, s, I_RECORDED] == 0
+            ):
+                level_int[i, s, I_RECORDED] = t  # when it became an iceberg
+            if t - level_int[i, s, I_LAST_TRADE] > quiet_seconds:
+                if level_int[i, s, I_RECORDED] > 0 and event_count[0] < events.shape[0]:
+                    _record(events, event_count, i, s, STATE_COMPLETED, level, level_int, t)
+                level[i, s, :] = 0.0
+                level_int[i, s, :] = 0
+        prev[i, 0] = best_prices[j, 0]
+        prev[i, 1] = best_prices[j, 1]
+        prev[i, 2] = best_qty[j, 0]
+        prev[i, 3] = best_qty[j, 1]
+        prev[i, 4] = ltp
+        prev[i, 5] = max(volume, prev[i, 5]) if linked else volume
+        prev_int[i, 0] = t
+        prev_int[i, 1] = best_orders[j, 0]
+        prev_int[i, 2] = best_orders[j, 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _record(events, event_count, i, s, end_state, level, level_int, last_seen):
+    k = event_count[0]
+    events[k, 0] = i
+    events[k, 1] = s
+    events[k, 2] = end_state
+    events[k, 3] = level[i, s, F_PRICE]
+    events[k, 4] = level[i, s, F_PEAK]
+    events[k, 5] = level_int[i, s, I_REFILLS]
+    events[k, 6] = level[i, s, F_HIDDEN]
+    events[k, 7] = level[i, s, F_TRADED]
+    events[k, 8] = level_int[i, s, I_FIRST]
+    events[k, 9] = last_seen
+    events[k, 10] = 1.0 if level_int[i, s, I_NATIVE] >= level_int[i, s, I_REPOSTS] else 0.0
+    events[k, 11] = level_int[i, s, I_RECORDED]
+    event_count[0] = k + 1
+
+
+EVENT_FIELDS = 12
+
+
+class LevelTracker:
+    """The two top levels of every instrument, followed through time (see the module
+    docstring). ``update(rows, ticks)`` takes the batch's instrument rows and ticks; the
+    icebergs active now are in :meth:`active`, the finished ones since the last call in
+    the return value."""
+
+    def __init__(self, symbols, settings: LevelSettings | None = None, capacity: int = 4096):
+        self.symbols = np.asarray(symbols, dtype=object)
+        self.settings = settings or LevelSettings()
+        n = len(self.symbols)
+        self.prev = np.zeros((n, 6))
+        self.prev_int = np.zeros((n, 3), dtype=np.int64)
+        self.level = np.zeros((n, 2, F_FIELDS))
+        self.level_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
+        self.arrivals = np.zeros((n, 2))  # usual visible arrivals at the touch, shares/s
+        self._events = np.zeros((capacity, EVENT_FIELDS))
+        self.dropped_events = 0
+
+    def update(self, rows: np.ndarray, ticks: np.ndarray) -> list[Iceberg]:
+        """Fold a batch in (``rows[i]`` is the instrument row of ``ticks[i]``); return the
+        icebergs that ended in it."""
+        full = (ticks["mode"] == MODE_FULL) & (ticks["exchange_timestamp"] > 0)
+        if not np.all(full):
+            rows, ticks = rows[full], ticks[full]
+        if len(ticks) == 0:
+            return []
+        order = np.lexsort((ticks["exchange_timestamp"], rows))
+        rows, ticks = rows[order], ticks[order]
+        prices = np.stack([ticks["bid_price"][:, 0], ticks["ask_price"][:, 0]], axis=1)
+        quantity = np.stack([ticks["bid_qty"][:, 0], ticks["ask_qty"][:, 0]], axis=1)
+        orders = np.stack([ticks["bid_orders"][:, 0], ticks["ask_orders"][:, 0]], axis=1)
+        empty = ~(quantity > 0)
+        prices = np.where(empty | np.isnan(prices), 0.0, prices)
+        count = np.zeros(1, dtype=np.int64)
+        s = self.settings
+        _walk(
+            rows.astype(np.int64),
+            ticks["exchange_timestamp"].astype(np.int64),
+            ticks["volume_traded"].astype(np.float64),
+            np.nan_to_num(ticks["last_price"]).astype(np.float64),
+            prices.astype(np.float64),
+            quantity.astype(np.float64),
+            orders.astype(np.int64),
+            self.prev,
+            self.prev_int,
+            self.level,
+            self.level_int,
+            self.arrivals,
+            self._events,
+            count,
+            s.min_refills,
+            s.min_hidden_shown,
+            s.quiet_seconds,
+            s.max_gap_seconds,
+            s.min_refill_share,
+            s.min_refill_orders,
+        )
+        return [self._iceberg_of(row) for row in self._events[: int(count[0])]]
+
+    def _iceberg_of(self, event: np.ndarray) -> Iceberg:
+        return Iceberg(
+            symbol=str(self.symbols[int(event[0])]),
+            side=SIDE_NAMES[int(event[1])],
+            price=round(float(event[3]), 4),
+            peak=float(event[4]),
+            refills=int(event[5]),
+            hidden_volume=float(event[6]),
+            traded=float(event[7]),
+            first_seen=int(event[8]),
+            detected_at=int(event[11]),
+            last_seen=int(event[9]),
+            native=bool(event[10]),
+            state=STATE_NAMES[int(event[2])],
+        )
+
+    def evidence(self) -> dict[str, np.ndarray]:
+        """Per instrument and side (shape (n, 2)): whether an iceberg is active there, its
+        price, refills, revealed hidden volume, peak and first-seen time."""
+        recorded = (self.level_int[:, :, I_STATE] == STATE_ACTIVE) & (
+            self.level_int[:, :, I_RECORDED] > 0
+        )
+        return {
+            "active": recorded,
+            "price": np.where(recorded, self.level[:, :, F_PRICE], np.nan),
+            "refills": np.where(recorded, self.level_int[:, :, I_REFILLS], 0),
+            "hidden": np.where(recorded, self.level[:, :, F_HIDDEN], 0.0),
+            "peak": np.where(recorded, self.level[:, :, F_PEAK], 0.0),
+            "first_seen": np.where(recorded, self.level_int[:, :, I_FIRST], 0),
+            "native": self.level_int[:, :, I_NATIVE] >= self.level_int[:, :, I_REPOSTS],
+        }
+
+    def active(self) -> list[Iceberg]:
+        """The icebergs active now."""
+        evidence = self.evidence()
+        found = []
+        for row, side in zip(*np.nonzero(evidence["active"]), strict=True):
+            found.append(
+                Iceberg(
+                    symbol=str(self.symbols[row]),
+                    side=SIDE_NAMES[side],
+                    price=round(float(self.level[row, side, F_PRICE]), 4),
+                    peak=float(self.level[row, side, F_PEAK]),
+                    refills=int(self.level_int[row, side, I_REFILLS]),
+                    hidden_volume=float(self.level[row, side, F_HIDDEN]),
+                    traded=float(self.level[row, side, F_TRADED]),
+                    first_seen=int(self.level_int[row, side, I_FIRST]),
+                    detected_at=int(self.level_int[row, side, I_RECORDED]),
+                    last_seen=int(self.prev_int[row, 0]),
+                    native=bool(evidence["native"][row, side]),
+                    state="active",
+                )
+            )
+        return found

@@ -1,0 +1,61 @@
+"""The level tracker: refills at a held price reveal hidden size; a consumed level does not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.levels import LevelTracker
+from engine.synthetic import steady_flow
+
+START = 1_763_005_500  # 09:15 IST
+
+
+def book(seconds: int, bid_qty, bid_orders, volume_per_second: int, last_at: str = "bid"):
+    """One instrument whose best bid (100.00) shows ``bid_qty[t]`` in ``bid_orders[t]``."""
+    ticks = steady_flow(101, START, seconds - 1, traded_per_second=volume_per_second)
+    ticks["bid_price"][:, 0], ticks["ask_price"][:, 0] = 100.0, 100.05
+    ticks["bid_qty"][:, 0] = bid_qty
+    ticks["bid_orders"][:, 0] = bid_orders
+    ticks["last_price"] = 100.0 if last_at == "bid" else 100.05
+    return ticks
+
+
+def feed(tracker: LevelTracker, ticks: np.ndarray) -> list:
+    ended = []
+    for second in range(len(ticks)):
+        ended += tracker.update(np.zeros(1, dtype=np.int64), ticks[second : second + 1])
+    return ended
+
+
+def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
+    # A bid shows 500 in 5 orders; 300 shares a second hit it; every few seconds the same
+    # order's display comes back (the order count never rises).
+    shown = [500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500]
+    tracker = LevelTracker(["AAA"])
+    ticks = book(len(shown), shown, [5] * len(shown), 300)
+    assert feed(tracker, ticks) == []
+    [active] = tracker.active()
+    assert (active.side, active.price, active.state) == ("BID", 100.0, "active")
+    assert active.refills >= 3 and active.native
+    assert active.hidden_volume >= 1_000  # 3,600 traded against a level that showed 500
+    # The price trades through: the bid drops a tick.
+    through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
+    through["bid_price"][:, 0], through["ask_price"][:, 0] = 99.95, 100.0
+    through["last_price"] = 99.95
+    [ended] = tracker.update(np.zeros(1, dtype=np.int64), through)
+    assert ended.state == "broken" and ended.refills == active.refills
+
+
+def test_a_level_eaten_away_by_trades_is_no_iceberg():
+    shown = [3_000 - 200 * t for t in range(13)]  # each trade simply consumes it
+    tracker = LevelTracker(["AAA"])
+    assert feed(tracker, book(len(shown), shown, [30 - 2 * t for t in range(13)], 200)) == []
+    assert tracker.active() == []
+
+
+def test_refills_that_come_with_new_orders_are_visible_supply_not_hidden():
+    shown = [500, 200, 500, 200, 500, 200, 500, 200, 500]
+    orders = [5, 3, 8, 6, 11, 9, 14, 12, 17]  # every refill is several new orders
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, book(len(shown), shown, orders, 300))
+    assert tracker.active() == []

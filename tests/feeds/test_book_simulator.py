@@ -1,0 +1,56 @@
+"""The event-driven book simulator: Kite frames, jitter, and ground truth from its agents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine import parse_kite_frame
+from feeds.book_simulator import BookSimulator, book_instruments
+
+START = 1_763_005_500
+
+
+def session(seed: int, seconds: int = 1_800, count: int = 8):
+    instruments = book_instruments(count, seed=seed)
+    simulator = BookSimulator(instruments, START, seed=seed, session_seconds=seconds)
+    frames = [simulator.frame() for _ in range(seconds)]
+    return instruments, simulator, frames
+
+
+def test_frames_parse_and_the_same_seed_gives_the_same_session():
+    _, first, frames = session(5, seconds=300)
+    _, second, again = session(5, seconds=300)
+    assert frames == again and first.icebergs == second.icebergs
+    ticks = np.concatenate([parse_kite_frame(frame) for frame in frames if len(frame) > 2])
+    assert (np.diff(ticks["volume_traded"].reshape(-1, 8)[:, 0]) >= 0).all()
+    spread = (ticks["ask_price"][:, 0] - ticks["bid_price"][:, 0]) / 0.05
+    assert np.median(spread) <= 2  # a two-sided book around a tick wide, from the events
+
+
+def test_snapshots_are_sometimes_skipped_or_repeated_as_kite_sends_them():
+    _, _, frames = session(6, seconds=600)
+    sizes = [len(parse_kite_frame(frame)) for frame in frames]
+    stamps = [
+        int(parse_kite_frame(frame)["exchange_timestamp"][0]) for frame in frames if len(frame) > 2
+    ]
+    assert sizes.count(0) > 0  # skipped seconds
+    assert len(stamps) - len(set(stamps)) > 0  # repeated snapshots
+
+
+def test_ground_truth_is_what_the_agents_did():
+    instruments, simulator, _ = session(7, seconds=3_600, count=12)
+    thin = {i.symbol for i in instruments if i.thin}
+    rates = [i.volume_rate for i in instruments]
+    assert max(rates) / min(rates) > 4  # liquidity varies several-fold
+    assert simulator.icebergs, "no iceberg agent in an hour"
+    for iceberg in simulator.icebergs:
+        assert iceberg.symbol not in thin  # thin books are confounders, never agents
+        assert iceberg.start <= iceberg.end
+        assert iceberg.ended in ("completed", "broken", "session end")
+        assert iceberg.executed <= iceberg.peak + iceberg.hidden_total
+        if iceberg.native:
+            assert iceberg.hidden_total <= 9 * iceberg.peak  # disclosed >= 10 % of the order
+        if iceberg.ended == "completed":
+            assert iceberg.executed == iceberg.peak + iceberg.hidden_total
+    kinds = {episode.kind for episode in simulator.episodes}
+    assert kinds >= {"news", "spoof", "momentum"}

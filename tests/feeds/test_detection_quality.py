@@ -1,0 +1,34 @@
+"""Scoring detections against the agents' record."""
+
+from __future__ import annotations
+
+from feeds.book_simulator import Episode, IcebergTruth
+from feeds.detection_quality import Detection, score_detections
+
+
+def agent(symbol: str, side: str, start: int, end: int, strength: float, refills: int = 4):
+    return IcebergTruth(
+        symbol, side, 100.0, 100, 400, True, strength, start, end, refills, 500, "completed"
+    )
+
+
+def test_recall_precision_false_rates_and_time_to_detect():
+    icebergs = [
+        agent("A", "BID", 1_000, 1_200, 5),
+        agent("B", "ASK", 1_000, 1_100, 20),
+        agent("C", "BID", 1_000, 1_100, 3, refills=1),  # revealed nothing: not counted
+    ]
+    episodes = [Episode("D", "news", 900, 1_500)]
+    detections = [
+        Detection("A", "ACCUMULATION", 1_030),  # found, 30 s in
+        Detection("A", "BID", 1_250),  # the same agent again, within the grace
+        Detection("B", "BID", 1_050),  # wrong side: a false detection
+        Detection("D", "DISTRIBUTION", 1_000),  # during news, on no agent
+        Detection("E", "ACCUMULATION", 1_000),  # a thin book
+    ]
+    quality = score_detections(detections, icebergs, episodes, {"E"}, instrument_hours=5.0)
+    assert (quality.icebergs, quality.found, quality.recall) == (2, 1, 0.5)
+    assert (quality.true_positives, quality.detections) == (2, 5)
+    assert quality.recall_by_strength[5.0] == (1, 1) and quality.recall_by_strength[20.0] == (0, 1)
+    assert quality.false_per_instrument_hour == {"all": 0.6, "thin": 0.2, "news": 0.2}
+    assert quality.median_seconds_to_detect == 30.0
