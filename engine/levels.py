@@ -12,20 +12,24 @@ snapshots ``prev -> cur`` of an instrument (about a second apart) the tracker ta
 
 While the level's price holds (the same best price in ``prev`` and ``cur``), per step:
 
-* ``added = shown_after - (shown_before - traded)``: quantity that appeared at the price
-  during the step. With new orders (the count rose) it is visible supply, anyone's; without
-  a new order it is a **refill** of an order already there (a native iceberg's disclosed
-  quantity coming back). One new order bringing back about what traded right after a fill
-  is a **re-post** (a synthetic iceberg: an algorithm placing the next slice);
+* ``added = shown_after - (shown_before - traded)``: quantity that appeared (or, negative,
+  was cancelled) at the price during the step. In a second with no trade there, all of it
+  is visible supply, and it teaches the instrument's usual net arrival rate at its touch
+  (and that rate's variance). In a second with trades, arrivals cannot be told from
+  refills, so the usual rate is counted as visible;
+* a **refill**: a second with trades in which the level came back by at least
+  ``min_refill_share`` of what traded and ``min_refill_orders`` of its typical order, with
+  no new order (a native iceberg's disclosed quantity coming back: the same order); with
+  exactly one new order it is a **re-post** (a synthetic iceberg placing its next slice);
 * the level's revealed hidden volume is what traded there minus (shown first + visible
   additions - shown now), as in Zotikov and Antonov (2021): volume no visible order can
   account for.
 
-A level is an **iceberg** once it has at least ``min_refills`` refills or re-posts and its
-revealed hidden volume reaches ``min_hidden_peaks`` times its peak (the largest refill seen,
-the display size). It ends when the price is traded through (``broken``: the other side
-reached it, or the level left the book), when nothing trades there for ``quiet_seconds``
-(``completed``), or when the detector is reset.
+A level is an **iceberg** once it has at least ``min_refills`` refills or re-posts, its
+revealed hidden volume reaches ``min_hidden_shown`` times the most it ever showed, and that
+volume stands ``min_z`` standard errors clear of the guessed arrivals. It ends when the price
+is traded through or the level leaves the top (``broken``), or when nothing trades there for
+``quiet_seconds`` (``completed``).
 
 The walk is compiled (numba) because a level's story is sequential; every instrument is
 handled in one pass over the batch, sorted by instrument and time, and the state lives in
@@ -47,8 +51,8 @@ STATE_NONE, STATE_ACTIVE, STATE_COMPLETED, STATE_BROKEN = 0, 1, 2, 3
 STATE_NAMES = ("", "active", "completed", "broken")
 
 # Float state columns per (instrument, side).
-F_PRICE, F_SHOWN_FIRST, F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_SHOWN_MAX = range(7)
-F_FIELDS = 7
+F_PRICE, F_SHOWN_FIRST, F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_SHOWN_MAX, F_GUESSED = range(8)
+F_FIELDS = 8
 # Integer state columns per (instrument, side).
 I_STATE, I_REFILLS, I_NATIVE, I_REPOSTS, I_FIRST, I_LAST_TRADE, I_RECORDED = range(7)
 I_FIELDS = 7
@@ -58,17 +62,19 @@ I_FIELDS = 7
 class LevelSettings:
     """When a level counts as an iceberg; see the module docstring.
 
-    ``min_refills`` (>= 1) refills or re-posts; ``min_hidden_peaks`` (> 0) revealed hidden
-    volume in units of the peak; ``quiet_seconds`` (> 0) without a trade ends it;
+    ``min_refills`` (>= 1) refills or re-posts; ``min_hidden_shown`` (> 0) revealed hidden
+    volume in units of the most the level showed; ``quiet_seconds`` (> 0) without a trade
+    ends it;
     ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story.
     """
 
-    min_refills: int = 2
+    min_refills: int = 3
     min_hidden_shown: float = 1.0
     quiet_seconds: int = 90
     max_gap_seconds: int = 30
     min_refill_share: float = 0.5  # a refill brings back at least this share of what traded
     min_refill_orders: float = 3.0  # ... and at least this many of the level's typical orders
+    min_z: float = 5.0  # hidden volume in standard errors of the guessed arrivals
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ def _walk(
     max_gap,
     min_refill_share,
     min_refill_orders,
+    min_z,
 ):
     """Fold ticks (sorted by row, then time) into the level state; append finished
     icebergs to ``events`` (row, side, state and the float fields) while room lasts.
@@ -181,11 +188,14 @@ def _walk(
             if hit <= 0:
                 # Nothing traded: whatever appeared is visible supply, and it teaches the
                 # instrument's usual arrival rate at its touch.
-                level[i, s, F_VISIBLE] += max(added, 0.0)
-                arrivals[i, s] = 0.95 * arrivals[i, s] + 0.05 * max(added, 0.0) / dt
+                level[i, s, F_VISIBLE] += added
+                surprise = added / dt - arrivals[i, s, 0]
+                arrivals[i, s, 0] += 0.05 * surprise
+                arrivals[i, s, 1] = 0.95 * arrivals[i, s, 1] + 0.05 * surprise * surprise
             else:
                 # Trades hide what arrived meanwhile: count the usual arrivals as visible.
-                level[i, s, F_VISIBLE] += arrivals[i, s] * dt
+                level[i, s, F_VISIBLE] += arrivals[i, s, 0] * dt
+                level[i, s, F_GUESSED] += arrivals[i, s, 1] * dt  # variance of that guess
                 sized = added >= min_refill_orders * typical and added >= min_refill_share * hit
                 if sized and new_orders <= 0:
                     level_int[i, s, I_REFILLS] += 1
@@ -202,6 +212,7 @@ def _walk(
             if (
                 level_int[i, s, I_REFILLS] >= min_refills
                 and level[i, s, F_HIDDEN] >= min_hidden_shown * level[i, s, F_SHOWN_MAX]
+                and level[i, s, F_HIDDEN] >= min_z * np.sqrt(level[i, s, F_GUESSED] + 1.0)
                 and level_int[i, s, I_RECORDED] == 0
             ):
                 level_int[i, s, I_RECORDED] = t  # when it became an iceberg
@@ -256,7 +267,8 @@ class LevelTracker:
         self.prev_int = np.zeros((n, 3), dtype=np.int64)
         self.level = np.zeros((n, 2, F_FIELDS))
         self.level_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
-        self.arrivals = np.zeros((n, 2))  # usual visible arrivals at the touch, shares/s
+        # Usual net visible arrivals at the touch (shares/s) and their variance, per side.
+        self.arrivals = np.zeros((n, 2, 2))
         self._events = np.zeros((capacity, EVENT_FIELDS))
         self.dropped_events = 0
 
@@ -298,6 +310,7 @@ class LevelTracker:
             s.max_gap_seconds,
             s.min_refill_share,
             s.min_refill_orders,
+            s.min_z,
         )
         return [self._iceberg_of(row) for row in self._events[: int(count[0])]]
 
