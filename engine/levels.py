@@ -27,7 +27,9 @@ While the level's price holds (the same best price in ``prev`` and ``cur``), per
 
 A level is an **iceberg** once it has at least ``min_refills`` refills or re-posts, its
 revealed hidden volume reaches ``min_hidden_shown`` times the most it ever showed, and that
-volume stands ``min_z`` standard errors clear of the guessed arrivals. It ends when the price
+volume stands ``min_z`` standard errors clear of what was guessed: the arrivals during
+trades, and the side each second's volume traded on (read from the last print, so any
+second's volume may have been the other side's). It ends when the price
 is traded through or the level leaves the top (``broken``), or when nothing trades there for
 ``quiet_seconds`` (``completed``).
 
@@ -74,7 +76,7 @@ class LevelSettings:
     max_gap_seconds: int = 30
     min_refill_share: float = 0.5  # a refill brings back at least this share of what traded
     min_refill_orders: float = 3.0  # ... and at least this many of the level's typical orders
-    min_z: float = 5.0  # hidden volume in standard errors of the guessed arrivals
+    min_z: float = 3.0  # hidden volume in standard errors of its guesses (arrivals, sides)
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,9 @@ def _walk(
                 level_int[i, s, I_FIRST] = p_time
                 level_int[i, s, I_LAST_TRADE] = p_time
             level[i, s, F_TRADED] += hit
+            # Which side a second's volume traded on is read from its last print: right on
+            # average, but any second may have been either side's (variance V^2 / 4).
+            level[i, s, F_GUESSED] += traded * traded / 4.0
             if hit > 0:
                 level_int[i, s, I_LAST_TRADE] = t
             dt = t - p_time
