@@ -33,6 +33,7 @@ import numba
 import numpy as np
 
 from engine.ticks import MODE_FULL, empty_ticks, encode_kite_frame
+from feeds.simulator import Episode  # a confounder here: news, spoof, momentum, opening
 
 TICK = 0.05
 GRID = 800  # price levels per instrument; the price starts in the middle
@@ -64,16 +65,6 @@ class IcebergTruth:
     @property
     def expected_signal(self) -> str:
         return "ACCUMULATION" if self.side == "BID" else "DISTRIBUTION"
-
-
-@dataclass(frozen=True)
-class Episode:
-    """A confounder episode (no iceberg): news, spoof, momentum; or the opening."""
-
-    symbol: str
-    kind: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import config
 import database
 from auth import hash_password
 from feeds import service as service_module
-from feeds.sources import FrameSource
+from tests.sources import IdleSource
 from tests.waiting import wait_for
 
 
@@ -139,18 +139,10 @@ def test_after_stop_the_status_shows_no_rate_and_no_tick_age(app):
     assert ":gray-badge[stopped]" in texts(app)  # the badge says what the page says
 
 
-class ClosedMarketSource(FrameSource):
+class ClosedMarketSource(IdleSource):
     """A live source that connects but gets no ticks, as Kite outside market hours."""
 
     name = "kite"
-    live = True
-
-    def resolve(self) -> None:
-        self.instruments = {1: "RELIANCE"}
-
-    def _run(self, deliver) -> None:
-        self.state = "connected"
-        self._stop.wait()
 
 
 def test_a_closed_market_is_explained(make_app, monkeypatch):

@@ -15,6 +15,7 @@ from feeds.recording import FrameRecorder
 from feeds.service import MarketService
 from feeds.simulator import MarketSimulator, simulated_instruments
 from feeds.sources import FrameSource
+from tests.sources import IdleSource
 from tests.waiting import wait_for
 
 START = 1_763_005_500
@@ -277,18 +278,10 @@ class SlowRest:
 
 
 def slow_pcr_source(url: str):
-    class SlowPcrSource(FrameSource):
+    class SlowPcrSource(IdleSource):
         """Streams nothing; its PCR comes from a REST server that takes its time."""
 
         name = "slow"
-        live = True
-
-        def resolve(self) -> None:
-            self.instruments = {1: "RELIANCE"}
-
-        def _run(self, deliver) -> None:
-            self.state = "connected"
-            self._stop.wait()
 
         def fetch_pcr(self, symbol):
             with urllib.request.urlopen(url, timeout=10) as response:
