@@ -1,0 +1,89 @@
+"""How much an iceberg still hides: its total size from the refills icebergs survive.
+
+Rule (after Zotikov and Antonov, 2021): learn from the icebergs seen so far how many refills
+an iceberg survives, with the Kaplan-Meier estimator. An iceberg that completed (its last
+display traded and nothing came back) is an event at its refill count; one still active,
+cancelled, traded through or cut by the session's end is censored there: it survived at least
+that many. For an iceberg with ``r`` refills so far, the total refills ``R`` follow
+``P(R > k | R >= r) = S(k) / S(r - 1)``; its total size is ``peak x (1 + R)`` (the first
+display and every refill), given as the median with an interval between two quantiles.
+
+Exchange rules bound it: on NSE/BSE equity a disclosed quantity is at least 10 % of the
+order, so one native iceberg has at most nine refills (``NATIVE_MAX_REFILLS``). Beyond the
+largest count ever observed the estimate is open-ended; it is capped there (the cap is said
+by ``capped`` in the result).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NATIVE_MAX_REFILLS = 9
+
+
+def survival(refills: np.ndarray, completed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier: ``(counts, S)`` with ``S[i] = P(R > counts[i])`` at each refill count
+    where an iceberg completed. ``refills`` >= 0 per iceberg; ``completed`` True for events."""
+    refills = np.asarray(refills, dtype=np.int64)
+    completed = np.asarray(completed, dtype=bool)
+    counts = np.unique(refills[completed])
+    at_risk = np.array([np.count_nonzero(refills >= k) for k in counts])
+    ended = np.array([np.count_nonzero((refills == k) & completed) for k in counts])
+    return counts, np.cumprod(1.0 - ended / at_risk)
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    """Total size of one iceberg, shares: median and an interval."""
+
+    low: float
+    median: float
+    high: float
+    capped: bool  # the upper end sits at the largest count seen (or the native bound)
+
+
+def total_size(
+    peak: float,
+    refills_so_far: int,
+    counts: np.ndarray,
+    survivor: np.ndarray,
+    native: bool = True,
+    quantiles: tuple[float, float] = (0.1, 0.9),
+) -> SizeEstimate:
+    """The total size of an iceberg with ``refills_so_far`` refills of ``peak`` shares."""
+    grid = np.arange(
+        refills_so_far, max(int(counts.max()) if len(counts) else 0, refills_so_far) + 1
+    )
+    # S at each k on the grid: the step function's value at the last event count <= k.
+    steps = np.searchsorted(counts, grid, side="right") - 1
+    s_grid = (
+        np.where(steps >= 0, survivor[np.clip(steps, 0, None)], 1.0)
+        if len(counts)
+        else np.ones(len(grid))
+    )
+    before = refills_so_far - 1
+    s_before = 1.0
+    if len(counts) and before >= counts[0]:
+        s_before = float(survivor[np.searchsorted(counts, before, side="right") - 1])
+    # P(R <= k | R >= r): where it first reaches each quantile is that quantile's count.
+    conditional = 1.0 - s_grid / s_before if s_before > 0 else np.ones(len(grid))
+
+    def quantile(q: float) -> tuple[int, bool]:
+        reached = np.flatnonzero(conditional >= q)
+        return (int(grid[reached[0]]), False) if reached.size else (int(grid[-1]), True)
+
+    (low, _), (middle, _), (high, open_ended) = (
+        quantile(quantiles[0]),
+        quantile(0.5),
+        quantile(quantiles[1]),
+    )
+    capped = open_ended
+    if native:
+        low, middle = min(low, NATIVE_MAX_REFILLS), min(middle, NATIVE_MAX_REFILLS)
+        if high >= NATIVE_MAX_REFILLS or open_ended:
+            high, capped = NATIVE_MAX_REFILLS, True
+    low, middle = max(low, refills_so_far), max(middle, refills_so_far)
+    high = max(high, middle)
+    return SizeEstimate(peak * (1 + low), peak * (1 + middle), peak * (1 + high), capped)

@@ -1,0 +1,46 @@
+"""Kaplan-Meier total size: the textbook example, censoring, the native bound, coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.hidden_size import NATIVE_MAX_REFILLS, survival, total_size
+
+
+def test_kaplan_meier_matches_the_worked_example():
+    # Events at 2, 3, 3, 5; censored at 3 and 4. At risk: 6 at 2, 5 at 3, 1 at 5.
+    counts, s = survival([2, 3, 3, 3, 4, 5], [True, True, True, False, False, True])
+    assert counts.tolist() == [2, 3, 5]
+    assert np.allclose(s, [5 / 6, 5 / 6 * 3 / 5, 0.0])
+
+
+def test_without_censoring_it_is_the_empirical_survival():
+    rng = np.random.default_rng(3)
+    refills = rng.integers(1, 9, 500)
+    counts, s = survival(refills, np.ones(500, bool))
+    empirical = [(refills > k).mean() for k in counts]
+    assert np.allclose(s, empirical)
+
+
+def test_the_estimate_grows_with_the_refills_seen_and_respects_the_native_bound():
+    rng = np.random.default_rng(5)
+    refills = rng.integers(3, 10, 400)  # natives: 3 to 9 refills
+    counts, s = survival(refills, np.ones(400, bool))
+    early = total_size(100, 1, counts, s)
+    late = total_size(100, 7, counts, s)
+    assert early.low < early.median < early.high and late.median > early.median
+    assert late.high <= 100 * (1 + NATIVE_MAX_REFILLS)
+    assert total_size(100, 9, counts, s).high == 100 * (1 + NATIVE_MAX_REFILLS)
+
+
+def test_the_interval_covers_most_true_totals():
+    rng = np.random.default_rng(11)
+    history = rng.integers(3, 10, 300)
+    counts, s = survival(history, np.ones(300, bool))
+    truth = rng.integers(3, 10, 200)
+    seen = np.array([rng.integers(0, total + 1) for total in truth])
+    covered = [
+        (estimate := total_size(50, int(k), counts, s)).low <= 50 * (1 + total) <= estimate.high
+        for k, total in zip(seen, truth, strict=True)
+    ]
+    assert np.mean(covered) >= 0.8
