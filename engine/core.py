@@ -14,6 +14,7 @@ thread at any time: it reads the last published, immutable set of metrics.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,10 +34,11 @@ from engine.factors import (
 )
 from engine.history import MetricHistory
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strongest_side
+from engine.levels import Iceberg, LevelTracker
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
 from engine.ranking import rank_points
 from engine.risk import risk_levels
-from engine.sessions import IST, IST_ZONE, ist_day
+from engine.sessions import IST, IST_ZONE, in_continuous_session, ist_day
 from engine.signals import (
     FACTOR_NAMES,
     MAX_POINTS,
@@ -112,6 +114,11 @@ class SignalEngine:
         self._published: dict[str, np.ndarray] = self._evaluate()
         chart_samples = settings.chart_history_minutes * 60 // settings.bucket_seconds
         self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
+        # Each instrument's best bid and ask followed through time (engine/levels.py). Its
+        # icebergs are published for pages and tools; they do not drive signals yet.
+        self.levels = LevelTracker(self._symbols)
+        self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)
+        self._icebergs: tuple[Iceberg, ...] = ()
 
     # ----------------------------------------------------------------------------- inputs
     @property
@@ -156,6 +163,7 @@ class SignalEngine:
         rows = np.array([self._row_of_symbol[s] for s in kept], dtype=np.int64)
         from_rows = np.array([previous._row_of_symbol[s] for s in kept], dtype=np.int64)
         self.state.take_rows(previous.state, rows, from_rows)
+        self.levels.take_rows(previous.levels, rows, from_rows)
         self.history.take_rows(previous.history, rows, from_rows)
         for name in (
             "_pcr",
@@ -191,6 +199,10 @@ class SignalEngine:
             self._day, self.signals_today = today, 0
         self.signals_today = max(self.signals_today, counted)
         return counted
+
+    def icebergs(self) -> tuple[Iceberg, ...]:
+        """The icebergs the level tracker holds active now (safe from any thread)."""
+        return self._icebergs
 
     def row_of(self, symbol: str) -> int:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
@@ -235,6 +247,12 @@ class SignalEngine:
             self.ticks_total += len(ticks)
             self.state.ingest(rows, ticks, self.continuous_only)
             self.state.complete_buckets()
+            if self.continuous_only:
+                trading = in_continuous_session(ticks["exchange_timestamp"])
+                if not trading.all():
+                    rows, ticks = rows[trading], ticks[trading]
+            self.ended_icebergs.extend(self.levels.update(rows, ticks))
+            self._icebergs = tuple(self.levels.active())
         metrics = self._evaluate()
         signals = self._gate(metrics)
         self._published = metrics

@@ -277,6 +277,11 @@ class LevelTracker:
         self._events = np.zeros((capacity, EVENT_FIELDS))
         self.dropped_events = 0
 
+    def take_rows(self, previous: LevelTracker, rows: np.ndarray, from_rows: np.ndarray) -> None:
+        """Continue ``previous``'s levels for ``rows`` (its ``from_rows``): a watchlist change."""
+        for name in ("prev", "prev_int", "level", "level_int", "arrivals"):
+            getattr(self, name)[rows] = getattr(previous, name)[from_rows]
+
     def update(self, rows: np.ndarray, ticks: np.ndarray) -> list[Iceberg]:
         """Fold a batch in (``rows[i]`` is the instrument row of ``ticks[i]``); return the
         icebergs that ended in it."""
@@ -285,23 +290,26 @@ class LevelTracker:
             rows, ticks = rows[full], ticks[full]
         if len(ticks) == 0:
             return []
-        order = np.lexsort((ticks["exchange_timestamp"], rows))
-        rows, ticks = rows[order], ticks[order]
-        prices = np.stack([ticks["bid_price"][:, 0], ticks["ask_price"][:, 0]], axis=1)
-        quantity = np.stack([ticks["bid_qty"][:, 0], ticks["ask_qty"][:, 0]], axis=1)
-        orders = np.stack([ticks["bid_orders"][:, 0], ticks["ask_orders"][:, 0]], axis=1)
-        empty = ~(quantity > 0)
-        prices = np.where(empty | np.isnan(prices), 0.0, prices)
+        if np.bincount(rows).max() > 1:  # several snapshots of one instrument: in time order
+            order = np.lexsort((ticks["exchange_timestamp"], rows))
+            rows, ticks = rows[order], ticks[order]
+        quantity = np.empty((len(ticks), 2))
+        quantity[:, 0], quantity[:, 1] = ticks["bid_qty"][:, 0], ticks["ask_qty"][:, 0]
+        prices = np.empty((len(ticks), 2))
+        prices[:, 0], prices[:, 1] = ticks["bid_price"][:, 0], ticks["ask_price"][:, 0]
+        prices[~(quantity > 0) | np.isnan(prices)] = 0.0  # an empty level has no price
+        orders = np.empty((len(ticks), 2), dtype=np.int64)
+        orders[:, 0], orders[:, 1] = ticks["bid_orders"][:, 0], ticks["ask_orders"][:, 0]
         count = np.zeros(1, dtype=np.int64)
         s = self.settings
         _walk(
-            rows.astype(np.int64),
-            ticks["exchange_timestamp"].astype(np.int64),
+            rows.astype(np.int64, copy=False),
+            ticks["exchange_timestamp"].astype(np.int64, copy=False),
             ticks["volume_traded"].astype(np.float64),
-            np.nan_to_num(ticks["last_price"]).astype(np.float64),
-            prices.astype(np.float64),
-            quantity.astype(np.float64),
-            orders.astype(np.int64),
+            np.nan_to_num(ticks["last_price"]),
+            prices,
+            quantity,
+            orders,
             self.prev,
             self.prev_int,
             self.level,
@@ -335,27 +343,14 @@ class LevelTracker:
             state=STATE_NAMES[int(event[2])],
         )
 
-    def evidence(self) -> dict[str, np.ndarray]:
-        """Per instrument and side (shape (n, 2)): whether an iceberg is active there, its
-        price, refills, revealed hidden volume, peak and first-seen time."""
+    def active(self) -> list[Iceberg]:
+        """The icebergs active now."""
         recorded = (self.level_int[:, :, I_STATE] == STATE_ACTIVE) & (
             self.level_int[:, :, I_RECORDED] > 0
         )
-        return {
-            "active": recorded,
-            "price": np.where(recorded, self.level[:, :, F_PRICE], np.nan),
-            "refills": np.where(recorded, self.level_int[:, :, I_REFILLS], 0),
-            "hidden": np.where(recorded, self.level[:, :, F_HIDDEN], 0.0),
-            "peak": np.where(recorded, self.level[:, :, F_PEAK], 0.0),
-            "first_seen": np.where(recorded, self.level_int[:, :, I_FIRST], 0),
-            "native": self.level_int[:, :, I_NATIVE] >= self.level_int[:, :, I_REPOSTS],
-        }
-
-    def active(self) -> list[Iceberg]:
-        """The icebergs active now."""
-        evidence = self.evidence()
         found = []
-        for row, side in zip(*np.nonzero(evidence["active"]), strict=True):
+        for row, side in zip(*np.nonzero(recorded), strict=True):
+            native = self.level_int[row, side, I_NATIVE] >= self.level_int[row, side, I_REPOSTS]
             found.append(
                 Iceberg(
                     symbol=str(self.symbols[row]),
@@ -368,7 +363,7 @@ class LevelTracker:
                     first_seen=int(self.level_int[row, side, I_FIRST]),
                     detected_at=int(self.level_int[row, side, I_RECORDED]),
                     last_seen=int(self.prev_int[row, 0]),
-                    native=bool(evidence["native"][row, side]),
+                    native=bool(native),
                     state="active",
                 )
             )

@@ -59,3 +59,15 @@ def test_refills_that_come_with_new_orders_are_visible_supply_not_hidden():
     tracker = LevelTracker(["AAA"])
     feed(tracker, book(len(shown), shown, orders, 300))
     assert tracker.active() == []
+
+
+def test_the_engine_runs_the_tracker_on_its_batches_and_publishes_the_icebergs(settings):
+    from engine import SignalEngine
+
+    engine = SignalEngine(settings, {101: "AAA"})
+    shown = [500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500]
+    ticks = book(len(shown), shown, [5] * len(shown), 300)
+    for second in range(len(ticks)):
+        engine.update(ticks[second : second + 1])
+    [iceberg] = engine.icebergs()
+    assert (iceberg.symbol, iceberg.side, iceberg.state) == ("AAA", "BID", "active")
