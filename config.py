@@ -145,6 +145,21 @@ class Settings(BaseSettings):
         description="Institutional ratio (book turnovers per reference period) that flags an "
         "iceberg.",
     )
+    min_ratio_z: float = Field(
+        2.0,
+        ge=0,
+        le=20,
+        description="ACCUMULATION/DISTRIBUTION also need the institutional ratio this unusual "
+        "for the instrument itself (robust z-score against its own history): a book that is "
+        "always thin is not institutional all day.",
+    )
+    opening_quiet_minutes: int = Field(
+        10,
+        ge=0,
+        le=60,
+        description="No ACCUMULATION/DISTRIBUTION in the first minutes after 09:15 IST, while "
+        "the opening's flow settles.",
+    )
     signal_cooldown_seconds: int = Field(
         900, ge=0, le=86_400, description="Quiet time per symbol after a signal, seconds."
     )

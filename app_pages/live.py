@@ -25,6 +25,11 @@ WATCHLIST_COLUMNS = {
         min_value=0.0,
         max_value=max(2 * settings.institutional_threshold, 1.0),
     ),
+    "ratio_z": st.column_config.NumberColumn(
+        "vs own normal (z)",
+        help="How unusual the ratio is for this instrument (robust z against its history)",
+        format="%+.1f",
+    ),
     "absorbed_side": st.column_config.TextColumn("Absorbed"),
     "book_state": st.column_config.TextColumn(
         "Book",

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.baseline import RobustBaseline
 from engine.book import BOOK_STATE_NAMES, BOOK_TWO_SIDED, book_state
 from engine.clock import implausible_times
 from engine.factors import (
@@ -38,7 +39,7 @@ from engine.levels import Iceberg, LevelTracker
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
 from engine.ranking import rank_points
 from engine.risk import risk_levels
-from engine.sessions import IST, IST_ZONE, in_continuous_session, ist_day
+from engine.sessions import IST, IST_ZONE, in_continuous_session, in_opening_minutes, ist_day
 from engine.signals import (
     FACTOR_NAMES,
     MAX_POINTS,
@@ -53,6 +54,7 @@ from engine.state import FLOW_FIELDS, RollingFlowState
 from engine.ticks import TICK_DTYPE
 
 SIDE_NAMES = {ABSORBED_BID: "BID", ABSORBED_ASK: "ASK", 0: ""}
+ICEBERG_CODES = (1, 2)  # ACCUMULATION, DISTRIBUTION
 
 
 class UnknownInstrumentError(KeyError):
@@ -111,12 +113,16 @@ class SignalEngine:
         self.ticks_total = 0
         self._cache_key: tuple[int, int] | None = None
         self._cache: dict[str, np.ndarray] = {}
-        self._published: dict[str, np.ndarray] = self._evaluate()
-        chart_samples = settings.chart_history_minutes * 60 // settings.bucket_seconds
-        self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
         # Each instrument's best bid and ask followed through time (engine/levels.py). Its
         # icebergs are published for pages and tools; they do not drive signals yet.
         self.levels = LevelTracker(self._symbols)
+        # What is normal for each instrument's institutional ratio (engine/baseline.py),
+        # moved once a bucket.
+        self.ratio_baseline = RobustBaseline(n, min_samples=12)
+        self._baseline_bucket = -1
+        self._published: dict[str, np.ndarray] = self._evaluate()
+        chart_samples = settings.chart_history_minutes * 60 // settings.bucket_seconds
+        self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
         self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)
         self._icebergs: tuple[Iceberg, ...] = ()
 
@@ -164,6 +170,7 @@ class SignalEngine:
         from_rows = np.array([previous._row_of_symbol[s] for s in kept], dtype=np.int64)
         self.state.take_rows(previous.state, rows, from_rows)
         self.levels.take_rows(previous.levels, rows, from_rows)
+        self.ratio_baseline.take_rows(previous.ratio_baseline, rows, from_rows)
         self.history.take_rows(previous.history, rows, from_rows)
         for name in (
             "_pcr",
@@ -255,6 +262,11 @@ class SignalEngine:
             self._icebergs = tuple(self.levels.active())
         metrics = self._evaluate()
         signals = self._gate(metrics)
+        if self.state.now_bucket > self._baseline_bucket and self.state.now:
+            ready_ratio = np.where(metrics["ready"], metrics["institutional_ratio"], np.nan)
+            unusual = np.nan_to_num(metrics["ratio_z"], nan=0.0) >= self.settings.min_ratio_z
+            self.ratio_baseline.add(ready_ratio, np.where(unusual, 0.1, 1.0))
+            self._baseline_bucket = self.state.now_bucket
         self._published = metrics
         self.history.record(self.state.now, metrics)
         return signals
@@ -313,6 +325,7 @@ class SignalEngine:
             settings.ratio_reference_seconds,
         )
         ratio, side = strongest_side(bid_ratio, ask_ratio)
+        ratio_z = self.ratio_baseline.z(ratio)
         book = book_state(state.best_bid, state.best_ask, state.last_time > 0)
         total_imbalance = order_imbalance(state.total_buy_quantity, state.total_sell_quantity)
         depth_imbalance = order_imbalance(state.bid_depth, state.ask_depth)
@@ -342,6 +355,7 @@ class SignalEngine:
             ready=scorable,
             bid_ratio=bid_ratio,
             ask_ratio=ask_ratio,
+            ratio_z=ratio_z,
         )
         # Rank only the candidates here; the snapshot ranks everyone when a page asks.
         candidates_rows = np.flatnonzero(candidates.signal_code)
@@ -351,6 +365,7 @@ class SignalEngine:
             "institutional_ratio": ratio,
             "bid_ratio": bid_ratio,
             "ask_ratio": ask_ratio,
+            "ratio_z": ratio_z,
             "absorbed_side": side,
             "book_state": book,
             "order_imbalance": imbalance,
@@ -391,6 +406,9 @@ class SignalEngine:
         settings, now = self.settings, self.state.now
         code, confidence = metrics["signal_code"], metrics["confidence"]
         eligible = np.where(confidence >= settings.min_confidence, code, NO_SIGNAL)
+        if self.continuous_only and now and in_opening_minutes(now, settings.opening_quiet_minutes):
+            # The opening minutes' flow is not an iceberg's: no ACC/DIS until it settles.
+            eligible = np.where(np.isin(eligible, ICEBERG_CODES), NO_SIGNAL, eligible)
         new_episode = (eligible != NO_SIGNAL) & (eligible != self._candidate)
         self._candidate = eligible
         cooled = now - self._last_signal_time >= settings.signal_cooldown_seconds
@@ -474,6 +492,7 @@ class SignalEngine:
                 "volume_traded": metrics["volume_traded"],
                 "institutional_ratio": metrics["institutional_ratio"],
                 "absorbed_side": [SIDE_NAMES[int(s)] for s in metrics["absorbed_side"]],
+                "ratio_z": metrics["ratio_z"],
                 "book_state": BOOK_STATE_NAMES[metrics["book_state"]],
                 "order_imbalance": metrics["order_imbalance"],
                 "total_imbalance": metrics["total_imbalance"],

@@ -64,6 +64,14 @@ def in_continuous_session(epoch_seconds) -> np.ndarray:
     return (seconds >= CONTINUOUS_START_SECONDS) & (seconds < CONTINUOUS_END_SECONDS)
 
 
+def in_opening_minutes(epoch_seconds, minutes: int) -> np.ndarray:
+    """True within the first ``minutes`` of the continuous session (09:15 IST onward)."""
+    seconds = seconds_into_ist_day(epoch_seconds)
+    return (seconds >= CONTINUOUS_START_SECONDS) & (
+        seconds < CONTINUOUS_START_SECONDS + 60 * minutes
+    )
+
+
 def session_end(epoch_seconds: int) -> int:
     """Epoch seconds of 15:30 IST on the IST day of ``epoch_seconds``."""
     day_start = int(ist_day(epoch_seconds)) * DAY_SECONDS - IST_OFFSET_SECONDS

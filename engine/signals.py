@@ -4,9 +4,11 @@ Rules (all per instrument, on the window's metrics; an instrument must be ``read
 
 =============  ==============================================================================
 ACCUMULATION   institutional ratio >= threshold on the BID side (selling absorbed by a hidden
-               buyer), visible selling (order imbalance <= -IMBALANCE_THRESHOLD), price stable
-               (|move| <= STABLE_MOVE_ATR)
-DISTRIBUTION   the mirror: ratio >= threshold on the ASK side, visible buying, price capped
+               buyer) and unusual for the instrument (robust z >= MIN_RATIO_Z against its own
+               history), visible selling (order imbalance <= -IMBALANCE_THRESHOLD), price
+               stable (|move| <= STABLE_MOVE_ATR)
+DISTRIBUTION   the mirror: ratio >= threshold (and unusual) on the ASK side, visible buying,
+               price capped
 BUY            strong visible buying (imbalance >= STRONG_IMBALANCE), volume surge
                (>= VOLUME_SURGE_THRESHOLD), price rising (move >= TREND_MOVE_ATR), and PCR not
                bearish (a bullish PCR confirms and scores; a bearish one vetoes)
@@ -139,6 +141,7 @@ def generate_signal(
     ready=True,
     bid_ratio=None,
     ask_ratio=None,
+    ratio_z=None,
 ) -> SignalCandidates:
     """Classify instruments into signal candidates and score them (see the module docstring).
 
@@ -146,7 +149,9 @@ def generate_signal(
     ``pcr_bias`` is +1 bullish, -1 bearish, 0 neutral, NaN unknown. ``settings`` supplies the
     thresholds (``config.Settings``). ``bid_ratio`` / ``ask_ratio`` are each side's own ratio
     (:func:`engine.institutional.side_ratios`); without them only ``institutional_ratio`` of
-    the side in the signal's favour scores.
+    the side in the signal's favour scores. ``ratio_z`` is how unusual the ratio is for each
+    instrument (:mod:`engine.baseline`; NaN unknown): ACCUMULATION and DISTRIBUTION need it
+    at least ``MIN_RATIO_Z``; without it that test is skipped.
     """
     ratio = np.atleast_1d(np.asarray(institutional_ratio, dtype=np.float64))
     shape = ratio.shape
@@ -160,6 +165,9 @@ def generate_signal(
     threshold = settings.institutional_threshold
     stable = np.abs(move) <= settings.stable_move_atr
     flagged = np.nan_to_num(ratio, nan=0.0) >= threshold
+    if ratio_z is not None:
+        unusual = np.broadcast_to(np.asarray(ratio_z, dtype=np.float64), shape)
+        flagged = flagged & (np.nan_to_num(unusual, nan=-np.inf) >= settings.min_ratio_z)
     surging = np.nan_to_num(surge, nan=0.0) >= settings.volume_surge_threshold
     accumulation = (
         flagged & (side == ABSORBED_BID) & (imbalance <= -settings.imbalance_threshold) & stable

@@ -337,3 +337,24 @@ def test_the_daily_cap_and_cool_downs_are_taken_up_from_signals_already_issued(s
     fresh.restore_gates([("QUIET", START + 300)], START + 600)
     assert len(feed(fresh, episode(warm, START + 601, 180))) == 1
     assert fresh.signals_today == 2
+
+
+def test_a_book_that_is_always_thin_is_not_institutional_all_day(settings):
+    # THIN shows 1,000 on the bid while 250 a second hit it, all day: a ratio of 15, visible
+    # selling, a stable price. MIN_CONFIDENCE 6 so that only the own-normal rule can stop it.
+    thin = iceberg(START, 3_000, 1_000_000)
+    judged = SignalEngine(settings.model_copy(update={"min_confidence": 6}), {101: "THIN"})
+    assert feed(judged, thin) == []
+    row = judged.snapshot().iloc[0]
+    assert row["institutional_ratio"] >= 2 * settings.institutional_threshold
+    assert abs(row["ratio_z"]) < settings.min_ratio_z
+    # Without the rule, the fixed threshold calls it ACCUMULATION.
+    fixed = SignalEngine(
+        settings.model_copy(update={"min_confidence": 6, "min_ratio_z": 0}), {101: "THIN"}
+    )
+    assert [s.signal_type for s in feed(fixed, thin)] == [SignalType.ACCUMULATION]
+
+
+def test_no_accumulation_in_the_opening_minutes(settings):
+    engine, warm = warm_engine(settings, opening_quiet_minutes=20)
+    assert feed(engine, episode(warm, START + 601, 180)) == []  # 09:25-09:28, still quiet
