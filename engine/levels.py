@@ -97,7 +97,7 @@ class Iceberg:
     state: str  # active / completed / broken
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True)
 def _walk(
     rows,
     times,
@@ -237,7 +237,7 @@ def _walk(
         prev_int[i, 2] = best_orders[j, 1]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True)
 def _record(events, event_count, i, s, end_state, level, level_int, last_seen):
     k = event_count[0]
     events[k, 0] = i

@@ -12,10 +12,12 @@ source or an engine error is counted and logged, never fatal to the thread.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -222,6 +224,7 @@ class MarketService:
                 ),
             ]
             self._run, self.source = run, candidate
+            _started.add(self)
             for thread in run.threads:
                 thread.start()
             candidate.start(partial(self._deliver, run))
@@ -633,6 +636,18 @@ class MarketService:
 
 _service: MarketService | None = None
 _service_lock = threading.Lock()
+# Every service that was started: at interpreter exit they are stopped, so no market thread
+# is still inside compiled code (parser, level walk) while Python tears itself down.
+_started: weakref.WeakSet[MarketService] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_every_service() -> None:
+    for service in list(_started):
+        try:
+            service.stop()
+        except Exception:  # exiting anyway: never let one failure skip the others
+            log.debug("stopping a service at exit failed", exc_info=True)
 
 
 def get_service(settings) -> MarketService:
