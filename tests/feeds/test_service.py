@@ -397,3 +397,25 @@ def test_restarts_never_store_a_signal_twice_nor_an_outcome_before_its_signal(tm
     outcomes = store.outcomes_frame()
     assert len(outcomes) >= 1
     assert (outcomes["closed_at"] >= outcomes["signal_time"]).all()
+
+
+def test_exiting_with_the_feed_running_never_aborts_the_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys, time\n"
+        "from config import Settings\n"
+        "from feeds.service import MarketService\n"
+        f"settings = Settings(_env_file=None, data_dir={str(tmp_path)!r}, simulator_speed=1000,"
+        " simulator_warmup_seconds=900, watchlist='RELIANCE,TCS,INFY,SBIN,ITC,LT')\n"
+        "MarketService(settings).start()\n"
+        "time.sleep(float(sys.argv[1]))\n"  # then exit with the market thread busy
+    )
+    root = Path(__file__).resolve().parents[2]
+    for delay in ("0.2", "0.4", "0.6", "0.3", "0.5", "0.7", "0.25", "0.45"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, delay], cwd=root, capture_output=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr.decode()[-500:]
