@@ -22,52 +22,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import Settings
-from engine import SignalEngine, parse_kite_frame
-from engine.levels import LevelTracker
-from feeds.book_simulator import BookSimulator, book_instruments
-from feeds.detection_quality import Detection, score_detections
-
-SESSION_START = 1_763_005_500  # 09:15 IST
+from feeds.detection_quality import run_benchmark
 
 
-def run_seed(seed: int, instruments: int, minutes: int):
-    """One simulated session through both detectors; the two scores."""
-    book = book_instruments(instruments, seed=seed)
-    simulator = BookSimulator(book, SESSION_START, seed=seed, session_seconds=minutes * 60)
-    symbols = {i.instrument_token: i.symbol for i in book}
-    settings = Settings(_env_file=None, max_daily_signals=1000)
-    engine = SignalEngine(settings, symbols)
-    tokens = np.array(sorted(symbols))
-    tracker = LevelTracker([symbols[t] for t in tokens])
-    signals, icebergs = [], []
-    for _ in range(minutes * 60):
-        ticks = parse_kite_frame(simulator.frame())
-        if len(ticks) == 0:
-            continue
-        signals += engine.update(ticks)
-        rows = np.searchsorted(tokens, ticks["instrument_token"].astype(np.int64))
-        icebergs += tracker.update(rows, ticks)
-    icebergs += tracker.active()
-    thin = {i.symbol for i in book if i.thin}
-    hours = instruments * minutes / 60
-    signal_detections = [
-        Detection(s.symbol, str(s.signal_type), int(s.timestamp.timestamp()))
-        for s in signals
-        if str(s.signal_type) in ("ACCUMULATION", "DISTRIBUTION")
-    ]
-    level_detections = [Detection(i.symbol, i.side, i.detected_at) for i in icebergs]
-    arguments = (simulator.icebergs, simulator.episodes, thin, hours)
+def describe(score: dict) -> str:
+    strengths = " ".join(
+        f"{k}+/min {found}/{total}" for k, (found, total) in score["recall_by_strength"].items()
+    )
+    false = " ".join(f"{k} {v:.2f}" for k, v in score["false_per_instrument_hour"].items())
+    precision = "n/a" if score["precision"] is None else f"{score['precision']:.3f}"
+    recall = "n/a" if score["recall"] is None else f"{score['recall']:.3f}"
+    delay = score["median_seconds_to_detect"]
     return (
-        score_detections(signal_detections, *arguments),
-        score_detections(level_detections, *arguments),
+        f"precision {precision} ({score['true_positives']}/{score['detections']}) · recall "
+        f"{recall} ({score['found']}/{score['icebergs']}) · by strength {strengths} · false per "
+        f"instrument-hour {false} · median time to detect "
+        + ("n/a" if delay is None else f"{delay:.0f} s")
     )
 
 
@@ -77,12 +52,22 @@ def main() -> None:
     parser.add_argument("--instruments", type=int, default=12)
     parser.add_argument("--minutes", type=int, default=60)
     arguments = parser.parse_args()
-    for seed in (int(s) for s in arguments.seeds.split(",")):
-        started = time.perf_counter()
-        engine_score, level_score = run_seed(seed, arguments.instruments, arguments.minutes)
-        print(f"seed {seed} ({time.perf_counter() - started:.0f} s)")
-        print(f"  signal engine ACC/DIS: {engine_score.table()}")
-        print(f"  level tracker:         {level_score.table()}")
+    seeds = tuple(int(s) for s in arguments.seeds.split(","))
+    results = run_benchmark(
+        Settings(_env_file=None), seeds, arguments.instruments, arguments.minutes
+    )
+    for run in results["runs"]:
+        print(f"seed {run['seed']}")
+        print(f"  signal engine ACC/DIS: {describe(run['signals'])}")
+        print(f"  level tracker:         {describe(run['levels'])}")
+    print("ACC/DIS by MIN_CONFIDENCE (all seeds):")
+    for point in results["curve"]:
+        if point["signals"]:
+            print(
+                f"  >= {point['min_confidence']:4.1f}: {point['signals']:3d} signals, precision "
+                f"{point['precision']:.2f}, recall {point['recall']:.2f}"
+            )
+    print(f"({results['seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

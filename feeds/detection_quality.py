@@ -15,11 +15,16 @@ DISTRIBUTION) when it comes between the agent's start and ``grace_seconds`` afte
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
-from feeds.book_simulator import Episode, IcebergTruth
+from feeds.book_simulator import BookSimulator, Episode, IcebergTruth, book_instruments
 
 STRENGTH_BUCKETS = (3.0, 5.0, 10.0, 20.0)
 SIDE_OF = {"ACCUMULATION": "BID", "DISTRIBUTION": "ASK", "BID": "BID", "ASK": "ASK"}
@@ -131,3 +136,112 @@ def score_detections(
         false_per_instrument_hour={k: round(v / hours, 3) for k, v in false.items()},
         median_seconds_to_detect=float(np.median(delays)) if delays else float("nan"),
     )
+
+
+SESSION_START = 1_763_005_500  # 09:15 IST: the opening minutes are part of every run
+CONFIDENCE_STEPS = tuple(np.arange(1.0, 10.01, 0.5).round(1))
+
+
+def run_benchmark(
+    settings, seeds=(101, 102, 103), instruments: int = 12, minutes: int = 60
+) -> dict:
+    """Run the book simulator for each seed through the signal engine and the level tracker
+    and score both; also precision and recall of ACC/DIS at each MIN_CONFIDENCE step (one run
+    at MIN_CONFIDENCE 1, its signals then filtered). A JSON-ready dict."""
+    from engine import SignalEngine, parse_kite_frame
+
+    started = time.perf_counter()
+    runs, curve_signals, truths = [], [], []
+    for seed in seeds:
+        book = book_instruments(instruments, seed=seed)
+        simulator = BookSimulator(book, SESSION_START, seed=seed, session_seconds=minutes * 60)
+        symbols = {i.instrument_token: i.symbol for i in book}
+        engine = SignalEngine(
+            settings.model_copy(update={"min_confidence": 1, "max_daily_signals": 1000}), symbols
+        )
+        signals, ended = [], []
+        for _ in range(minutes * 60):
+            ticks = parse_kite_frame(simulator.frame())
+            if len(ticks):
+                signals += engine.update(ticks)
+                ended += list(engine.ended_icebergs)
+                engine.ended_icebergs.clear()
+        ended += list(engine.icebergs())
+        context = (
+            simulator.icebergs,
+            simulator.episodes,
+            {i.symbol for i in book if i.thin},
+            instruments * minutes / 60,
+        )
+        iceberg_signals = [
+            s for s in signals if str(s.signal_type) in ("ACCUMULATION", "DISTRIBUTION")
+        ]
+        gated = [s for s in iceberg_signals if s.confidence >= settings.min_confidence]
+        runs.append(
+            {
+                "seed": seed,
+                "signals": _as_dict(score_detections(_detections(gated), *context)),
+                "levels": _as_dict(
+                    score_detections(
+                        [Detection(i.symbol, i.side, i.detected_at) for i in ended], *context
+                    )
+                ),
+            }
+        )
+        curve_signals.append((iceberg_signals, context))
+        truths.append(context)
+    curve = []
+    for step in CONFIDENCE_STEPS:
+        found = detections = right = icebergs = 0
+        for iceberg_signals, context in curve_signals:
+            chosen = [s for s in iceberg_signals if s.confidence >= step]
+            score = score_detections(_detections(chosen), *context)
+            found, icebergs = found + score.found, icebergs + score.icebergs
+            detections, right = detections + score.detections, right + score.true_positives
+        curve.append(
+            {
+                "min_confidence": float(step),
+                "precision": right / detections if detections else None,
+                "recall": found / icebergs if icebergs else None,
+                "signals": detections,
+            }
+        )
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seeds": list(seeds),
+        "instruments": instruments,
+        "minutes": minutes,
+        "min_confidence": settings.min_confidence,
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "seconds": round(time.perf_counter() - started, 1),
+        "runs": runs,
+        "curve": curve,
+    }
+
+
+def _detections(signals) -> list[Detection]:
+    return [Detection(s.symbol, str(s.signal_type), int(s.timestamp.timestamp())) for s in signals]
+
+
+def _as_dict(quality: DetectionQuality) -> dict:
+    values = asdict(quality)
+    values["recall_by_strength"] = {
+        f"{k:g}": list(v) for k, v in quality.recall_by_strength.items()
+    }
+    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in values.items()}
+
+
+def save_results(results: dict, data_dir: str) -> Path:
+    """Keep the last benchmark run in ``DATA_DIR/detection-quality.json``."""
+    path = Path(data_dir) / "detection-quality.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1))
+    return path
+
+
+def load_results(data_dir: str) -> dict | None:
+    """The last saved run, or None when there is none (or it cannot be read)."""
+    try:
+        return json.loads((Path(data_dir) / "detection-quality.json").read_text())
+    except (OSError, ValueError):
+        return None

@@ -378,3 +378,29 @@ def test_the_kite_login_needs_the_password_on_a_server_reachable_from_the_networ
     app.button[0].click().run()
     app.sidebar.selectbox[0].select("kite").run()
     assert any(e.label == "Kite login" for e in app.sidebar.expander)
+
+
+def test_the_detection_quality_page_runs_the_benchmark_and_shows_both_detectors(
+    make_app, monkeypatch
+):
+    from feeds import detection_quality
+
+    real = detection_quality.run_benchmark
+    monkeypatch.setattr(  # one short seed keeps the test quick; the code path is the real one
+        detection_quality,
+        "run_benchmark",
+        lambda settings: real(settings, seeds=(101,), instruments=6, minutes=20),
+    )
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/detection.py").run()
+    assert "No benchmark has run on this server yet" in texts(app)
+    button(app, "Run the benchmark now (about 15 s)").click().run(timeout=120)
+    assert not app.exception
+    assert "SIMULATED" in texts(app) and "Seeds 101" in texts(app)
+    table = app.table[0].value
+    assert list(table.columns) == [
+        "ACCUMULATION / DISTRIBUTION signals (what the dashboard shows)",
+        "Level tracker (not yet driving signals)",
+    ]
+    assert table.loc["Recall"].str.contains(" of ").all()

@@ -1,0 +1,115 @@
+"""Detection quality: how far the iceberg detection can be trusted, measured on ground truth.
+
+Runs (or loads the last run of) the detection benchmark: the event-driven book simulator
+with iceberg agents and confounders, on seeds never tuned on, scored against the agents' own
+record. Nothing here is market data.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from config import get_settings
+from feeds.detection_quality import load_results, run_benchmark, save_results
+
+settings = get_settings()
+st.title("Detection quality")
+st.warning(
+    "SIMULATED: measured on the event-driven order-book simulator (iceberg agents among thin "
+    "books, news bursts, spoofers and momentum runs), not on the market.",
+    icon="🧪",
+)
+st.markdown(
+    "Each run is an hour of 12 simulated instruments per seed. A detection is right when it "
+    "names the symbol and side of an iceberg agent while it is alive (or within a minute "
+    "after). **Recall** is the share of agents found, **precision** the share of detections "
+    "that were right; false detections are counted per instrument-hour."
+)
+
+results = load_results(settings.data_dir)
+if st.button("Run the benchmark now (about 15 s)", icon=":material/science:"):
+    with st.spinner("Simulating three seeds and scoring both detectors..."):
+        results = run_benchmark(settings)
+        save_results(results, settings.data_dir)
+if results is None:
+    st.info("No benchmark has run on this server yet: press **Run the benchmark now**.")
+    st.stop()
+
+st.caption(
+    f"Seeds {', '.join(map(str, results['seeds']))} · {results['instruments']} instruments x "
+    f"{results['minutes']} min each · MIN_CONFIDENCE {results['min_confidence']:g} · run "
+    f"{results['date']} UTC on {results['machine']} in {results['seconds']:.0f} s"
+)
+
+
+def total(runs: list[dict], detector: str) -> dict:
+    keys = ("detections", "true_positives", "icebergs", "found")
+    summed = {key: sum(run[detector][key] for run in runs) for key in keys}
+    strengths: dict[str, list[int]] = {}
+    false: dict[str, float] = {}
+    delays = []
+    for run in runs:
+        score = run[detector]
+        for bucket, (found, count) in score["recall_by_strength"].items():
+            pair = strengths.setdefault(bucket, [0, 0])
+            pair[0], pair[1] = pair[0] + found, pair[1] + count
+        for kind, rate in score["false_per_instrument_hour"].items():
+            false[kind] = false.get(kind, 0.0) + rate / len(runs)
+        if score["median_seconds_to_detect"] is not None:
+            delays.append(score["median_seconds_to_detect"])
+    return {
+        "Precision": f"{summed['true_positives']} of {summed['detections']}",
+        "Recall": f"{summed['found']} of {summed['icebergs']}",
+        **{f"Recall {k}+ refills/min": f"{v[0]} of {v[1]}" for k, v in strengths.items()},
+        "False per instrument-hour": f"{false.get('all', 0.0):.2f}",
+        "of them on thin books": f"{false.get('thin', 0.0):.2f}",
+        "Median time to detect": f"{pd.Series(delays).median():.0f} s" if delays else "-",
+    }
+
+
+table = pd.DataFrame(
+    {
+        "ACCUMULATION / DISTRIBUTION signals (what the dashboard shows)": total(
+            results["runs"], "signals"
+        ),
+        "Level tracker (not yet driving signals)": total(results["runs"], "levels"),
+    }
+)
+st.subheader("All seeds together")
+st.table(table)
+
+curve = pd.DataFrame(results["curve"])
+curve = curve[curve["signals"] > 0]
+st.subheader("ACCUMULATION / DISTRIBUTION by MIN_CONFIDENCE")
+if curve.empty:
+    st.info("No ACCUMULATION or DISTRIBUTION signal at any confidence in these runs.")
+else:
+    figure = go.Figure()
+    for column, colour in (("precision", "#2ecc71"), ("recall", "#3498db")):
+        figure.add_trace(
+            go.Scatter(
+                x=curve["min_confidence"],
+                y=curve[column],
+                mode="lines+markers",
+                name=column,
+                line={"color": colour},
+            )
+        )
+    figure.add_vline(x=settings.min_confidence, line={"dash": "dot", "color": "#e67e22"})
+    figure.update_yaxes(range=[0, 1], tickformat=".0%")
+    figure.update_xaxes(title="MIN_CONFIDENCE")
+    figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    st.plotly_chart(figure, key="precision_recall")
+    st.caption(
+        "One run at MIN_CONFIDENCE 1, its signals then kept at or above each step (the "
+        "cool-downs of lower-confidence signals make this an approximation). The dotted line "
+        "is this server's setting."
+    )
+st.markdown(
+    "**What this says today:** on a realistic book the signals find almost none of the "
+    "simulated icebergs; the level tracker finds more than half of them but most of its "
+    "detections are ordinary busy levels. Treat ACCUMULATION and DISTRIBUTION as prompts "
+    "to look at the book, not as proof of a hidden order."
+)
