@@ -40,7 +40,8 @@ if results is None:
 st.caption(
     f"Seeds {', '.join(map(str, results['seeds']))} · {results['instruments']} instruments x "
     f"{results['minutes']} min each · MIN_CONFIDENCE {results['min_confidence']:g} · run "
-    f"{results['date']} UTC on {results['machine']} in {results['seconds']:.0f} s"
+    f"{pd.Timestamp(results['date']):%Y-%m-%d %H:%M} UTC on {results['machine']} in "
+    f"{results['seconds']:.0f} s"
 )
 
 
@@ -65,7 +66,7 @@ def total(runs: list[dict], detector: str) -> dict:
         **{f"Recall {k}+ refills/min": f"{v[0]} of {v[1]}" for k, v in strengths.items()},
         "False per instrument-hour": f"{false.get('all', 0.0):.2f}",
         "of them on thin books": f"{false.get('thin', 0.0):.2f}",
-        "Median time to detect": f"{pd.Series(delays).median():.0f} s" if delays else "-",
+        "Median time to detect": f"{pd.Series(delays).median():.0f} s" if delays else "n/a",
     }
 
 
