@@ -624,29 +624,24 @@ class SignalStore:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
-    def signal_events(self, source: str, since: datetime) -> set[tuple[int, str, int]]:
-        """``(instrument token, signal type, exchange epoch seconds)`` of every signal
-        ``source`` stored since ``since``: the events a warm-up or replay must not re-issue."""
-        query = select(SignalRow.instrument_token, SignalRow.signal_type, SignalRow.signal_time)
-        query = query.where(SignalRow.source == source, SignalRow.signal_time >= as_utc(since))
-        with self.engine.connect() as connection:
-            return {
-                (int(token), str(kind), int(as_utc(moment).timestamp()))
-                for token, kind, moment in connection.execute(query)
-            }
-
-    def issued_since(self, source: str, since: datetime) -> list[tuple[str, int]]:
-        """``(symbol, exchange epoch seconds)`` of the signals ``source`` issued since
-        ``since``, oldest first (to take the day's cap and cool-downs up after a restart)."""
+    def signal_events(self, source: str, since: datetime) -> list[tuple[str, int, str, int]]:
+        """``(symbol, instrument token, signal type, exchange epoch seconds)`` of every signal
+        ``source`` stored since ``since``, oldest first: what a restart must not issue again,
+        and what counts against the day's cap and the cool-downs."""
         query = (
-            select(SignalRow.symbol, SignalRow.signal_time)
+            select(
+                SignalRow.symbol,
+                SignalRow.instrument_token,
+                SignalRow.signal_type,
+                SignalRow.signal_time,
+            )
             .where(SignalRow.source == source, SignalRow.signal_time >= as_utc(since))
             .order_by(SignalRow.signal_time)
         )
         with self.engine.connect() as connection:
             return [
-                (symbol, int(as_utc(moment).timestamp()))
-                for symbol, moment in connection.execute(query)
+                (symbol, int(token), str(kind), int(as_utc(moment).timestamp()))
+                for symbol, token, kind, moment in connection.execute(query)
             ]
 
     def _filtered(self, query, filters: HistoryFilter, by_day: bool = False):

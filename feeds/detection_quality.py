@@ -66,11 +66,6 @@ class DetectionQuality:
         )
 
 
-def achieved_strength(iceberg: IcebergTruth) -> float:
-    """Refills of the display per minute the agent actually achieved."""
-    return iceberg.refills / max((iceberg.end - iceberg.start) / 60.0, 1 / 60)
-
-
 def strength_bucket(strength: float) -> float:
     """The largest bucket at or below ``strength`` (below 3: 0)."""
     below = [bucket for bucket in STRENGTH_BUCKETS if strength >= bucket]

@@ -208,8 +208,7 @@ class MarketService:
                 queue.Queue(self.settings.frame_queue_size),
             )
             self._resume_open_signals(run)
-            self._restore_gates(run)
-            self._load_known_events(run)
+            self._take_up_stored_signals(run)
             if self.settings.record_frames and name != "replay":
                 run.recorder = self._open_recorder(candidate)
             run.threads = [
@@ -321,32 +320,27 @@ class MarketService:
         if run.open:
             log.info("resumed tracking %d open signals", len(run.open))
 
-    def _restore_gates(self, run: _Run) -> None:
-        """Start the day's cap and the cool-downs from this source's signals already stored
-        today, so a crash or a Stop/Start gives no fresh quota."""
-        if self.store is None or run.name == "replay":
-            return
-        now = time.time()
-        since = datetime.fromtimestamp(day_start_epoch(int(ist_day(now))), UTC)
-        try:
-            issued = self.store.issued_since(run.name, since)
-        except Exception as error:
-            log.warning("could not read today's signals for the daily cap: %s", error)
-            return
-        counted = run.engine.restore_gates(issued, int(now))
-        if counted:
-            log.info("%d signals already issued today count against MAX_DAILY_SIGNALS", counted)
-
-    def _load_known_events(self, run: _Run) -> None:
-        """The events this source already stored recently: a warm-up or a replay that
-        produces one again is recognised, not stored, counted or shown a second time."""
+    def _take_up_stored_signals(self, run: _Run) -> None:
+        """What this source already stored: today's signals count against the day's cap and
+        restart their symbols' cool-downs (a crash or a Stop/Start gives no fresh quota), and
+        every recent event is recognised when a warm-up or a replay produces it again: not
+        stored, counted or shown a second time."""
         if self.store is None:
             return
         since = datetime.now(UTC) - timedelta(days=KNOWN_EVENT_DAYS)
         try:
-            run.known = self.store.signal_events(run.name, since)
+            events = self.store.signal_events(run.name, since)
         except Exception as error:
-            log.warning("could not read the stored signals to recognise repeats: %s", error)
+            log.warning("could not read the stored signals of %s: %s", run.name, error)
+            return
+        run.known = {(token, kind, at) for _, token, kind, at in events}
+        if run.name == "replay":  # a replay is history: no day of its own to cap
+            return
+        now = int(time.time())
+        today = [(symbol, at) for symbol, _, _, at in events if at >= day_start_epoch(ist_day(now))]
+        counted = run.engine.restore_gates(today, now)
+        if counted:
+            log.info("%d signals already issued today count against MAX_DAILY_SIGNALS", counted)
 
     def _follow(self, run: _Run, signal_id: str, signal: Signal) -> None:
         run.tracker.open(

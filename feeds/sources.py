@@ -121,7 +121,6 @@ class SimulatorSource(FrameSource):
                 "none of the symbols is known to the simulator: " + ", ".join(self.symbols)
             )
         self._known = known
-        self._begin_session()  # a first look; start() begins it again once the last run stopped
 
     def start(self, deliver: Deliver) -> None:
         # Only now has an earlier run (stopped just before) written down where it got to.
