@@ -44,17 +44,19 @@ from engine.signals import (
     FACTOR_NAMES,
     MAX_POINTS,
     NO_SIGNAL,
+    SIGNAL_CODES,
     SIGNAL_DIRECTION,
     SIGNAL_OF_CODE,
     SIGNAL_TYPE_NAMES,
     Signal,
+    SignalType,
     generate_signal,
 )
 from engine.state import FLOW_FIELDS, RollingFlowState
 from engine.ticks import TICK_DTYPE
 
 SIDE_NAMES = {ABSORBED_BID: "BID", ABSORBED_ASK: "ASK", 0: ""}
-ICEBERG_CODES = (1, 2)  # ACCUMULATION, DISTRIBUTION
+ICEBERG_CODES = (SIGNAL_CODES[SignalType.ACCUMULATION], SIGNAL_CODES[SignalType.DISTRIBUTION])
 
 
 class UnknownInstrumentError(KeyError):

@@ -106,26 +106,10 @@ def side_ratios(
     return bid_ratio, ask_ratio
 
 
-def absorption(
-    buy_volume: np.ndarray,
-    sell_volume: np.ndarray,
-    bid_depth_seconds: np.ndarray,
-    ask_depth_seconds: np.ndarray,
-    reference_seconds: float = 60.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Institutional ratio of the side being absorbed, and which side that is.
-
-    The larger of the two :func:`side_ratios` wins. Returns ``(ratio, side)`` with side one
-    of :data:`ABSORBED_BID`, :data:`ABSORBED_ASK`, :data:`ABSORBED_NONE` (no depth seen).
-    """
-    bid_ratio, ask_ratio = side_ratios(
-        buy_volume, sell_volume, bid_depth_seconds, ask_depth_seconds, reference_seconds
-    )
-    return strongest_side(bid_ratio, ask_ratio)
-
-
 def strongest_side(bid_ratio: np.ndarray, ask_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The larger of the two sides' ratios and its side (ties go to the bid)."""
+    """The larger of the two sides' ratios and its side (ties go to the bid): the side being
+    absorbed. Side is :data:`ABSORBED_BID`, :data:`ABSORBED_ASK` or :data:`ABSORBED_NONE` (no
+    depth seen on either)."""
     ratio = np.fmax(bid_ratio, ask_ratio)
     side = np.where(
         np.isnan(ratio),

@@ -32,12 +32,8 @@ IST_ZONE = "Asia/Kolkata"  # the same zone by name, for pandas
 IST_OFFSET_SECONDS = 19_800  # UTC+05:30
 DAY_SECONDS = 86_400
 
-PRE_OPEN_START = time(9, 0)
-AUCTION_MATCH = time(9, 8)
 CONTINUOUS_START = time(9, 15)
 CONTINUOUS_END = time(15, 30)
-POST_CLOSE_START = time(15, 40)
-POST_CLOSE_END = time(16, 0)
 
 
 def _seconds(moment: time) -> int:
@@ -86,18 +82,3 @@ def day_start_epoch(day_number: int) -> int:
 def ist_today(now: datetime | None = None) -> date:
     """Today's date in IST (not the machine's or UTC's date)."""
     return (now or datetime.now(UTC)).astimezone(IST).date()
-
-
-def phase(moment: datetime) -> str:
-    """The trading phase at ``moment`` by the clock alone (weekends and holidays aside):
-    ``pre-open``, ``continuous``, ``closing``, ``post-close`` or ``closed``."""
-    local = moment.astimezone(IST).time()
-    if PRE_OPEN_START <= local < CONTINUOUS_START:
-        return "pre-open"
-    if CONTINUOUS_START <= local < CONTINUOUS_END:
-        return "continuous"
-    if CONTINUOUS_END <= local < POST_CLOSE_START:
-        return "closing"
-    if POST_CLOSE_START <= local < POST_CLOSE_END:
-        return "post-close"
-    return "closed"

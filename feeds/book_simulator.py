@@ -486,7 +486,6 @@ class BookSimulator:
             bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
             size = self.rate[row] * 60
             if side > 0 and bb - 3 > 0:
-                self.bid[row, bb - 1] = max(self.bid[row, bb - 1], 0)
                 target = bb - 3
                 if self.bid[row, target] < size:
                     self.bid[row, target] += size
@@ -497,24 +496,18 @@ class BookSimulator:
                     self.ask[row, target] += size
                     self.ask_orders[row, target] += 1
         for row in range(len(self.instruments)):  # pulled when the touch comes within a tick
+            if self._episode[row] == E_NONE:
+                continue
             bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
             big = self.rate[row] * 50
-            for level in (bb, bb - 1):
-                if (
-                    0 <= level < GRID
-                    and self.bid[row, level] > big
-                    and self._episode[row] != E_NONE
-                ):
-                    self.bid[row, level] -= self.rate[row] * 60
-                    self.bid_orders[row, level] = max(0, self.bid_orders[row, level] - 1)
-            for level in (ba, ba + 1):
-                if (
-                    0 <= level < GRID
-                    and self.ask[row, level] > big
-                    and self._episode[row] != E_NONE
-                ):
-                    self.ask[row, level] -= self.rate[row] * 60
-                    self.ask_orders[row, level] = max(0, self.ask_orders[row, level] - 1)
+            for book, orders, near in (
+                (self.bid, self.bid_orders, (bb, bb - 1)),
+                (self.ask, self.ask_orders, (ba, ba + 1)),
+            ):
+                for level in near:
+                    if 0 <= level < GRID and book[row, level] > big:
+                        book[row, level] -= self.rate[row] * 60
+                        orders[row, level] = max(0, orders[row, level] - 1)
         np.maximum(self.bid, 0, out=self.bid)
         np.maximum(self.ask, 0, out=self.ask)
 

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from engine.institutional import (
     ABSORBED_ASK,
     ABSORBED_BID,
-    absorption,
     detect_institutional_activity_normalized,
+    side_ratios,
+    strongest_side,
 )
 from engine.selftest import engine_ratio
 
@@ -46,11 +47,13 @@ def test_negative_volume_is_rejected():
 
 
 def test_absorption_picks_the_side_that_was_hit():
-    ratio, side = absorption(
-        buy_volume=np.array([0.0, 30_000.0, 0.0]),
-        sell_volume=np.array([15_000.0, 0.0, 0.0]),
-        bid_depth_seconds=np.array([60_000.0, 600_000.0, 0.0]),
-        ask_depth_seconds=np.array([600_000.0, 60_000.0, 0.0]),
+    ratio, side = strongest_side(
+        *side_ratios(
+            buy_volume=np.array([0.0, 30_000.0, 0.0]),
+            sell_volume=np.array([15_000.0, 0.0, 0.0]),
+            bid_depth_seconds=np.array([60_000.0, 600_000.0, 0.0]),
+            ask_depth_seconds=np.array([600_000.0, 60_000.0, 0.0]),
+        )
     )
     assert ratio[:2].tolist() == [15.0, 30.0]
     assert side.tolist() == [ABSORBED_BID, ABSORBED_ASK, 0]

@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 
 from engine import SignalEngine
-from engine.sessions import IST, in_continuous_session, ist_today, phase, session_end
+from engine.sessions import in_continuous_session, ist_today, session_end
 from engine.synthetic import steady_flow
 
 DAY = 1_763_001_000  # 2025-11-13 08:00 IST
@@ -21,14 +21,6 @@ def test_continuous_session_is_0915_to_1530_ist():
     times = np.array([at(9, 14), at(9, 15), at(15, 29), at(15, 30), at(15, 45)])
     assert in_continuous_session(times).tolist() == [False, True, True, False, False]
     assert session_end(at(10, 0)) == at(15, 30)
-
-
-def test_phases_by_the_clock():
-    names = [
-        phase(datetime.fromtimestamp(at(h, m), IST))
-        for h, m in [(9, 3), (9, 10), (12, 0), (15, 35), (15, 50), (17, 0)]
-    ]
-    assert names == ["pre-open", "pre-open", "continuous", "closing", "post-close", "closed"]
 
 
 def test_ist_today_is_the_ist_date_not_utc():
