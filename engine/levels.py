@@ -25,13 +25,13 @@ While the level's price holds (the same best price in ``prev`` and ``cur``), per
   additions - shown now), as in Zotikov and Antonov (2021): volume no visible order can
   account for.
 
-A level is an **iceberg** once it has at least ``min_refills`` refills or re-posts, its
-revealed hidden volume reaches ``min_hidden_shown`` times the most it ever showed, and that
-volume stands ``min_z`` standard errors clear of what was guessed: the arrivals during
-trades, and the side each second's volume traded on (read from the last print, so any
-second's volume may have been the other side's). It ends when the price
-is traded through or the level leaves the top (``broken``), or when nothing trades there for
-``quiet_seconds`` (``completed``).
+A level is an **iceberg** once its price has held ``min_held_seconds``, it has at least
+``min_refills`` refills or re-posts, its revealed hidden volume reaches ``min_hidden_shown``
+times the most it ever showed, and that volume stands ``min_z`` standard errors clear of what
+was guessed: the arrivals during trades, and the side each second's volume traded on (read
+from the last print, so any second's volume may have been the other side's). It ends when the
+price is traded through or the level leaves the top (``broken``), or when nothing trades
+there for ``quiet_seconds`` (``completed``).
 
 The walk is compiled (numba) because a level's story is sequential; every instrument is
 handled in one pass over the batch, sorted by instrument and time, and the state lives in
@@ -65,8 +65,9 @@ class LevelSettings:
     """When a level counts as an iceberg; see the module docstring.
 
     ``min_refills`` (>= 1) refills or re-posts; ``min_hidden_shown`` (> 0) revealed hidden
-    volume in units of the most the level showed; ``quiet_seconds`` (> 0) without a trade
-    ends it;
+    volume in units of the most the level showed; ``min_held_seconds``: the price held at
+    least this long (a news burst's crowd re-posting at a touch that gives way within
+    seconds is not an iceberg); ``quiet_seconds`` (> 0) without a trade ends it;
     ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story.
     """
 
@@ -77,6 +78,7 @@ class LevelSettings:
     min_refill_share: float = 0.5  # a refill brings back at least this share of what traded
     min_refill_orders: float = 3.0  # ... and at least this many of the level's typical orders
     min_z: float = 3.0  # hidden volume in standard errors of its guesses (arrivals, sides)
+    min_held_seconds: int = 30  # the price held at least this long
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def _walk(
     min_refill_share,
     min_refill_orders,
     min_z,
+    min_held,
 ):
     """Fold ticks (sorted by row, then time) into the level state; append finished
     icebergs to ``events`` (row, side, state and the float fields) while room lasts.
@@ -219,6 +222,7 @@ def _walk(
                 and level[i, s, F_HIDDEN] >= min_hidden_shown * level[i, s, F_SHOWN_MAX]
                 and level[i, s, F_HIDDEN] >= min_z * np.sqrt(level[i, s, F_GUESSED] + 1.0)
                 and level_int[i, s, I_RECORDED] == 0
+                and t - level_int[i, s, I_FIRST] >= min_held
             ):
                 level_int[i, s, I_RECORDED] = t  # when it became an iceberg
             if t - level_int[i, s, I_LAST_TRADE] > quiet_seconds:
@@ -324,6 +328,7 @@ class LevelTracker:
             s.min_refill_share,
             s.min_refill_orders,
             s.min_z,
+            s.min_held_seconds,
         )
         return [self._iceberg_of(row) for row in self._events[: int(count[0])]]
 

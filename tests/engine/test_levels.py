@@ -30,20 +30,33 @@ def feed(tracker: LevelTracker, ticks: np.ndarray) -> list:
 def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
     # A bid shows 500 in 5 orders; 300 shares a second hit it; every few seconds the same
     # order's display comes back (the order count never rises).
-    shown = [500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500]
+    shown = [500, 200] * 20 + [500]
     tracker = LevelTracker(["AAA"])
     ticks = book(len(shown), shown, [5] * len(shown), 300)
     assert feed(tracker, ticks) == []
     [active] = tracker.active()
     assert (active.side, active.price, active.state) == ("BID", 100.0, "active")
     assert active.refills >= 3 and active.native
-    assert active.hidden_volume >= 1_000  # 3,600 traded against a level that showed 500
+    assert active.hidden_volume >= 1_000  # 12,000 traded against a level that showed 500
     # The price trades through: the bid drops a tick.
     through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
     through["bid_price"][:, 0], through["ask_price"][:, 0] = 99.95, 100.0
     through["last_price"] = 99.95
     [ended] = tracker.update(np.zeros(1, dtype=np.int64), through)
     assert ended.state == "broken" and ended.refills == active.refills
+
+
+def test_refills_at_a_price_that_gives_way_within_seconds_are_no_iceberg():
+    # The same refills for 20 s (a news crowd re-posting at a touch that soon breaks): the
+    # price has not held long enough to call it a hidden order.
+    shown = [500, 200] * 10
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, book(len(shown), shown, [5] * len(shown), 300))
+    assert tracker.active() == []
+    # Ten seconds more at the same price and it is one.
+    more = book(len(shown) + 12, [500, 200] * 16, [5] * 32, 300)[len(shown) :]
+    feed(tracker, more)
+    assert [i.side for i in tracker.active()] == ["BID"]
 
 
 def test_a_level_eaten_away_by_trades_is_no_iceberg():
@@ -65,7 +78,7 @@ def test_the_engine_runs_the_tracker_on_its_batches_and_publishes_the_icebergs(s
     from engine import SignalEngine
 
     engine = SignalEngine(settings, {101: "AAA"})
-    shown = [500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500, 200, 500]
+    shown = [500, 200] * 20 + [500]
     ticks = book(len(shown), shown, [5] * len(shown), 300)
     for second in range(len(ticks)):
         engine.update(ticks[second : second + 1])
