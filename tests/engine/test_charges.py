@@ -49,8 +49,12 @@ def test_a_short_sells_first_and_a_plan_inside_the_costs_loses_net():
     # A short from 200 to 199.90 (two ticks) on 50 shares: gross +5 rupees; the costs
     # (two ticks of slippage a share and about Rs 10 of charges) turn it into a loss.
     result = net_pnl(
-        np.array([-1, 1]), np.array([200.0, 200.0]), np.array([199.9, 200.1]),
-        np.array([200.05, 199.95]), 50, tick_size=0.05,
+        np.array([-1, 1]),
+        np.array([200.0, 200.0]),
+        np.array([199.9, 200.1]),
+        np.array([200.05, 199.95]),
+        50,
+        tick_size=0.05,
     )
     assert result.gross_pnl.tolist() == pytest.approx([5.0, 5.0])
     assert np.all(result.net_pnl < 0)
