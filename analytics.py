@@ -40,8 +40,19 @@ def describe_win_rate(wins: int, total: int) -> str:
     return f"{wins / total:.0%} ({interval}, n = {total})"
 
 
+NET = {"r_multiple": "net_r", "pnl_pct": "net_pnl_pct"}  # the same figures after costs
+
+
+def net_view(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """``outcomes`` with the net R and P/L in the gross columns' places (rows without net
+    figures dropped), so every function here can read either."""
+    net = outcomes.dropna(subset=list(NET.values()))
+    return net.drop(columns=list(NET)).rename(columns={v: k for k, v in NET.items()})
+
+
 def summarize(outcomes: pd.DataFrame) -> dict:
-    """Headline figures of decided outcomes (columns ``r_multiple``, ``pnl_pct``)."""
+    """Headline figures of decided outcomes (columns ``r_multiple``, ``pnl_pct``; for the
+    figures after costs pass :func:`net_view`)."""
     total = len(outcomes)
     if total == 0:
         return {
@@ -131,11 +142,16 @@ def equity_curve(outcomes: pd.DataFrame) -> pd.Series:
     )
 
 
-def daily_series(daily: pd.DataFrame, window: int = 5) -> pd.DataFrame:
-    """From ``SignalStore.daily_summary``: per day, cumulative R and a rolling win rate."""
+def daily_series(daily: pd.DataFrame, window: int = 5, net: bool = True) -> pd.DataFrame:
+    """From ``SignalStore.daily_summary``: per day, cumulative R and a rolling win rate, net
+    of costs unless ``net`` is False."""
     if daily.empty:
         return pd.DataFrame(
             columns=["signals", "decided", "wins", "r_total", "cumulative_r", "rolling_win_rate"]
+        )
+    if net:
+        daily = daily.drop(columns=["wins", "r_total"]).rename(
+            columns={"net_wins": "wins", "net_r_total": "r_total"}
         )
     per_day = daily.groupby("trade_date")[["signals", "decided", "wins", "r_total"]].sum()
     per_day["cumulative_r"] = per_day["r_total"].cumsum()

@@ -180,12 +180,6 @@ class Settings(BaseSettings):
         description="Rows waiting for the database writer (drops beyond).",
     )
     db_batch_size: int = Field(500, ge=1, le=10_000, description="Rows per database transaction.")
-    outcome_horizon_minutes: int = Field(
-        60,
-        ge=1,
-        le=1440,
-        description="A signal with no target or stop hit expires after this (or at 15:30 IST).",
-    )
 
     # --- engine windows (seconds of exchange time) --------------------------------------
     bucket_seconds: int = Field(5, ge=1, le=300, description="Width of one time bucket.")
@@ -257,14 +251,62 @@ class Settings(BaseSettings):
     pcr_bearish_below: float = Field(0.8, gt=0, le=10, description="OI PCR below: bearish.")
 
     # --- risk -----------------------------------------------------------------------------
+    risk_horizon_minutes: int = Field(
+        30,
+        ge=1,
+        le=375,
+        description=(
+            "How long a signal's trade is held: its stop and target come from the volatility "
+            "of this horizon, and with neither hit it expires after this (or at 15:30 IST)."
+        ),
+    )
     stop_atr_multiple: float = Field(
-        1.5, gt=0, le=20, description="Stop distance from entry, in ATRs."
+        1.5,
+        gt=0,
+        le=20,
+        description="BUY/SELL stop distance from entry, in ATRs of the holding horizon's bars.",
+    )
+    stop_buffer_atr: float = Field(
+        0.25,
+        ge=0,
+        le=20,
+        description=(
+            "ACCUMULATION/DISTRIBUTION: the stop sits this many horizon ATRs beyond the hidden "
+            "order's price (or the held low/high)."
+        ),
+    )
+    stop_floor_ranges: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="No stop closer than this many of the instrument's typical 1-minute ranges.",
     )
     min_reward_risk: float = Field(
         2.0, ge=0.5, le=20, description="Target distance over stop distance, at least."
     )
     tick_size: float = Field(0.05, gt=0, le=100, description="Price tick, rupees.")
     min_stop_ticks: int = Field(2, ge=1, le=1000, description="Smallest stop distance, ticks.")
+    capital: float = Field(
+        100_000.0, ge=0, le=1e10, description="Trading capital, rupees: sizes each signal's plan."
+    )
+    risk_per_trade_pct: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description=(
+            "Capital risked a trade (entry to stop), percent; 0 buys the whole capital's worth. "
+            "The position never exceeds the capital."
+        ),
+    )
+    brokerage_flat: float = Field(
+        20.0, ge=0, le=10_000, description="Brokerage an executed order, rupees, at most."
+    )
+    brokerage_pct: float = Field(
+        0.03, ge=0, le=5, description="Brokerage an executed order, percent of its value, at most."
+    )
+    slippage_ticks: float = Field(
+        1.0, ge=0, le=100, description="Each fill this many ticks worse than planned (net P/L)."
+    )
 
     @property
     def symbols(self) -> list[str]:
@@ -375,7 +417,7 @@ _SECTIONS = {
     "bucket_seconds": "Engine windows (seconds of exchange time)",
     "imbalance_threshold": "Factor thresholds",
     "pcr_bullish_above": "Put-Call Ratio bias",
-    "stop_atr_multiple": "Risk levels",
+    "risk_horizon_minutes": "Risk levels, position size and costs",
 }
 
 

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     JSON,
@@ -58,12 +59,13 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from engine.charges import net_pnl
 from engine.sessions import IST, IST_ZONE
 from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
 MAX_QUERY_ROWS = 10_000  # rows a page table shows; counts and charts use SQL aggregates
 
@@ -101,6 +103,9 @@ class SignalRow(Base):
     # so filters and per-day figures over millions of signals need no join.
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_r: Mapped[float | None] = mapped_column(Float)
+    outcome_net_r: Mapped[float | None] = mapped_column(Float)  # R after costs
+    quantity: Mapped[int | None] = mapped_column(Integer)  # shares the plan sized
+    plan_note: Mapped[str] = mapped_column(Text, server_default="")  # what stands in the way
 
     __table_args__ = (
         Index("ix_signals_trade_date", "trade_date"),
@@ -136,6 +141,10 @@ class OutcomeRow(Base):
     mae_pct: Mapped[float] = mapped_column(Float)
     minutes_to_outcome: Mapped[float] = mapped_column(Float)
     closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    quantity: Mapped[int | None] = mapped_column(Integer)  # shares the outcome is costed on
+    costs: Mapped[float | None] = mapped_column(Float)  # rupees: slippage and charges
+    net_pnl_pct: Mapped[float | None] = mapped_column(Float)  # after costs, % of entry value
+    net_r: Mapped[float | None] = mapped_column(Float)  # after costs, in R
 
     __table_args__ = (
         Index("ix_outcomes_outcome", "outcome"),
@@ -365,7 +374,63 @@ def _v4(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE manual_trades ADD COLUMN {column} {timestamp}"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(connection: Connection) -> None:
+    """Version 5: plans carry their size and what stands in their way; outcomes their costs
+    and net P/L. Outcomes stored before are costed here with the default rates, one tick of
+    slippage a fill (0.05) and the shares 1,00,000 rupees buy, so every figure shown is net."""
+    for table, column, kind in (
+        ("signals", "quantity", "INTEGER"),
+        ("signals", "plan_note", "TEXT NOT NULL DEFAULT ''"),
+        ("signals", "outcome_net_r", "FLOAT"),
+        ("signal_outcomes", "quantity", "INTEGER"),
+        ("signal_outcomes", "costs", "FLOAT"),
+        ("signal_outcomes", "net_pnl_pct", "FLOAT"),
+        ("signal_outcomes", "net_r", "FLOAT"),
+    ):
+        connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+    rows = connection.execute(
+        text(
+            "SELECT o.signal_id, s.signal_type, s.entry, s.stop_loss, o.exit_price "
+            "FROM signal_outcomes o JOIN signals s ON s.id = o.signal_id "
+            "WHERE o.outcome != 'void' AND s.entry > 0 AND s.stop_loss != s.entry"
+        )
+    ).all()
+    if not rows:
+        return
+    ids, kinds, entry, stop, exit_price = (list(column) for column in zip(*rows, strict=True))
+    entry, stop = np.array(entry, dtype=float), np.array(stop, dtype=float)
+    quantity = np.maximum(np.floor(100_000 / entry), 1)
+    net = net_pnl(
+        np.array([direction_of(kind) for kind in kinds]),
+        entry,
+        np.array(exit_price, dtype=float),
+        stop,
+        quantity,
+        tick_size=0.05,
+    )
+    values = [
+        {
+            "target_id": ids[k],
+            "quantity": int(quantity[k]),
+            "costs": round(float(net.slippage[k] + net.charges[k]), 4),
+            "net_pnl_pct": round(float(net.net_pnl_pct[k]), 4),
+            "net_r": round(float(net.net_r[k]), 4),
+        }
+        for k in range(len(ids))
+    ]
+    connection.execute(
+        text(
+            "UPDATE signal_outcomes SET quantity = :quantity, costs = :costs, "
+            "net_pnl_pct = :net_pnl_pct, net_r = :net_r WHERE signal_id = :target_id"
+        ),
+        values,
+    )
+    connection.execute(
+        text("UPDATE signals SET outcome_net_r = :net_r WHERE id = :target_id"), values
+    )
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(
@@ -527,12 +592,17 @@ class SignalStore:
                 connection.execute(
                     SignalRow.__table__.update()
                     .where(SignalRow.__table__.c.id == bindparam("target_id"))
-                    .values(outcome=bindparam("kind"), outcome_r=bindparam("r")),
+                    .values(
+                        outcome=bindparam("kind"),
+                        outcome_r=bindparam("r"),
+                        outcome_net_r=bindparam("net"),
+                    ),
                     [
                         {
                             "target_id": row["signal_id"],
                             "kind": row["outcome"],
                             "r": row["r_multiple"],
+                            "net": row.get("net_r"),
                         }
                         for row in outcomes
                     ],
@@ -685,6 +755,7 @@ class SignalStore:
         SignalRow.entry,
         SignalRow.target,
         SignalRow.stop_loss,
+        SignalRow.quantity,
         SignalRow.institutional_ratio,
         SignalRow.order_imbalance,
         SignalRow.volume_surge,
@@ -696,6 +767,8 @@ class SignalStore:
         OutcomeRow.exit_price,
         OutcomeRow.pnl_pct,
         OutcomeRow.r_multiple,
+        OutcomeRow.net_pnl_pct,
+        OutcomeRow.net_r,
         OutcomeRow.mfe_pct,
         OutcomeRow.mae_pct,
         OutcomeRow.minutes_to_outcome,
@@ -731,16 +804,29 @@ class SignalStore:
                 func.count(SignalRow.outcome_r).label("decided"),  # a void outcome has no R
                 func.sum((SignalRow.outcome_r > 0).cast(Integer)).label("wins"),
                 func.coalesce(func.sum(SignalRow.outcome_r), 0.0).label("r_total"),
+                func.sum((SignalRow.outcome_net_r > 0).cast(Integer)).label("net_wins"),
+                func.coalesce(func.sum(SignalRow.outcome_net_r), 0.0).label("net_r_total"),
             ),
             filters,
             by_day=True,
         ).group_by(SignalRow.trade_date, SignalRow.signal_type)
         frame = self._frame(
-            query, columns=("trade_date", "signal_type", "signals", "decided", "wins", "r_total")
+            query,
+            columns=(
+                "trade_date",
+                "signal_type",
+                "signals",
+                "decided",
+                "wins",
+                "r_total",
+                "net_wins",
+                "net_r_total",
+            ),
         )
         if frame.empty:
             return frame
         frame["wins"] = frame["wins"].fillna(0).astype(int)
+        frame["net_wins"] = frame["net_wins"].fillna(0).astype(int)
         frame["trade_date"] = pd.to_datetime(frame["trade_date"])
         return frame.sort_values("trade_date")
 
@@ -769,6 +855,10 @@ class SignalStore:
                 OutcomeRow.outcome,
                 OutcomeRow.pnl_pct,
                 OutcomeRow.r_multiple,
+                OutcomeRow.net_pnl_pct,
+                OutcomeRow.net_r,
+                OutcomeRow.costs,
+                OutcomeRow.quantity,
                 OutcomeRow.closed_at,
             )
             .join(OutcomeRow, OutcomeRow.signal_id == SignalRow.id)
@@ -853,6 +943,8 @@ def signal_row(signal, signal_id: str, source: str = "", simulated: bool = False
         "trade_date": timestamp.astimezone(IST).date(),
         "source": source,
         "simulated": bool(simulated),
+        "quantity": int(signal.quantity) or None,
+        "plan_note": signal.plan_note,
     }
 
 
@@ -880,6 +972,8 @@ def signal_from_row(row: dict):
         pcr_bias=row["pcr_bias"],
         factors=dict(row["factors"] or {}),
         timestamp=moment.astimezone(IST),
+        quantity=int(row.get("quantity") or 0),
+        plan_note=row.get("plan_note") or "",
     )
 
 
@@ -895,6 +989,10 @@ def outcome_row(outcome) -> dict:
         "mae_pct": outcome.mae_pct,
         "minutes_to_outcome": outcome.minutes_to_outcome,
         "closed_at": as_utc(outcome.closed_at),
+        "quantity": outcome.quantity or None,
+        "costs": _finite(outcome.costs),
+        "net_pnl_pct": _finite(outcome.net_pnl_pct),
+        "net_r": _finite(outcome.net_r),
     }
 
 

@@ -89,8 +89,9 @@ def _number(value: float, digits: int = 2) -> str:
     )
 
 
-def signal_card(signal) -> None:
-    """One signal as a bordered card: type in its colour, scores, levels, PCR and factors."""
+def signal_card(signal, horizon_minutes: int | None = None) -> None:
+    """One signal as a bordered card: type in its colour, scores, levels and the plan's size
+    and obstacles, PCR and factors."""
     kind = str(signal.signal_type)
     colour = MARKDOWN_COLOURS.get(kind, "gray")
     with st.container(border=True):
@@ -107,6 +108,14 @@ def signal_card(signal) -> None:
             f"stop :red[**{_number(signal.stop_loss)}**] · reward:risk "
             f"**{_number(signal.reward_risk, 1)}:1**"
         )
+        plan = [f"{horizon_minutes}-minute plan"] if horizon_minutes else []
+        if signal.quantity > 0:
+            at_risk = signal.quantity * abs(signal.entry - signal.stop_loss)
+            plan.append(f"size **{signal.quantity:,}** shares (₹{at_risk:,.0f} at risk)")
+        if signal.plan_note:
+            plan.append(f"in the way: {signal.plan_note}")
+        if plan:
+            st.caption(" · ".join(plan))
         origin = signal.factors.get("pcr_origin", "none")
         pcr_text = (
             "PCR unknown"

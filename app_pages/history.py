@@ -28,10 +28,13 @@ HISTORY_COLUMNS = {
     "entry": st.column_config.NumberColumn("Entry", format="%.2f"),
     "target": st.column_config.NumberColumn("Target", format="%.2f"),
     "stop_loss": st.column_config.NumberColumn("Stop", format="%.2f"),
+    "quantity": st.column_config.NumberColumn("Size (shares)", format="%d"),
     "outcome": st.column_config.TextColumn("Outcome"),
     "exit_price": st.column_config.NumberColumn("Exit", format="%.2f"),
     "pnl_pct": st.column_config.NumberColumn("P/L %", format="%+.2f%%"),
     "r_multiple": st.column_config.NumberColumn("R", format="%+.2f"),
+    "net_pnl_pct": st.column_config.NumberColumn("Net P/L %", format="%+.2f%%"),
+    "net_r": st.column_config.NumberColumn("Net R", format="%+.2f"),
     "mfe_pct": st.column_config.NumberColumn("MFE %", format="%.2f%%"),
     "mae_pct": st.column_config.NumberColumn("MAE %", format="%.2f%%"),
     "minutes_to_outcome": st.column_config.NumberColumn("Minutes", format="%.1f"),
@@ -91,6 +94,7 @@ st.download_button(
 )
 
 st.subheader("Performance over time")
+st.caption("R and win rates net of slippage and charges (see Performance).")
 per_type = store.daily_summary(filters)
 series = analytics.daily_series(per_type)
 left, right = st.columns(2)

@@ -124,7 +124,7 @@ def live_panel() -> None:
     cards = st.columns(2)
     for index, signal in enumerate(active[:12]):
         with cards[index % 2]:
-            signal_card(signal)
+            signal_card(signal, settings.risk_horizon_minutes)
 
     closed = snapshot.outcomes[-6:]
     if closed:
@@ -132,7 +132,7 @@ def live_panel() -> None:
             "Recently closed: "
             + " · ".join(
                 f"{OUTCOME_ICONS.get(outcome.outcome, '')} {signal.symbol} {signal.signal_type} "
-                f"{outcome.outcome} {outcome.r_multiple:+.1f} R"
+                f"{outcome.outcome} {outcome.r_multiple:+.1f} R ({outcome.net_r:+.1f} R net)"
                 for signal, outcome in reversed(closed)
             )
         )

@@ -46,26 +46,55 @@ if not outcomes.empty and outcomes["simulated"].astype(bool).any():
 st.subheader("Automatic outcomes")
 st.caption(
     "Each signal is followed on the ticks after it until its target, its stop, or expiry "
-    f"({settings.outcome_horizon_minutes} min or 15:30 IST). A win is a positive R."
+    f"({settings.risk_horizon_minutes} min, the plan's horizon, or 15:30 IST). **Net** is what "
+    f"the plan's size would have kept after {settings.slippage_ticks:g} tick(s) of slippage a "
+    "fill and an intraday round trip's charges (brokerage, STT, exchange, SEBI, stamp duty, "
+    "GST); a win is a positive R. The charts and tables below are net."
 )
-figures = analytics.summarize(outcomes)
-columns = st.columns(4)
+gross_figures = analytics.summarize(outcomes)
+net_outcomes = analytics.net_view(outcomes) if not outcomes.empty else outcomes
+figures = analytics.summarize(net_outcomes)
+
+
+def win_rate_text(summary: dict) -> str:
+    if summary["total"] == 0:
+        return "n/a"
+    if summary["small_sample"]:  # counts, not a percentage that looks surer than it is
+        return f"{summary['wins']} of {summary['total']}"
+    return f"{summary['win_rate']:.0%}"
+
+
+columns = st.columns(3)
 columns[0].metric("Signals in the database", f"{store.count(HistoryFilter()):,}")
-columns[1].metric("Decided outcomes", figures["total"])
-columns[2].metric("Average P/L", ratio(figures["avg_pnl_pct"], 3, "%"))
-columns[3].metric("Average R", ratio(figures["avg_r"]))
-columns = st.columns(4)
-if figures["total"] == 0:
-    win_rate = "n/a"
-elif figures["small_sample"]:  # counts, not a percentage that looks surer than it is
-    win_rate = f"{figures['wins']} of {figures['total']}"
-else:
-    win_rate = f"{figures['win_rate']:.0%}"
-columns[0].metric("Win rate", win_rate, help="With its Wilson 95% interval below")
-columns[1].metric("Profit factor", ratio(figures["profit_factor"]))
-columns[2].metric("Expectancy", ratio(figures["expectancy_r"], 2, " R"))
-columns[3].metric("Total", ratio(figures["total_r"], 1, " R"))
-st.markdown(f"**Win rate:** {analytics.describe_win_rate(figures['wins'], figures['total'])}")
+columns[1].metric("Decided outcomes", gross_figures["total"])
+columns[2].metric("Win rate, net", win_rate_text(figures), help="Wilson 95% interval below")
+st.dataframe(
+    {
+        "": ["Win rate", "Average P/L", "Average R", "Expectancy", "Profit factor", "Total"],
+        "Gross": [
+            win_rate_text(gross_figures),
+            ratio(gross_figures["avg_pnl_pct"], 3, "%"),
+            ratio(gross_figures["avg_r"]),
+            ratio(gross_figures["expectancy_r"], 2, " R"),
+            ratio(gross_figures["profit_factor"]),
+            ratio(gross_figures["total_r"], 1, " R"),
+        ],
+        "Net of costs": [
+            win_rate_text(figures),
+            ratio(figures["avg_pnl_pct"], 3, "%"),
+            ratio(figures["avg_r"]),
+            ratio(figures["expectancy_r"], 2, " R"),
+            ratio(figures["profit_factor"]),
+            ratio(figures["total_r"], 1, " R"),
+        ],
+    },
+    hide_index=True,
+    key="gross_net",
+)
+st.markdown(
+    f"**Win rate, net:** {analytics.describe_win_rate(figures['wins'], figures['total'])} · "
+    f"gross: {analytics.describe_win_rate(gross_figures['wins'], gross_figures['total'])}"
+)
 
 if outcomes.empty:
     st.info(
@@ -73,6 +102,7 @@ if outcomes.empty:
         "automatically while monitoring runs; come back after a few signals have played out."
     )
 else:
+    outcomes = net_outcomes.copy()
     by_type = analytics.by_group(outcomes, "signal_type")
     outcomes["confidence_bucket"] = analytics.confidence_bucket(outcomes["confidence"])
     by_confidence = analytics.by_group(outcomes, "confidence_bucket")

@@ -14,6 +14,7 @@ thread at any time: it reads the last published, immutable set of metrics.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.bars import MinuteBars, horizon_atr, typical_minute_range
 from engine.baseline import RobustBaseline
 from engine.book import BOOK_STATE_NAMES, BOOK_TWO_SIDED, book_state
 from engine.clock import implausible_times
@@ -38,7 +40,7 @@ from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strong
 from engine.levels import Iceberg, LevelTracker
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
 from engine.ranking import rank_points
-from engine.risk import risk_levels
+from engine.risk import in_the_way, position_size, risk_levels
 from engine.sessions import IST, IST_ZONE, in_continuous_session, in_opening_minutes, ist_day
 from engine.signals import (
     FACTOR_NAMES,
@@ -125,6 +127,8 @@ class SignalEngine:
         self._published: dict[str, np.ndarray] = self._evaluate()
         chart_samples = settings.chart_history_minutes * 60 // settings.bucket_seconds
         self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
+        # One-minute bars: the holding horizon's volatility for the plans (engine/bars.py).
+        self.bars = MinuteBars(n, capacity=max(2 * settings.risk_horizon_minutes, 30))
         self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)
         self._icebergs: tuple[Iceberg, ...] = ()
 
@@ -174,6 +178,7 @@ class SignalEngine:
         self.levels.take_rows(previous.levels, rows, from_rows)
         self.ratio_baseline.take_rows(previous.ratio_baseline, rows, from_rows)
         self.history.take_rows(previous.history, rows, from_rows)
+        self.bars.take_rows(previous.bars, rows, from_rows)
         for name in (
             "_pcr",
             "_pcr_bias",
@@ -217,6 +222,10 @@ class SignalEngine:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
         return self._row(symbol)
 
+    def tick_size_of(self, symbol: str) -> float:
+        """``symbol``'s price tick, rupees."""
+        return float(self._tick_size[self._row(symbol)])
+
     def _row(self, symbol: str) -> int:
         try:
             return self._row_of_symbol[symbol]
@@ -256,6 +265,7 @@ class SignalEngine:
             self.ticks_total += len(ticks)
             self.state.ingest(rows, ticks, self.continuous_only)
             self.state.complete_buckets()
+            self.bars.fold(self.state)
             if self.continuous_only:
                 trading = in_continuous_session(ticks["exchange_timestamp"])
                 if not trading.all():
@@ -423,16 +433,8 @@ class SignalEngine:
         # Best rank first, then confidence, when the day's cap leaves room for only some.
         order = np.lexsort((-confidence[firing], -metrics["rank_points"][firing]))
         firing = firing[order][:room]
-        direction = SIGNAL_DIRECTION[code[firing]]
-        levels = risk_levels(
-            direction,
-            metrics["last_price"][firing],
-            metrics["atr"][firing],
-            self._tick_size[firing],
-            settings.stop_atr_multiple,
-            settings.min_reward_risk,
-            settings.min_stop_ticks,
-        )
+        plan = self._plan(firing, code[firing], metrics)
+        levels = plan["levels"]
         self._last_signal_time[firing] = now
         self.signals_today += len(firing)
         self.signals_total += len(firing)
@@ -464,9 +466,73 @@ class SignalEngine:
                     pcr_bias=str(metrics["pcr_bias"][row]) or "UNKNOWN",
                     factors=factors,
                     timestamp=timestamp,
+                    quantity=int(plan["quantity"][index]),
+                    plan_note=plan["notes"][index],
                 )
             )
         return signals
+
+    def _plan(self, rows: np.ndarray, code: np.ndarray, metrics: dict) -> dict:
+        """Levels, size and what stands in the way for the signals of ``rows`` (see
+        :mod:`engine.risk`): the volatility of the holding horizon from one-minute bars, the
+        stop of an ACCUMULATION / DISTRIBUTION beyond the hidden order's price (or the low /
+        high the price held over the window)."""
+        settings, state = self.settings, self.state
+        direction = SIGNAL_DIRECTION[code]
+        horizon = settings.risk_horizon_minutes
+        bar_minutes = max(1, round(horizon / 6))  # a horizon holds about six of its bars
+        lookback = min(self.bars.capacity, 2 * horizon)
+        high, low, close = self.bars.window(rows, state.now // 60, lookback)
+        atr = horizon_atr(high, low, close, bar_minutes)
+        # Before the bars fill, the window's range scaled to a bar of the horizon.
+        scaled = metrics["atr"][rows] * math.sqrt(bar_minutes * 60 / settings.window_seconds)
+        atr = np.where(np.isnan(atr), scaled, atr)
+        spread = np.nan_to_num(state.best_ask[rows] - state.best_bid[rows], nan=0.0)
+        floor = np.fmax(settings.stop_floor_ranges * typical_minute_range(high, low), spread)
+        window = state.columns_between(
+            state.now_bucket - self._window_buckets + 1, state.now_bucket
+        )
+        with warnings.catch_warnings():  # a window with no trade has no low
+            warnings.simplefilter("ignore", RuntimeWarning)
+            held_low = np.nanmin(state.prices["low"][np.ix_(rows, window)], axis=1)
+            held_high = np.nanmax(state.prices["high"][np.ix_(rows, window)], axis=1)
+        # The hidden order's own price where the level tracker has one on the signal's side.
+        hidden = {(i.symbol, i.side): i.price for i in self._icebergs}
+        symbols = self._symbols[rows]
+        bid_hidden = np.array([hidden.get((sym, "BID"), np.nan) for sym in symbols])
+        ask_hidden = np.array([hidden.get((sym, "ASK"), np.nan) for sym in symbols])
+        anchor = np.select(
+            [code == ICEBERG_CODES[0], code == ICEBERG_CODES[1]],
+            [np.fmin(held_low, bid_hidden), np.fmax(held_high, ask_hidden)],
+            default=np.nan,
+        )
+        levels = risk_levels(
+            direction,
+            metrics["last_price"][rows],
+            atr,
+            self._tick_size[rows],
+            settings.stop_atr_multiple,
+            settings.min_reward_risk,
+            settings.min_stop_ticks,
+            floor=floor,
+            anchor=anchor,
+            anchor_buffer=settings.stop_buffer_atr,
+        )
+        quantity = position_size(
+            levels.entry, levels.stop_loss, settings.capital, settings.risk_per_trade_pct
+        )
+        notes = [
+            in_the_way(
+                int(direction[k]),
+                float(levels.entry[k]),
+                float(levels.target[k]),
+                float(self.bars.day_high[row]),
+                float(self.bars.day_low[row]),
+                float(ask_hidden[k] if direction[k] > 0 else bid_hidden[k]),
+            )
+            for k, row in enumerate(rows.tolist())
+        ]
+        return {"levels": levels, "quantity": quantity, "notes": notes}
 
     # --------------------------------------------------------------------------- snapshot
     def history_frame(self, symbol: str) -> pd.DataFrame:

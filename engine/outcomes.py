@@ -21,16 +21,20 @@ replayed ticks from before it, and nothing after the deadline decides it.
 
 Stored per outcome: exit price, P/L in percent and in R (multiples of the entry-to-stop
 risk), maximum favourable and adverse excursion (percent of entry, both >= 0) and minutes
-to outcome.
+to outcome; and the same trade **net**: the plan's quantity, the costs of the round trip
+(``slippage_ticks`` ticks worse on each fill, and the charges of :mod:`engine.charges`), the
+net P/L in percent of the entry value and in R. A trade a trader could have made wins when
+its net R is positive.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 
+from engine.charges import ZERODHA_INTRADAY_EQUITY, ChargeRates, net_pnl
 from engine.sessions import IST, session_end
 
 TARGET, STOP, EXPIRED = "target", "stop", "expired"
@@ -47,6 +51,10 @@ class Outcome:
     mae_pct: float
     minutes_to_outcome: float
     closed_at: datetime
+    quantity: int = 0  # shares the plan traded
+    costs: float = 0.0  # rupees: slippage and charges of the round trip
+    net_pnl_pct: float = float("nan")  # P/L after costs, percent of the entry value
+    net_r: float = float("nan")  # P/L after costs in R (the plan's risk times quantity)
 
     @property
     def win(self) -> bool:
@@ -67,13 +75,24 @@ class OutcomeTracker:
         "best",
         "worst",
         "last",
+        "quantity",
+        "tick",
     )
 
-    def __init__(self, horizon_seconds: int) -> None:
+    def __init__(
+        self,
+        horizon_seconds: int,
+        slippage_ticks: float = 1.0,
+        rates: ChargeRates = ZERODHA_INTRADAY_EQUITY,
+    ) -> None:
         self.horizon_seconds = int(horizon_seconds)
+        self.slippage_ticks = slippage_ticks
+        self.rates = rates
         self.ids: list[str] = []
         self._columns: dict[str, np.ndarray] = {
-            name: np.zeros(0, dtype=np.int64 if name in ("row", "opened", "deadline") else float)
+            name: np.zeros(
+                0, dtype=np.int64 if name in ("row", "opened", "deadline", "quantity") else float
+            )
             for name in self.FIELDS
         }
 
@@ -89,8 +108,11 @@ class OutcomeTracker:
         target: float,
         stop: float,
         opened: int,
+        quantity: int = 1,
+        tick_size: float = 0.05,
     ) -> None:
-        """Follow a signal from ``opened`` (exchange epoch seconds).
+        """Follow a signal from ``opened`` (exchange epoch seconds), ``quantity`` (> 0)
+        shares of an instrument whose price moves in ``tick_size`` steps.
 
         After a restart the excursions count from the restart: prices seen while the app was
         down are not known.
@@ -99,6 +121,8 @@ class OutcomeTracker:
             raise ValueError(f"direction must be +1 or -1, not {direction!r}")
         if not (entry > 0 and np.isfinite(target) and np.isfinite(stop)) or stop == entry:
             raise ValueError(f"signal {signal_id}: entry, target and stop must be distinct prices")
+        if quantity <= 0:
+            raise ValueError(f"signal {signal_id}: quantity must be positive, not {quantity}")
         deadline = min(opened + self.horizon_seconds, session_end(opened))
         if deadline <= opened:  # a signal after the close expires at the horizon
             deadline = opened + self.horizon_seconds
@@ -113,6 +137,8 @@ class OutcomeTracker:
             "best": entry,
             "worst": entry,
             "last": entry,  # the last price seen after the signal and by its deadline
+            "quantity": quantity,
+            "tick": tick_size,
         }
         self.ids.append(signal_id)
         for name, value in values.items():
@@ -163,6 +189,17 @@ class OutcomeTracker:
         direction, entry = int(c["direction"][index]), float(c["entry"][index])
         risk = abs(entry - float(c["stop"][index]))
         closed = min(now, int(c["deadline"][index])) if kind == EXPIRED else now
+        quantity = int(c["quantity"][index])
+        net = net_pnl(
+            direction,
+            entry,
+            exit_price,
+            float(c["stop"][index]),
+            quantity,
+            float(c["tick"][index]),
+            self.slippage_ticks,
+            self.rates,
+        )
         return Outcome(
             signal_id=self.ids[index],
             outcome=kind,
@@ -173,4 +210,26 @@ class OutcomeTracker:
             mae_pct=round(max(-direction * (float(c["worst"][index]) - entry), 0) / entry * 100, 4),
             minutes_to_outcome=round((closed - int(c["opened"][index])) / 60, 2),
             closed_at=datetime.fromtimestamp(closed, IST),
+            quantity=quantity,
+            costs=round(float(net.slippage + net.charges), 4),
+            net_pnl_pct=round(float(net.net_pnl_pct), 4),
+            net_r=round(float(net.net_r), 4),
         )
+
+
+def outcome_tracker(settings) -> OutcomeTracker:
+    """The tracker ``settings`` describe: the holding horizon, slippage and brokerage."""
+    rates = replace(
+        ZERODHA_INTRADAY_EQUITY,
+        brokerage_flat=settings.brokerage_flat,
+        brokerage_pct=settings.brokerage_pct,
+    )
+    return OutcomeTracker(settings.risk_horizon_minutes * 60, settings.slippage_ticks, rates)
+
+
+def plan_quantity(signal, settings) -> int:
+    """The shares a signal's outcome is costed on: its plan's size; for a signal sized
+    before plans had one (or too small for one), what the capital buys, at least one."""
+    if signal.quantity > 0:
+        return int(signal.quantity)
+    return max(1, int(settings.capital // signal.entry))

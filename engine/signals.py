@@ -101,6 +101,8 @@ class Signal:
     pcr_bias: str
     factors: dict[str, Any] = field(default_factory=dict)
     timestamp: datetime | None = None  # exchange time of the tick that completed it
+    quantity: int = 0  # shares the plan sizes (CAPITAL, RISK_PER_TRADE_PCT); 0 unsized
+    plan_note: str = ""  # what stands between the entry and the target
 
     @property
     def direction(self) -> int:

@@ -29,7 +29,7 @@ import pandas as pd
 
 import database
 from engine import FrameError, Signal, SignalEngine, parse_kite_frame
-from engine.outcomes import Outcome, OutcomeTracker
+from engine.outcomes import Outcome, OutcomeTracker, outcome_tracker, plan_quantity
 from engine.pcr import mock_pcr
 from engine.sessions import day_start_epoch, ist_day
 from feeds.market_hours import market_phase
@@ -204,7 +204,7 @@ class MarketService:
                 name,
                 candidate,
                 engine,
-                OutcomeTracker(self.settings.outcome_horizon_minutes * 60),
+                outcome_tracker(self.settings),
                 queue.Queue(self.settings.frame_queue_size),
             )
             self._resume_open_signals(run)
@@ -305,7 +305,7 @@ class MarketService:
         """Follow again the open signals of this source from the last horizon (restart)."""
         if self.store is None or run.name == "replay":
             return
-        since = datetime.now(UTC) - timedelta(minutes=self.settings.outcome_horizon_minutes)
+        since = datetime.now(UTC) - timedelta(minutes=self.settings.risk_horizon_minutes)
         if self.writer is not None:
             self.writer.flush(5)  # signals of the run just stopped, before reading them back
         try:
@@ -351,6 +351,8 @@ class MarketService:
             signal.target,
             signal.stop_loss,
             int(signal.timestamp.timestamp()),
+            quantity=plan_quantity(signal, self.settings),
+            tick_size=run.engine.tick_size_of(signal.symbol),
         )
         run.open[signal_id] = signal
 

@@ -40,8 +40,12 @@ def signal_dict(
     }
 
 
-def outcome_dict(signal_id: str, when: datetime, r_multiple: float, outcome: str) -> dict:
-    return {
+def outcome_dict(
+    signal_id: str, when: datetime, r_multiple: float, outcome: str, net: bool = True
+) -> dict:
+    """An outcome row; with ``net`` (schema 5 on) 0.3 R of costs, on 1,000 shares."""
+    costs = {"quantity": 1_000, "costs": 30.0, "net_pnl_pct": r_multiple - 0.03}
+    return ({**costs, "net_r": r_multiple - 0.3} if net else {}) | {
         "signal_id": signal_id,
         "outcome": outcome,
         "exit_price": 100.0 + r_multiple,

@@ -72,11 +72,30 @@ def test_daily_series_accumulates_r_and_rolls_the_win_rate():
             "decided": [2, 2, 0],
             "wins": [1, 2, 0],
             "r_total": [1.0, 4.0, 0.0],
+            "net_wins": [0, 2, 0],
+            "net_r_total": [-0.5, 3.0, 0.0],
         }
     )
-    series = analytics.daily_series(daily, window=2)
+    series = analytics.daily_series(daily, window=2, net=False)
     assert series["cumulative_r"].tolist() == [5.0, 5.0]
     assert series["rolling_win_rate"].tolist() == [0.75, 0.75]
+    net = analytics.daily_series(daily, window=2)  # net of costs unless asked otherwise
+    assert net["cumulative_r"].tolist() == [2.5, 2.5]
+    assert net["rolling_win_rate"].tolist() == [0.5, 0.5]
+
+
+def test_the_net_view_reads_the_figures_after_costs():
+    outcomes = pd.DataFrame(
+        {
+            "r_multiple": [2.0, -1.0, 0.1],
+            "pnl_pct": [0.2, -0.1, 0.01],
+            "net_r": [1.6, -1.4, -0.3],
+            "net_pnl_pct": [0.16, -0.14, -0.03],
+        }
+    )
+    gross, net = analytics.summarize(outcomes), analytics.summarize(analytics.net_view(outcomes))
+    assert (gross["wins"], net["wins"]) == (2, 1)
+    assert net["total_r"] == pytest.approx(-0.1) and gross["total_r"] == pytest.approx(1.1)
 
 
 def test_best_and_worst_say_weakest_for_a_type_that_still_won():

@@ -262,8 +262,12 @@ def test_performance_page_reports_small_samples_honestly_and_records_a_trade(mak
     assert "4 of 9 won (95% CI" in rendered and "too few outcomes to judge" in rendered
     labels = {metric.label: metric.value for metric in app.metric}
     assert labels["Decided outcomes"] == "9"
-    assert labels["Win rate"] == "4 of 9"  # a count, not "44%", below 30 outcomes
-    assert labels["Profit factor"] == f"{8.0 / 5.0:.2f}"
+    assert labels["Win rate, net"] == "4 of 9"  # a count, not "44%", below 30 outcomes
+    table = app.dataframe[0].value.set_index("")
+    assert table.loc["Profit factor", "Gross"] == f"{8.0 / 5.0:.2f}"
+    # Net: each outcome paid 0.3 R of costs (wins +1.7 R, losses -1.3 R).
+    assert table.loc["Profit factor", "Net of costs"] == f"{4 * 1.7 / (5 * 1.3):.2f}"
+    assert table.loc["Total", "Net of costs"] == f"{4 * 1.7 - 5 * 1.3:.1f} R"
     assert {metric.label for metric in app.metric}.isdisjoint({"Trades", "Net P/L"})
 
 
@@ -330,7 +334,7 @@ def test_performance_defaults_to_market_outcomes_whenever_there_are_any(make_app
     app.switch_page("app_pages/performance.py").run()
     assert not app.exception
     labels = {metric.label: metric.value for metric in app.metric}
-    assert labels["Decided outcomes"] == "2" and labels["Win rate"] == "1 of 2"
+    assert labels["Decided outcomes"] == "2" and labels["Win rate, net"] == "1 of 2"
     assert "SIMULATED outcomes" not in texts(app)
 
 

@@ -69,7 +69,9 @@ def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
         del row["source"], row["simulated"]
         connection.execute(database.SignalRow.__table__.insert().values(**row))
         connection.execute(
-            database.OutcomeRow.__table__.insert().values(**outcome_dict("old1", T0, 2.0, "target"))
+            database.OutcomeRow.__table__.insert().values(
+                **outcome_dict("old1", T0, 2.0, "target", net=False)
+            )
         )
     assert store.migrate() == 1
     assert store.schema_version() == SCHEMA_VERSION
@@ -97,8 +99,10 @@ def test_version_4_keeps_one_row_per_signal_event_and_voids_outcomes_before_thei
             connection.execute(signals.insert().values(**signal_dict(signal_id, T0)))
         connection.execute(signals.insert().values(**signal_dict("early", T0 + timedelta(hours=1))))
         outcomes = database.OutcomeRow.__table__
-        connection.execute(outcomes.insert().values(**outcome_dict("dup-a", T0, 2.0, "target")))
-        before = outcome_dict("early", T0 + timedelta(minutes=40), 2.0, "target")
+        connection.execute(
+            outcomes.insert().values(**outcome_dict("dup-a", T0, 2.0, "target", net=False))
+        )
+        before = outcome_dict("early", T0 + timedelta(minutes=40), 2.0, "target", net=False)
         before["minutes_to_outcome"] = -20.0  # "hit its target" before the signal existed
         connection.execute(outcomes.insert().values(**before))
         connection.execute(
@@ -127,6 +131,38 @@ def test_version_4_keeps_one_row_per_signal_event_and_voids_outcomes_before_thei
         )
     store.write_batch([signal_dict("again", T0)], [])  # the same event once more: skipped
     assert store.count(HistoryFilter()) == 2
+
+
+def test_version_5_costs_the_outcomes_stored_before_it(store):
+    from engine.charges import net_pnl
+
+    wipe(store)
+    with store.engine.begin() as connection:
+        database.schema_version_table.create(connection)
+        for version, migration in enumerate(database.MIGRATIONS[:4], start=1):
+            migration(connection)
+            connection.execute(
+                database.schema_version_table.insert().values(version=version, applied_at=T0)
+            )
+        connection.execute(text("DELETE FROM signals"))  # version 4 had nothing to keep
+        connection.execute(
+            database.SignalRow.__table__.insert().values(**signal_dict("old", T0, entry=100.0))
+        )
+        connection.execute(
+            database.OutcomeRow.__table__.insert().values(
+                **outcome_dict("old", T0, 2.0, "target", net=False)
+            )
+        )
+        connection.execute(text("UPDATE signals SET outcome = 'target', outcome_r = 2.0"))
+    assert store.migrate() == 4
+    [row] = store.outcomes_frame().to_dict("records")
+    # 1,000 shares (what 1,00,000 rupees buy at 100), one tick of slippage a fill.
+    expected = net_pnl(1, 100.0, 102.0, 99.0, 1_000, tick_size=0.05)
+    assert row["quantity"] == 1_000
+    assert row["net_r"] == pytest.approx(float(expected.net_r), abs=1e-4)
+    assert row["net_r"] < row["r_multiple"] == 2.0
+    daily = store.daily_summary(HistoryFilter())
+    assert daily["net_r_total"].sum() == pytest.approx(float(expected.net_r), abs=1e-4)
 
 
 def test_writer_batches_signals_and_outcomes_and_filters_find_them(store):

@@ -110,3 +110,24 @@ def test_a_price_not_yet_seen_is_not_an_outcome():
     tracker.open("a", row=0, direction=1, entry=100.0, target=101.0, stop=99.0, opened=T0)
     assert tracker.update(prices(np.nan), T0 + 10) == []
     assert len(tracker) == 1
+
+
+def test_a_target_inside_the_costs_wins_gross_and_loses_net():
+    from engine.charges import round_trip_charges
+
+    tracker = OutcomeTracker(horizon_seconds=3600, slippage_ticks=1)
+    # A plan two ticks wide on 1,000 shares of a 1,400-rupee stock, as the old plans were.
+    tracker.open("thin", 0, 1, 1_400.0, 1_400.10, 1_399.95, T0, quantity=1_000, tick_size=0.05)
+    [outcome] = tracker.update(prices(1_400.10), T0 + 60)
+    assert outcome.outcome == "target" and outcome.win  # gross: +2 R
+    charges = round_trip_charges(1_400.05, 1_400.05, 1_000)  # both fills a tick worse
+    assert outcome.costs == pytest.approx(100.0 + charges, abs=1e-3)  # 2 ticks x 1,000 + charges
+    assert outcome.net_r == pytest.approx((100.0 - outcome.costs) / 50.0, abs=1e-3)
+    assert outcome.net_r < -1  # net, the "win" lost more than the whole planned risk
+    assert outcome.quantity == 1_000
+
+
+def test_quantity_must_be_positive():
+    tracker = OutcomeTracker(horizon_seconds=3600)
+    with pytest.raises(ValueError, match="quantity"):
+        tracker.open("q", 0, 1, 100.0, 102.0, 99.0, T0, quantity=0)
