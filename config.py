@@ -276,7 +276,7 @@ class Settings(BaseSettings):
         ),
     )
     stop_floor_ranges: float = Field(
-        1.0,
+        1.5,
         ge=0,
         le=100,
         description="No stop closer than this many of the instrument's typical 1-minute ranges.",
