@@ -123,6 +123,7 @@ pages = [
     st.Page("app_pages/live.py", title="Live Signals", icon=":material/monitoring:", default=True),
     st.Page("app_pages/history.py", title="Signal History", icon=":material/history:"),
     st.Page("app_pages/performance.py", title="Performance", icon=":material/insights:"),
+    st.Page("app_pages/backtest.py", title="Backtest", icon=":material/replay:"),
     st.Page(
         "app_pages/detection.py",
         title="Detection Quality",

@@ -65,7 +65,7 @@ from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
 MAX_QUERY_ROWS = 10_000  # rows a page table shows; counts and charts use SQL aggregates
 
@@ -172,6 +172,20 @@ class ManualTradeRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     entry_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when filled
     exit_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when closed
+
+
+class BacktestRow(Base):
+    """One setting's result in a backtest run (``backtest``): what it was run on and how
+    it did, kept so runs survive a restart and can be compared."""
+
+    __tablename__ = "backtest_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)  # one grid run
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when it finished
+    sessions: Mapped[list] = mapped_column(JSON)  # recording names and sim:SEED
+    setting: Mapped[dict] = mapped_column(JSON)  # the values changed from the defaults
+    figures: Mapped[dict] = mapped_column(JSON)  # backtest.run_setting's row, less the setting
 
 
 # --------------------------------------------------------------------------- migrations
@@ -430,7 +444,22 @@ def _v5(connection: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(connection: Connection) -> None:
+    """Version 6: backtest results."""
+    metadata = MetaData()
+    Table(
+        "backtest_results",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", String(32), nullable=False, index=True),
+        Column("run_at", DateTime(timezone=True), nullable=False),
+        Column("sessions", JSON, nullable=False),
+        Column("setting", JSON, nullable=False),
+        Column("figures", JSON, nullable=False),
+    ).create(connection)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(
@@ -896,6 +925,50 @@ class SignalStore:
                 ["long" if direction_of(t) > 0 else "short" for t in frame["signal_type"]],
             )
         return frame
+
+    def save_backtest(self, sessions: Sequence[str], rows: Sequence[dict]) -> str:
+        """Store one backtest run (``backtest.run_grid``'s rows); its id."""
+        run_id, run_at = uuid.uuid4().hex, datetime.now(UTC)
+        values = [
+            {
+                "run_id": run_id,
+                "run_at": run_at,
+                "sessions": list(sessions),
+                "setting": dict(row["setting"]),
+                "figures": json.loads(
+                    json.dumps({k: v for k, v in row.items() if k != "setting"}, default=float)
+                ),
+            }
+            for row in rows
+        ]
+        with self.engine.begin() as connection:
+            connection.execute(BacktestRow.__table__.insert(), values)
+        return run_id
+
+    def backtest_runs(self) -> pd.DataFrame:
+        """Stored backtest runs, newest first: id, when, sessions, settings."""
+        query = (
+            select(
+                BacktestRow.run_id,
+                func.max(BacktestRow.run_at).label("run_at"),
+                func.count().label("settings"),
+            )
+            .group_by(BacktestRow.run_id)
+            .order_by(func.max(BacktestRow.run_at).desc())
+        )
+        return self._frame(query, times=("run_at",), columns=("run_id", "run_at", "settings"))
+
+    def backtest_results(self, run_id: str) -> tuple[list[str], list[dict]]:
+        """One run's sessions and its rows (as ``backtest.run_grid`` returned them)."""
+        query = (
+            select(BacktestRow.sessions, BacktestRow.setting, BacktestRow.figures)
+            .where(BacktestRow.run_id == run_id)
+            .order_by(BacktestRow.id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        sessions = list(rows[0][0]) if rows else []
+        return sessions, [{"setting": setting, **figures} for _, setting, figures in rows]
 
     def recent_signals(self, limit: int = 200) -> pd.DataFrame:
         """The latest signals (for the manual-trade form's picker)."""

@@ -18,14 +18,17 @@ gross expectancy beside them, and on simulator sessions the precision and recall
 ACCUMULATION / DISTRIBUTION against the simulator's icebergs.
 
 Settings run in parallel in processes (the engine holds the GIL while it works), one setting
-a process, every session inside it.
+a process, every session inside it; inside the app the processes come from a fresh server
+process, so a backtest never copies the app's threads.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -101,7 +104,9 @@ def parse_grid(assignments: Sequence[str], settings) -> list[dict]:
             try:
                 value = kind(item.strip())
             except ValueError:
-                raise BacktestError(f"--set {name}: {item!r} is not a {kind.__name__}") from None
+                raise BacktestError(
+                    f"--set {key.upper()}: {item!r} is not a {kind.__name__}"
+                ) from None
             values.setdefault(key, [])
             if value not in values[key]:
                 values[key].append(value)
@@ -270,7 +275,15 @@ def run_grid(
                 progress(index + 1, len(grid))
         return rows
     rows: list[dict | None] = [None] * len(grid)
-    with ProcessPoolExecutor(workers) as pool:
+    # A process with threads (the app) is never forked (a child could inherit a held lock):
+    # its workers come from a fresh server that has imported the engine. A single-threaded
+    # one (the command, a benchmark) forks, and the workers start with the engine compiled.
+    if threading.active_count() == 1:
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["backtest"])
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
         futures = {
             pool.submit(run_setting, settings, changed, sessions): index
             for index, changed in enumerate(grid)

@@ -408,3 +408,40 @@ def test_the_detection_quality_page_runs_the_benchmark_and_shows_both_detectors(
         "Level tracker (not yet driving signals)",
     ]
     assert table.loc["Recall"].str.contains(" of ").all()
+
+
+def test_the_backtest_page_runs_a_grid_with_progress_and_keeps_the_run(make_app, tmp_path):
+    from tests.backtest.test_backtest import iceberg_session, record
+
+    record(tmp_path / "recordings" / "session.kfr", iceberg_session())
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/backtest.py").run()
+    assert not app.exception
+    assert "No backtest has run yet" in texts(app)
+    app.multiselect[0].select("session.kfr")
+    next(box for box in app.text_input if box.label == "Simulator sessions").input("")
+    next(box for box in app.text_input if box.label == "MIN_CONFIDENCE").input("5, 9")
+    button(app, "Run backtest").click().run(timeout=120)
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert [name.split(",")[0] for name in table["Setting"]] == [
+        "MIN_CONFIDENCE=5",
+        "MIN_CONFIDENCE=9",
+    ]
+    assert table["Signals"].tolist() == [1, 0]
+    assert "Includes SIMULATED sessions" not in texts(app)
+    # A fresh visit finds the stored run.
+    again = make_app(AUTO_START="false")
+    again.run()
+    again.switch_page("app_pages/backtest.py").run()
+    assert again.dataframe[0].value["Signals"].tolist() == [1, 0]
+
+
+def test_the_backtest_page_names_a_bad_value(make_app):
+    app = make_app(AUTO_START="false")
+    app.run()
+    app.switch_page("app_pages/backtest.py").run()
+    next(box for box in app.text_input if box.label == "MIN_CONFIDENCE").input("high")
+    button(app, "Run backtest").click().run()
+    assert "--set MIN_CONFIDENCE: 'high' is not a float" in [e.value for e in app.error]

@@ -116,3 +116,20 @@ def test_the_command_prints_one_row_per_setting(settings, tmp_path, capsys, monk
     assert lines[1].startswith("MIN_CONFIDENCE=5.0") and lines[2].startswith("MIN_CONFIDENCE=9.0")
     with pytest.raises(SystemExit):
         main([str(tmp_path / "nothing.kfr")])
+
+
+def test_a_run_is_stored_and_read_back_for_comparison(settings, tmp_path):
+    from database import SignalStore
+
+    session = record(tmp_path / "s.kfr", iceberg_session())
+    rows = run_grid(settings, parse_grid(["MIN_CONFIDENCE=5,9"], settings), [session], 1)
+    store = SignalStore(f"sqlite:///{tmp_path / 'signals.db'}")
+    store.migrate()
+    run_id = store.save_backtest(["s.kfr"], rows)
+    sessions, stored = store.backtest_results(run_id)
+    assert sessions == ["s.kfr"]
+    assert [row["setting"] for row in stored] == [{"min_confidence": 5.0}, {"min_confidence": 9.0}]
+    assert [row["signals"] for row in stored] == [row["signals"] for row in rows]
+    assert stored[0]["net_expectancy_r"] == pytest.approx(rows[0]["net_expectancy_r"])
+    assert store.backtest_runs()["run_id"].tolist() == [run_id]
+    store.close()
