@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from backtest import BacktestError, parse_grid, run_grid, session_of
+from backtest import BacktestError, parse_grid, run_grid, session_of, setting_names
 from config import get_settings
 from ui import signal_store
 
@@ -70,7 +70,7 @@ if run:
         bar.progress(done / total, text=f"{done} of {total} settings")
 
     rows = run_grid(settings, grid, sessions, progress=progress)
-    labels = [session.name for session in sessions]
+    labels = [session.label for session in sessions]
     if store is not None:
         st.session_state["backtest_run"] = store.save_backtest(labels, rows)
     st.session_state["backtest_rows"] = (labels, rows)
@@ -96,15 +96,13 @@ if not shown:
     st.stop()
 
 labels, rows = shown
-if any(label.startswith("sim:") for label in labels):
-    st.warning("Includes SIMULATED sessions (the book simulator, not the market).", icon="🧪")
-st.caption("Sessions: " + ", ".join(labels))
+if any(label.startswith("sim:") or label.endswith("(simulated)") for label in labels):
+    st.warning("Includes SIMULATED sessions (a simulator, not the market).", icon="🧪")
+names, shared = setting_names(rows)
+st.caption("Sessions: " + ", ".join(labels) + (f" · every setting: {shared}" if shared else ""))
 frame = pd.DataFrame(
     {
-        "Setting": [
-            ", ".join(f"{k.upper()}={v:g}" for k, v in row["setting"].items()) or "defaults"
-            for row in rows
-        ],
+        "Setting": names,
         "Signals": [row["signals"] for row in rows],
         "Decided": [row["decided"] for row in rows],
         "Win rate (net)": [row["win_rate"] for row in rows],
@@ -118,6 +116,8 @@ frame = pd.DataFrame(
         "Recall": [row["recall"] for row in rows],
     }
 )
+numbers = frame.columns.drop("Setting")
+frame[numbers] = frame[numbers].astype(float)  # a figure that does not exist is blank
 st.dataframe(
     frame,
     hide_index=True,
@@ -160,6 +160,6 @@ if decided:
         height=360,
         margin={"t": 50, "b": 40},
     )
-    st.plotly_chart(figure, key="expectancy")
+    st.plotly_chart(figure, key="expectancy", width="stretch")
 else:
     st.caption("No setting had a decided outcome: nothing to chart.")

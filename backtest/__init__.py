@@ -69,6 +69,14 @@ class Session:
     seed: int | None = None
     instruments: int = 12
     minutes: int = 60
+    simulated: bool = True  # a simulator's session (a seed, or a recording of one)
+
+    @property
+    def label(self) -> str:
+        """The name, marked when it is not the market."""
+        return (
+            self.name if self.seed is not None or not self.simulated else f"{self.name} (simulated)"
+        )
 
 
 def session_of(text: str, instruments: int = 12, minutes: int = 60) -> Session:
@@ -81,10 +89,16 @@ def session_of(text: str, instruments: int = 12, minutes: int = 60) -> Session:
                 f"{text!r}: a simulator session is sim:SEED, SEED a whole number"
             ) from None
         return Session(text, seed=seed, instruments=instruments, minutes=minutes)
+    from feeds.recording import RecordingError, read_metadata
+
     path = Path(text)
     if not path.is_file():
         raise BacktestError(f"{text}: no such recording")
-    return Session(path.name, path=path)
+    try:
+        simulated = bool(read_metadata(path).get("simulated", False))
+    except RecordingError as error:
+        raise BacktestError(str(error)) from None
+    return Session(path.name, path=path, simulated=simulated)
 
 
 def parse_grid(assignments: Sequence[str], settings) -> list[dict]:
@@ -295,6 +309,21 @@ def run_grid(
     return rows  # type: ignore[return-value]
 
 
+def setting_names(rows: Sequence[dict]) -> tuple[list[str], str]:
+    """A short name per row from the values that differ between rows, and the values every
+    row shares (``NAME=value, ...``; ``defaults`` when nothing was changed)."""
+    settings = [row["setting"] for row in rows]
+    keys = list(dict.fromkeys(key for setting in settings for key in setting))
+    varying = [k for k in keys if len({repr(setting.get(k)) for setting in settings}) > 1]
+    shared = [k for k in keys if k not in varying]
+
+    def name(setting: dict, chosen: list[str]) -> str:
+        return ", ".join(f"{k.upper()}={setting[k]:g}" for k in chosen if k in setting)
+
+    names = [name(setting, varying) or "defaults" for setting in settings]
+    return names, name(settings[0], shared) if settings else ""
+
+
 def table(rows: Sequence[dict]) -> str:
     """The rows as aligned text, one line a setting."""
     lines = [
@@ -308,8 +337,10 @@ def table(rows: Sequence[dict]) -> str:
             return "n/a"
         return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
-    for row in rows:
-        name = ", ".join(f"{k.upper()}={v}" for k, v in row["setting"].items()) or "defaults"
+    names, shared = setting_names(rows)
+    if shared:
+        lines.insert(0, f"every setting: {shared}")
+    for name, row in zip(names, rows, strict=True):
         rate = (
             "n/a"
             if row["win_rate"] is None

@@ -29,7 +29,7 @@ FLAGS = [
 def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run make test"
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
-    with running_server(tmp_path, SIMULATOR_SPEED="30") as url:
+    with running_server(tmp_path, SIMULATOR_SPEED="30", RECORD_FRAMES="true") as url:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 2400})
@@ -52,11 +52,23 @@ def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
             page.get_by_text("signals match").first.wait_for(timeout=30_000)
             page.wait_for_timeout(1_500)
             page.screenshot(path=str(shots / "history.png"))
+            # Backtest the session this server has been recording, over two settings.
+            page.get_by_role("link", name="Backtest").click()
+            page.get_by_label("Recordings").click(timeout=30_000)
+            page.get_by_role("option").first.click()
+            page.keyboard.press("Escape")
+            page.get_by_role("textbox", name="Simulator sessions").fill("")
+            page.get_by_role("textbox", name="MIN_CONFIDENCE").fill("5, 7")
+            page.get_by_text("Run backtest").first.click()
+            page.get_by_text("Includes SIMULATED sessions").first.wait_for(timeout=120_000)
+            page.get_by_text("Sessions: simulator-").first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1_500)
+            page.screenshot(path=str(shots / "backtest.png"))
             browser.close()
         body = health(url)
     assert body is not None and body["status"] == "ok"
     assert body["feed"]["signals_total"] >= 1
-    for name in ("dashboard.png", "performance.png", "history.png"):
+    for name in ("dashboard.png", "performance.png", "history.png", "backtest.png"):
         assert (shots / name).stat().st_size > 10_000
 
 

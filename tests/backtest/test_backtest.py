@@ -22,7 +22,7 @@ from tests.engine.test_core import START, WATCHLIST, episode, normal_session
 
 def record(path, ticks: np.ndarray) -> Session:
     """``ticks`` as the app records them: one frame a second, stamped with its clock."""
-    metadata = {"instruments": {str(t): s for t, s in WATCHLIST.items()}}
+    metadata = {"instruments": {str(t): s for t, s in WATCHLIST.items()}, "simulated": False}
     times = ticks["exchange_timestamp"]
     with FrameRecorder(path, metadata) as recorder:
         for second in np.unique(times):
@@ -86,6 +86,9 @@ def test_bad_sessions_and_settings_say_what_was_wrong(settings, tmp_path):
         session_of(str(tmp_path / "missing.kfr"))
     with pytest.raises(BacktestError, match="sim:SEED"):
         session_of("sim:seven")
+    (tmp_path / "notes.kfr").write_text("not a recording")
+    with pytest.raises(BacktestError, match="not a frame recording"):
+        session_of(str(tmp_path / "notes.kfr"))
     with pytest.raises(BacktestError, match="NAME=VALUE"):
         parse_grid(["WATCHLIST=INFY"], settings)
     with pytest.raises(BacktestError, match="'high' is not a float"):
@@ -112,8 +115,8 @@ def test_the_command_prints_one_row_per_setting(settings, tmp_path, capsys, monk
     record(path, iceberg_session())
     assert main([str(path), "--set", "MIN_CONFIDENCE=5,9", "--workers", "1"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("setting")
-    assert lines[1].startswith("MIN_CONFIDENCE=5.0") and lines[2].startswith("MIN_CONFIDENCE=9.0")
+    assert len(lines) == 3 and lines[0].startswith("setting")  # only one value was varied
+    assert lines[1].startswith("MIN_CONFIDENCE=5 ") and lines[2].startswith("MIN_CONFIDENCE=9 ")
     with pytest.raises(SystemExit):
         main([str(tmp_path / "nothing.kfr")])
 
