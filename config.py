@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -29,12 +30,16 @@ DEFAULT_WATCHLIST = (
 
 
 def parse_symbols(text: str) -> list[str]:
-    """Symbols from comma- or newline-separated text: trimmed, upper-cased, de-duplicated."""
+    """Watchlist entries from comma- or newline-separated text, ``#`` starting a comment:
+    trimmed, upper-cased, de-duplicated; ``NSE:X`` is written ``X`` (a bare symbol is NSE),
+    every other exchange keeps its prefix (``NFO:NIFTY-I``, ``BSE:RELIANCE``)."""
     symbols: list[str] = []
-    for raw in text.replace("\n", ",").split(","):
-        symbol = raw.strip().upper()
-        if symbol and symbol not in symbols:
-            symbols.append(symbol)
+    for line in text.splitlines():
+        for raw in line.partition("#")[0].split(","):
+            symbol = raw.strip().upper().replace(" ", "")
+            symbol = symbol.removeprefix("NSE:")
+            if symbol and symbol not in symbols:
+                symbols.append(symbol)
     return symbols
 
 
@@ -75,7 +80,14 @@ class Settings(BaseSettings):
     )
     watchlist: str = Field(
         ",".join(DEFAULT_WATCHLIST),
-        description="Comma-separated NSE symbols to monitor (trimmed, upper-cased, de-duplicated).",
+        description=(
+            "Comma-separated instruments to monitor: EXCHANGE:TRADINGSYMBOL (a bare symbol is "
+            "NSE; NFO:NIFTY-I is the nearest NIFTY future)."
+        ),
+    )
+    watchlist_file: str = Field(
+        "",
+        description="A file of watchlist entries, one a line, # comments; replaces WATCHLIST.",
     )
     auto_start: bool = Field(
         True, description="Start streaming when the server starts, before any browser connects."
@@ -310,7 +322,9 @@ class Settings(BaseSettings):
 
     @property
     def symbols(self) -> list[str]:
-        """The watchlist as a list of symbols."""
+        """The watchlist's entries (from WATCHLIST_FILE when it is set)."""
+        if self.watchlist_file:
+            return parse_symbols(Path(self.watchlist_file).read_text(encoding="utf-8"))
         return parse_symbols(self.watchlist)
 
     @property
@@ -320,8 +334,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         problems = []
-        if not self.symbols:
-            problems.append("WATCHLIST must name at least one symbol")
+        if self.watchlist_file and not Path(self.watchlist_file).is_file():
+            problems.append(f"WATCHLIST_FILE {self.watchlist_file} does not exist")
+        elif not self.symbols:
+            problems.append(
+                f"{'WATCHLIST_FILE' if self.watchlist_file else 'WATCHLIST'} must name at least "
+                "one symbol"
+            )
         try:
             self.holidays  # noqa: B018 - validates the dates
         except ValueError:

@@ -101,7 +101,7 @@ with st.sidebar:
         if report.error:
             st.error(report.error)
         if report.invalid:
-            st.error("Not found, not monitored: " + ", ".join(report.invalid))
+            st.error("Not monitored: " + "; ".join(report.invalid))
         elif not report.error:
             st.success(f"Monitoring {len(report.monitored)} symbols.")
     if stop.button("Stop Monitoring"):

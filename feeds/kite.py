@@ -37,6 +37,8 @@ from kiteconnect.exceptions import (
 from engine.pcr import PCRResult, calculate_real_pcr
 from engine.sessions import ist_today
 from feeds.breaker import CircuitBreaker, retry
+from feeds.instruments import exchanges_of, qualified
+from feeds.instruments import resolve as resolve_entries
 from feeds.sources import Deliver, FrameSource
 from logs import register_secret
 
@@ -160,32 +162,34 @@ class KiteSource(FrameSource):
             attempts=3,
             transient=transient_kite_error,
         )
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame(rows).assign(exchange=exchange)
         cache.parent.mkdir(parents=True, exist_ok=True)
         frame.to_json(cache, orient="records", date_format="iso")
         return frame
 
     def resolve(self) -> None:
+        """Resolve the watchlist's entries (``feeds.instruments``) against the instruments
+        dumps of the exchanges they name."""
         self._kite()  # fails fast with "login required" if there is no token
+        entries = [qualified(symbol) for symbol in self.symbols]
         try:
-            dump = self._instrument_dump("NSE")
+            dumps = [self._instrument_dump(exchange) for exchange in exchanges_of(entries)]
         except TokenException as error:
             self.login_required = True
             credentials.clear()
             raise LoginRequiredError(f"Kite login required: {error}") from None
-        by_symbol = dict(zip(dump["tradingsymbol"], dump["instrument_token"], strict=False))
-        self.instruments = {int(by_symbol[s]): s for s in self.symbols if s in by_symbol}
-        if "tick_size" in dump:
-            ticks = dict(zip(dump["instrument_token"], dump["tick_size"], strict=False))
-            self.tick_sizes = {
-                token: float(ticks[token])
-                for token in self.instruments
-                if pd.notna(ticks.get(token)) and float(ticks[token]) > 0
-            }
-        self.invalid_symbols = [s for s in self.symbols if s not in by_symbol]
+        dump = pd.concat(dumps, ignore_index=True) if dumps else pd.DataFrame()
+        found = resolve_entries(entries, dump, ist_today()) if len(dump) else None
+        instruments = found.instruments if found else []
+        self.instruments = {i.token: i.symbol for i in instruments}
+        self.tick_sizes = {i.token: i.tick_size for i in instruments}
+        self.lot_sizes = {i.token: i.lot_size for i in instruments}
+        self.contracts = {i.symbol: i.entry for i in instruments if i.is_alias}
+        problems = found.problems if found else [(e, "no such exchange") for e in entries]
+        self.invalid_symbols = [f"{e.removeprefix('NSE:')} ({why})" for e, why in problems]
         self._tokens = list(self.instruments)
         if not self.instruments:
-            raise ValueError("none of the symbols is an NSE instrument: " + ", ".join(self.symbols))
+            raise ValueError("none of the watchlist resolved: " + "; ".join(self.invalid_symbols))
 
     # ------------------------------------------------------------------------ ticker
     def start(self, deliver: Deliver) -> None:

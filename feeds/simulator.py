@@ -19,11 +19,15 @@ walk. Nothing here is market data; the dashboard labels it as simulated.
 
 from __future__ import annotations
 
+import re
+import zlib
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from engine.sessions import ist_today
 from engine.ticks import MODE_FULL, empty_ticks, encode_kite_frame
 
 KINDS = ("normal", "accumulation", "distribution", "momentum_up", "momentum_down", "quiet")
@@ -101,6 +105,7 @@ class SimulatedInstrument:
     symbol: str
     instrument_token: int
     price: float  # previous close, rupees
+    entry: str = ""  # the futures alias it was invented for (NFO:NIFTY-I)
 
 
 @dataclass(frozen=True)
@@ -117,15 +122,63 @@ class Episode:
         return EXPECTED_SIGNAL[self.kind]
 
 
-def simulated_instruments(symbols: list[str]) -> tuple[list[SimulatedInstrument], list[str]]:
-    """The simulator's instruments for ``symbols``, and the symbols it does not know."""
+# Underlyings of the simulator's futures besides the stocks above, with a plausible price.
+INDEX_PRICES = {
+    "NIFTY": 24_500.0,
+    "BANKNIFTY": 52_000.0,
+    "FINNIFTY": 23_500.0,
+    "MIDCPNIFTY": 12_500.0,
+    "SENSEX": 80_500.0,
+}
+MCX_PRICES = {"CRUDEOIL": 6_000.0, "GOLD": 76_000.0, "SILVER": 90_000.0, "NATURALGAS": 300.0}
+FUTURE = re.compile(
+    r"^(?P<name>[A-Z&]+?)(\d\d(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)FUT)$"
+)
+
+
+def simulated_instruments(
+    symbols: list[str], today: date | None = None
+) -> tuple[list[SimulatedInstrument], list[str]]:
+    """The simulator's instruments for watchlist ``symbols`` (the app's syntax:
+    ``feeds.instruments``), and the entries it cannot simulate, each with the reason.
+
+    NSE and BSE stocks of its universe; futures of those stocks and of the indices on NFO
+    (SENSEX on BFO) and of a few commodities on MCX, named as given or by alias (it invents
+    monthly contracts: ``NFO:NIFTY-I`` is ``NFO:NIFTY26JANFUT`` in January). No currency
+    futures."""
+    from feeds.instruments import ALIAS, ALIAS_RANKS, SEGMENT_CODES, monthly_contract
+
+    today = today or ist_today()
     names = list(UNIVERSE)
-    known = [
-        SimulatedInstrument(symbol, (names.index(symbol) + 1) << 8 | 1, UNIVERSE[symbol])
-        for symbol in symbols
-        if symbol in UNIVERSE
-    ]
-    return known, [symbol for symbol in symbols if symbol not in UNIVERSE]
+    known, unknown = [], []
+    for symbol in symbols:
+        exchange, _, name = symbol.rpartition(":")
+        exchange = exchange or "NSE"
+        if exchange in ("NSE", "BSE") and name in UNIVERSE:
+            token = (names.index(name) + 1 + (0 if exchange == "NSE" else 5_000)) << 8
+            known.append(
+                SimulatedInstrument(symbol, token | SEGMENT_CODES[exchange], UNIVERSE[name])
+            )
+            continue
+        prices = {"NFO": {**UNIVERSE, **INDEX_PRICES}, "BFO": {"SENSEX": INDEX_PRICES["SENSEX"]}}
+        prices["MCX"] = MCX_PRICES
+        alias, contract = ALIAS.match(name), FUTURE.match(name)
+        underlying = alias["name"] if alias else contract["name"] if contract else ""
+        if exchange not in prices or underlying not in prices[exchange]:
+            unknown.append(f"{symbol} (not simulated)")
+            continue
+        if alias:
+            name, _ = monthly_contract(underlying, today, ALIAS_RANKS[alias["rank"]])
+        number = 10_000 + zlib.crc32(f"{exchange}:{name}".encode()) % 1_000_000
+        known.append(
+            SimulatedInstrument(
+                f"{exchange}:{name}",
+                number << 8 | SEGMENT_CODES[exchange],
+                prices[exchange][underlying],
+                symbol if alias else "",
+            )
+        )
+    return known, unknown
 
 
 def synthetic_instruments(count: int, seed: int = 0) -> list[SimulatedInstrument]:

@@ -42,7 +42,9 @@ class FrameSource:
         self.symbols = symbols
         self.instruments: dict[int, str] = {}
         self.tick_sizes: dict[int, float] = {}  # token -> price tick, rupees
-        self.invalid_symbols: list[str] = []
+        self.invalid_symbols: list[str] = []  # entries not monitored, each with its reason
+        self.lot_sizes: dict[int, int] = {}  # units a lot, where the exchange trades in lots
+        self.contracts: dict[str, str] = {}  # a futures alias's live contract: its entry
         self.state = "stopped"
         self.detail = ""
         self.reconnects = 0
@@ -116,6 +118,7 @@ class SimulatorSource(FrameSource):
         known, self.invalid_symbols = simulated_instruments(self.symbols)
         self.instruments = {i.instrument_token: i.symbol for i in known}
         self.tick_sizes = {i.instrument_token: TICK_SIZE for i in known}
+        self.contracts = {i.symbol: i.entry for i in known if i.entry}
         if not known:
             raise ValueError(
                 "none of the symbols is known to the simulator: " + ", ".join(self.symbols)
@@ -226,7 +229,8 @@ class ReplaySource(FrameSource):
         self.round_the_clock = bool(metadata.get("round_the_clock", metadata.get("simulated")))
         wanted = set(self.symbols)
         self.instruments = {t: s for t, s in recorded.items() if s in wanted} or recorded
-        self.invalid_symbols = sorted(wanted - set(recorded.values())) if recorded else []
+        missing = sorted(wanted - set(recorded.values())) if recorded else []
+        self.invalid_symbols = [f"{symbol} (not in the recording)" for symbol in missing]
 
     def _run(self, deliver: Deliver) -> None:
         speed = self.settings.replay_speed

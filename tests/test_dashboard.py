@@ -90,7 +90,7 @@ def test_stop_and_start_monitoring_from_the_sidebar_with_a_bad_symbol(app):
     assert service_module._service.running is False
     app.sidebar.text_area[0].set_value("reliance\nNOTREAL\n").run()
     button(app, "Start Monitoring").click().run()
-    assert "Not found, not monitored: NOTREAL" in texts(app)
+    assert "Not monitored: NOTREAL (not simulated)" in texts(app)
     assert service_module._service.symbols == ["RELIANCE", "NOTREAL"]
     assert service_module._service.status()["symbols"] == ["RELIANCE"]
 

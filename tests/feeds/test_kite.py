@@ -55,7 +55,7 @@ def test_normal_stream_subscribes_in_full_mode_and_reports_unknown_symbols(fakes
     service = MarketService(settings_for(fakes, tmp_path))
     report = service.start()
     try:
-        assert report.monitored == SYMBOLS and report.invalid == ["NOTANSE"]
+        assert report.monitored == SYMBOLS and report.invalid == ["NOTANSE (not found on NSE)"]
         assert streaming(service)
         tokens = sorted(i for i, _ in service.source.instruments.items())
         assert ("mode", ["full", tokens]) in [

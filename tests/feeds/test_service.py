@@ -70,9 +70,9 @@ def test_unknown_symbols_are_named_and_the_rest_still_stream(tmp_path):
     service = MarketService(fast(tmp_path))
     report = service.start(symbols=["RELIANCE", "NOTASTOCK"])
     try:
-        assert report.monitored == ["RELIANCE"] and report.invalid == ["NOTASTOCK"]
+        assert report.monitored == ["RELIANCE"] and report.invalid == ["NOTASTOCK (not simulated)"]
         assert wait_for(lambda: service.ticks_total > 0, timeout=30)
-        assert service.status()["invalid_symbols"] == ["NOTASTOCK"]
+        assert service.status()["invalid_symbols"] == ["NOTASTOCK (not simulated)"]
     finally:
         service.stop()
 

@@ -54,7 +54,24 @@ def test_the_same_seed_gives_the_same_session():
 def test_unknown_symbols_are_reported_by_name():
     instruments, unknown = simulated_instruments(["RELIANCE", "NIFTY50", "FOO"])
     assert [i.symbol for i in instruments] == ["RELIANCE"]
-    assert unknown == ["NIFTY50", "FOO"]
+    assert unknown == ["NIFTY50 (not simulated)", "FOO (not simulated)"]
+
+
+def test_the_simulator_takes_the_watchlist_syntax_and_invents_contracts_for_aliases():
+    from datetime import date
+
+    symbols = ["BSE:RELIANCE", "NFO:NIFTY-I", "NFO:NIFTY-II", "MCX:CRUDEOIL-I", "CDS:USDINR-I"]
+    instruments, unknown = simulated_instruments(symbols, today=date(2026, 1, 28))
+    assert [(i.symbol, i.entry) for i in instruments] == [
+        ("BSE:RELIANCE", ""),
+        ("NFO:NIFTY26FEBFUT", "NFO:NIFTY-I"),  # January's expired on Tuesday the 27th
+        ("NFO:NIFTY26MARFUT", "NFO:NIFTY-II"),
+        ("MCX:CRUDEOIL26FEBFUT", "MCX:CRUDEOIL-I"),
+    ]
+    assert unknown == ["CDS:USDINR-I (not simulated)"]
+    segments = [i.instrument_token & 0xFF for i in instruments]
+    assert segments == [4, 2, 2, 7]  # Kite's segment codes: BSE, NFO, NFO, MCX
+    assert len({i.instrument_token for i in instruments}) == 4
 
 
 def test_simulated_option_chain_gives_a_pcr_labelled_simulated():
