@@ -92,8 +92,21 @@ with st.sidebar:
     status_slot = st.container()
     if source_name == "kite":
         kite_login()
+    uploaded = st.file_uploader(
+        "Watchlist file", type=["txt"], help="One entry a line, # comments: replaces the list"
+    )
+    listed = "\n".join(service.symbols)
+    if uploaded is not None:
+        try:
+            listed = "\n".join(parse_symbols(uploaded.getvalue().decode("utf-8")))
+        except UnicodeDecodeError:
+            st.error(f"{uploaded.name} is not a UTF-8 text file")
     symbols_text = st.text_area(
-        "Symbols, one per line", "\n".join(service.symbols), help="NSE symbols, e.g. RELIANCE"
+        "Symbols, one per line",
+        listed,
+        key=f"symbols-{uploaded.file_id if uploaded else ''}",
+        help="EXCHANGE:TRADINGSYMBOL, a bare symbol is NSE: RELIANCE, BSE:RELIANCE, "
+        "NFO:NIFTY-I (the nearest NIFTY future), MCX:CRUDEOIL-II",
     )
     start, stop = st.columns(2)
     if start.button("Start Monitoring", type="primary"):

@@ -138,6 +138,11 @@ def live_panel() -> None:
         )
 
     st.subheader("Watchlist")
+    if status["contracts"]:
+        st.caption(
+            "Futures aliases, live contract: "
+            + " · ".join(f"{alias} → {symbol}" for symbol, alias in status["contracts"].items())
+        )
     st.dataframe(
         metrics[list(WATCHLIST_COLUMNS)],
         column_config=WATCHLIST_COLUMNS,

@@ -565,6 +565,7 @@ class MarketService:
             ),
             "symbols": list(source.instruments.values()) if source else [],
             "invalid_symbols": list(self.invalid_symbols),
+            "contracts": dict(source.contracts) if source else {},  # live contract: its alias
             "ticks_total": self.ticks_total,
             "ticks_per_s": round(self.ticks_per_second(now), 1),
             "last_tick_age_s": (

@@ -88,3 +88,29 @@ def test_the_readme_lists_every_variable_as_config_says():
 
     readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
     assert markdown_table() in readme, "regenerate the table with: python config.py --markdown"
+
+
+def test_a_watchlist_file_replaces_the_watchlist_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    listed = tmp_path / "mine.txt"
+    listed.write_text("# my list\nnse:reliance  # the big one\nNFO:nifty-i, BSE:TCS\n\n")
+    monkeypatch.setenv("WATCHLIST", "INFY")
+    monkeypatch.setenv("WATCHLIST_FILE", str(listed))
+    assert Settings(_env_file=None).symbols == ["RELIANCE", "NFO:NIFTY-I", "BSE:TCS"]
+    monkeypatch.setenv("WATCHLIST_FILE", str(tmp_path / "gone.txt"))
+    with pytest.raises(ConfigError, match=r"WATCHLIST_FILE .*gone\.txt does not exist"):
+        load_settings()
+
+
+def test_the_shipped_watchlists_are_entries_the_simulator_can_run():
+    from pathlib import Path
+
+    from config import parse_symbols
+    from feeds.simulator import simulated_instruments
+
+    folder = Path(__file__).resolve().parent.parent / "watchlists"
+    futures = parse_symbols((folder / "index-futures.txt").read_text())
+    known, unknown = simulated_instruments(futures)
+    assert len(known) == 5 and unknown == []
+    assert all(i.symbol.endswith("FUT") and i.entry.endswith("-I") for i in known)
+    nifty = parse_symbols((folder / "nifty50.txt").read_text())
+    assert len(nifty) == 50 and all(":" not in s for s in nifty)

@@ -63,6 +63,21 @@ def test_the_live_page_shows_the_simulated_feed_labelled_as_such(app):
     assert service is not None and wait_for(lambda: service.ticks_total > 0, 30)
 
 
+def test_futures_aliases_stream_and_the_live_page_names_their_contract(make_app):
+    from engine.sessions import ist_today
+    from feeds.instruments import monthly_contract
+
+    app = make_app(WATCHLIST="RELIANCE,NFO:NIFTY-I,BSE:TCS")
+    app.run()
+    service = service_module._service
+    assert wait_for(lambda: service.ticks_total > 0, 30)
+    contract, _ = monthly_contract("NIFTY", ist_today(), 0)
+    assert sorted(service.status()["symbols"]) == sorted(["RELIANCE", f"NFO:{contract}", "BSE:TCS"])
+    app.run()
+    assert f"NFO:NIFTY-I → NFO:{contract}" in texts(app)
+    assert set(service.snapshot().metrics["symbol"]) == {"RELIANCE", f"NFO:{contract}", "BSE:TCS"}
+
+
 def test_signals_render_as_cards_with_levels_and_factor_points(app):
     app.run()
     service = service_module._service
