@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     )
     kite_root: str = Field("https://api.kite.trade", description="Kite REST API root.")
     kite_ticker_root: str = Field("wss://ws.kite.trade", description="Kite WebSocket root.")
+    kite_max_connections: int = Field(
+        3, ge=1, le=3, description="WebSocket connections per API key (Kite allows 3)."
+    )
+    kite_tokens_per_connection: int = Field(
+        3_000, ge=1, le=3_000, description="Instruments per connection (Kite allows 3,000)."
+    )
     kite_login_uri: str = Field(
         "https://kite.zerodha.com/connect/login", description="Kite login page."
     )

@@ -30,6 +30,22 @@ def health_panel() -> None:
     columns[1].metric("Frames dropped", feed["frames_dropped"])
     columns[2].metric("Frame errors", feed["frame_errors"])
     columns[3].metric("Reconnects", feed["reconnects"])
+    if feed["connections"]:
+        st.caption(
+            f"{feed['instruments']:,} instruments over {len(feed['connections'])} connections"
+        )
+        st.dataframe(
+            feed["connections"],
+            hide_index=True,
+            column_config={
+                "connection": "Connection",
+                "instruments": "Instruments",
+                "connected": st.column_config.CheckboxColumn("Connected"),
+                "state": "State",
+                "reconnects": "Reconnects",
+                "last_frame_age_s": st.column_config.NumberColumn("Last frame (s ago)"),
+            },
+        )
     columns = st.columns(4)
     columns[0].metric("CPU (machine)", f"{machine['cpu_percent']:.0f}%")
     columns[1].metric("Memory (machine)", f"{machine['memory_percent']:.0f}%")

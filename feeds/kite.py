@@ -10,7 +10,12 @@ Known traps of ``kiteconnect`` handled here:
   ``FEED_WATCHDOG_SECONDS``, and the library reconnects.
 * A rejected token (HTTP 403 on the upgrade, or an error text then a close) would otherwise
   reconnect forever: it ends retries and shows "login required".
-* After every (re)connect the watchlist is subscribed again in full mode.
+* After every (re)connect the connection's instruments are subscribed again in full mode.
+* Kite streams at most 3,000 instruments a connection and 3 connections an API key: the
+  watchlist is sharded over up to ``KITE_MAX_CONNECTIONS`` connections of at most
+  ``KITE_TOKENS_PER_CONNECTION`` instruments, each with its own watchdog, reconnects and
+  resubscription, and a watchlist beyond that is refused with the numbers. The feed never
+  relies on what Kite does past the limit.
 
 Raw frames go straight to the service (``on_message``); the library's own dict parsing is
 never used. The access token lives in memory only and is never logged.
@@ -127,6 +132,29 @@ def complete_login(settings, pasted: str, api_secret: str = "") -> None:
     log.info("Kite login completed for user %s", session.get("user_id", "?"))
 
 
+class _Connection:
+    """One Kite WebSocket and the instruments it streams."""
+
+    def __init__(self, number: int, tokens: list[int]) -> None:
+        self.number = number
+        self.tokens = tokens
+        self.ticker: KiteTicker | None = None
+        self.state, self.detail = "connecting", ""
+        self.reconnects = 0
+        self.connects = 0
+        self.last_frame = 0.0
+
+    def status(self, now: float) -> dict:
+        return {
+            "connection": self.number,
+            "instruments": len(self.tokens),
+            "connected": self.state == "connected",
+            "state": self.state,
+            "reconnects": self.reconnects,
+            "last_frame_age_s": round(now - self.last_frame, 1) if self.last_frame else None,
+        }
+
+
 class KiteSource(FrameSource):
     name = "kite"
     live = True
@@ -136,12 +164,10 @@ class KiteSource(FrameSource):
         self.breaker = CircuitBreaker(
             "Kite REST", settings.breaker_failure_threshold, settings.breaker_reset_seconds
         )
-        self._ticker: KiteTicker | None = None
+        self._connections: list[_Connection] = []
         self._tokens: list[int] = []
-        self._last_frame = 0.0
         self._options: pd.DataFrame | None = None
         self._last_quote_call = 0.0
-        self._connects = 0
 
     # ------------------------------------------------------------------ instruments
     def _kite(self) -> KiteConnect:
@@ -190,6 +216,13 @@ class KiteSource(FrameSource):
         self._tokens = list(self.instruments)
         if not self.instruments:
             raise ValueError("none of the watchlist resolved: " + "; ".join(self.invalid_symbols))
+        per, most = self.settings.kite_tokens_per_connection, self.settings.kite_max_connections
+        if len(self._tokens) > per * most:
+            raise ValueError(
+                f"the watchlist resolves to {len(self._tokens):,} instruments; one API key "
+                f"streams at most {per * most:,} ({most} connections of {per:,}, "
+                "KITE_MAX_CONNECTIONS x KITE_TOKENS_PER_CONNECTION): shorten the watchlist"
+            )
 
     # ------------------------------------------------------------------------ ticker
     def start(self, deliver: Deliver) -> None:
@@ -197,6 +230,24 @@ class KiteSource(FrameSource):
 
         self._stop.clear()
         self.state, self.detail, self.login_required = "connecting", "", False
+        per = self.settings.kite_tokens_per_connection
+        self._connections = [
+            _Connection(number + 1, self._tokens[first : first + per])
+            for number, first in enumerate(range(0, len(self._tokens), per))
+        ]
+        for connection in self._connections:
+            connection.ticker = self._ticker_for(connection, deliver)
+            if reactor.running:
+                reactor.callFromThread(connection.ticker.connect, threaded=True)
+            else:
+                connection.ticker.connect(threaded=True)  # starts the reactor, once a process
+                deadline = time.monotonic() + 10
+                while not reactor.running and time.monotonic() < deadline:
+                    time.sleep(0.01)  # the next connections are made from the reactor thread
+        self._thread = threading.Thread(target=self._watchdog, name="kite-watchdog", daemon=True)
+        self._thread.start()
+
+    def _ticker_for(self, connection: _Connection, deliver: Deliver) -> KiteTicker:
         ticker = KiteTicker(
             self.settings.kite_api_key,
             credentials.get(self.settings),
@@ -206,75 +257,98 @@ class KiteSource(FrameSource):
 
         def on_message(_ws, payload, is_binary):
             if is_binary:
-                self._last_frame = time.monotonic()
+                connection.last_frame = time.monotonic()
                 deliver(payload, time.time())
 
         def on_connect(ws, _response):
-            if self._connects:  # the library only reports retries after the first
+            if connection.connects:  # the library only reports retries after the first
+                connection.reconnects += 1
                 self.reconnects += 1
-            self._connects += 1
-            self.state, self.detail = "connected", ""
-            self._last_frame = time.monotonic()
-            ws.subscribe(self._tokens)
-            ws.set_mode(ws.MODE_FULL, self._tokens)
+            connection.connects += 1
+            connection.state, connection.detail = "connected", ""
+            connection.last_frame = time.monotonic()
+            ws.subscribe(connection.tokens)
+            ws.set_mode(ws.MODE_FULL, connection.tokens)
+            self._summarise()
 
-        def on_close(_ws, code, reason):
-            self._on_trouble(code, reason)
-
-        def on_error(_ws, code, reason):
-            self._on_trouble(code, reason)
+        def on_trouble(_ws, code, reason):
+            self._on_trouble(connection, code, reason)
 
         def on_reconnect(_ws, attempts):
             if not self.login_required:
-                self.state, self.detail = "reconnecting", f"reconnecting (attempt {attempts})"
+                connection.state = "reconnecting"
+                connection.detail = f"reconnecting (attempt {attempts})"
+                self._summarise()
 
         def on_noreconnect(_ws):
-            self.state, self.detail = "error", "gave up reconnecting to Kite"
+            connection.state, connection.detail = "error", "gave up reconnecting to Kite"
+            self._summarise()
 
         ticker.on_message, ticker.on_connect = on_message, on_connect
-        ticker.on_close, ticker.on_error = on_close, on_error
+        ticker.on_close = ticker.on_error = on_trouble
         ticker.on_reconnect, ticker.on_noreconnect = on_reconnect, on_noreconnect
-        self._ticker = ticker
-        if reactor.running:
-            reactor.callFromThread(ticker.connect, threaded=True)
-        else:
-            ticker.connect(threaded=True)  # starts the reactor thread, once per process
-        self._thread = threading.Thread(target=self._watchdog, name="kite-watchdog", daemon=True)
-        self._thread.start()
+        return ticker
 
-    def _on_trouble(self, code, reason) -> None:
+    def _summarise(self) -> None:
+        """The source's state from its connections': connected when all are."""
+        if self.login_required:
+            return
+        connections = self._connections
+        troubled = [c for c in connections if c.state != "connected"]
+        if not troubled:
+            self.state, self.detail = "connected", ""
+            return
+        worst = troubled[0]
+        self.state = worst.state if worst.state in ("error", "connecting") else "reconnecting"
+        where = f"connection {worst.number} of {len(connections)}: " if len(connections) > 1 else ""
+        self.detail = where + (worst.detail or worst.state)
+
+    def connection_status(self) -> list[dict]:
+        """Each connection: instruments, connected, state, reconnects, last frame age."""
+        now = time.monotonic()
+        return [connection.status(now) for connection in self._connections]
+
+    def _on_trouble(self, connection: _Connection, code, reason) -> None:
         text = str(reason or "")
         if any(word in text.lower() for word in TOKEN_ERRORS):
             self.login_required = True
             self.state, self.detail = "login_required", "Kite rejected the access token"
             credentials.clear()
-            self._close_ticker()
+            self._close_tickers()
         elif not self._stop.is_set() and not self.login_required:
-            self.state, self.detail = "reconnecting", f"connection lost ({code})"
+            connection.state, connection.detail = "reconnecting", f"connection lost ({code})"
+            self._summarise()
 
-    def _close_ticker(self) -> None:
+    def _close_tickers(self) -> None:
         from twisted.internet import reactor
 
-        ticker = self._ticker
-        if ticker is not None:
-            reactor.callFromThread(ticker.close)  # close(), never stop(): see module docstring
+        for connection in self._connections:
+            if connection.ticker is not None:  # close(), never stop(): see module docstring
+                reactor.callFromThread(connection.ticker.close)
 
     def _watchdog(self) -> None:
         from twisted.internet import reactor
 
         limit = self.settings.feed_watchdog_seconds
         while not self._stop.wait(0.5):
-            ticker = self._ticker
-            silent = time.monotonic() - self._last_frame
-            if self.state == "connected" and silent > limit and ticker and ticker.ws:
-                log.warning("no frame for %.0f s on an open socket; reconnecting", silent)
-                self.state, self.detail = "reconnecting", f"silent for {silent:.0f} s"
-                self._last_frame = time.monotonic()
-                reactor.callFromThread(ticker.ws.dropConnection, abort=True)
+            for connection in self._connections:
+                ticker = connection.ticker
+                silent = time.monotonic() - connection.last_frame
+                if connection.state == "connected" and silent > limit and ticker and ticker.ws:
+                    log.warning(
+                        "connection %d: no frame for %.0f s on an open socket; reconnecting",
+                        connection.number,
+                        silent,
+                    )
+                    connection.state = "reconnecting"
+                    connection.detail = f"silent for {silent:.0f} s"
+                    connection.last_frame = time.monotonic()
+                    self._summarise()
+                    reactor.callFromThread(ticker.ws.dropConnection, abort=True)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._close_ticker()
+        self._close_tickers()
         if self._thread is not None:
             self._thread.join(timeout)
         self.state = "stopped"

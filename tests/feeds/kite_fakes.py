@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import websockets
 from websockets.asyncio.server import serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from engine.sessions import CONTINUOUS_START, IST, ist_today
+from engine.ticks import encode_kite_frame
 from feeds.simulator import MarketSimulator, SimulatedInstrument
 
 GOOD_TOKEN = "good-access-token-123"
@@ -73,9 +75,17 @@ class FakeKiteTicker:
     """Kite's WebSocket: checks the token, honours subscribe/mode, streams binary frames.
 
     Switches: ``freeze`` (keep the socket open, answer pings, send nothing), ``drop()``
-    (cut every connection without a close frame), ``reject_with_text`` (accept, send Kite's
-    error text, close), ``outage(seconds)`` (refuse connections for a while).
+    (cut every connection without a close frame; ``drop(n)`` only the n-th open one),
+    ``reject_with_text`` (accept, send Kite's error text, close), ``outage(seconds)`` (refuse
+    connections for a while).
+
+    Like Kite, one connection streams at most ``max_tokens`` (3,000) instruments: a subscribe
+    beyond that gets an error text message and the extra tokens are ignored (``refusals``
+    counts them). Each connection is sent only the instruments it subscribed in full mode;
+    the simulated market moves once an ``interval`` whatever the number of connections.
     """
+
+    max_tokens = 3_000
 
     def __init__(self, instruments: list[SimulatedInstrument], interval: float = 0.1):
         self.port = free_port()
@@ -88,8 +98,12 @@ class FakeKiteTicker:
         self.reject_with_text = False
         self.refuse_until = 0.0
         self.connections = 0
+        self.refusals = 0
         self.subscriptions: list[tuple[str, object]] = []
-        self._clients: set = set()
+        self.subscribed: list[set[int]] = []  # per connection ever opened, what it streams
+        self._tick_clock = -1
+        self._tick_cache = None
+        self._clients: dict = {}  # open connections, oldest first
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -127,36 +141,60 @@ class FakeKiteTicker:
             await websocket.send(json.dumps({"type": "error", "data": "Invalid access_token"}))
             await websocket.close()
             return
-        self._clients.add(websocket)
+        self._clients[websocket] = None
         subscribed: set[int] = set()
         full: set[int] = set()
+        self.subscribed.append(subscribed)
         try:
             sender = asyncio.ensure_future(self._stream(websocket, subscribed, full))
             async for message in websocket:
                 request = json.loads(message)
                 self.subscriptions.append((request["a"], request["v"]))
                 if request["a"] == "subscribe":
-                    subscribed.update(request["v"])
+                    room = self.max_tokens - len(subscribed)
+                    new = [t for t in request["v"] if t not in subscribed]
+                    subscribed.update(new[: max(room, 0)])
+                    if len(new) > room:
+                        self.refusals += 1
+                        await websocket.send(
+                            json.dumps(
+                                {
+                                    "type": "error",
+                                    "data": f"Maximum {self.max_tokens} instruments a connection",
+                                }
+                            )
+                        )
                 elif request["a"] == "mode" and request["v"][0] == "full":
                     full.update(request["v"][1])
         except websockets.ConnectionClosed:
             pass
         finally:
             sender.cancel()
-            self._clients.discard(websocket)
+            self._clients.pop(websocket, None)
+
+    def _ticks_now(self):
+        """The market of this interval: stepped once, whoever asks."""
+        clock = int(time.monotonic() / self.interval)
+        if clock != self._tick_clock:
+            self._tick_clock, self._tick_cache = clock, self.simulator.step()
+        return self._tick_cache
 
     async def _stream(self, websocket, subscribed: set[int], full: set[int]) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            if self.freeze or not (subscribed & full):
+            streamed = subscribed & full
+            if self.freeze or not streamed:
                 continue
-            await websocket.send(self.simulator.frame())
+            ticks = self._ticks_now()
+            mine = ticks[np.isin(ticks["instrument_token"], np.fromiter(streamed, np.int64))]
+            await websocket.send(encode_kite_frame(mine))
 
-    def drop(self) -> None:
-        """Cut every open connection abruptly (no close frame)."""
+    def drop(self, which: int | None = None) -> None:
+        """Cut every open connection abruptly (no close frame), or only the ``which``-th."""
 
         def cut():
-            for client in list(self._clients):
+            clients = list(self._clients)
+            for client in clients if which is None else clients[which : which + 1]:
                 client.transport.abort()
 
         self._loop.call_soon_threadsafe(cut)
@@ -171,11 +209,20 @@ class FakeKiteTicker:
 
 
 class FakeKiteApi:
-    """Kite's REST API: session token, instruments CSV, quotes; faults by status code."""
+    """Kite's REST API: session token, instruments CSV, quotes; faults by status code.
 
-    def __init__(self, instruments: list[SimulatedInstrument], options: list[dict] = ()):
+    The NSE dump lists ``instruments`` as equities; the NFO dump ``options`` and
+    ``futures`` (rows shaped like Kite's)."""
+
+    def __init__(
+        self,
+        instruments: list[SimulatedInstrument],
+        options: list[dict] = (),
+        futures: list[dict] = (),
+    ):
         self.instruments = instruments
         self.options = list(options)
+        self.futures = list(futures)
         self.fail_with: int | None = None  # answer every request with this status
         self.errors_served: dict[int, int] = {}  # status -> how many fault answers went out
         self.requests: list[str] = []
@@ -232,7 +279,7 @@ class FakeKiteApi:
                 if url.path == "/instruments/NSE":
                     return self._reply(200, fake._csv(fake._equities()), "text/csv")
                 if url.path == "/instruments/NFO":
-                    return self._reply(200, fake._csv(fake.options), "text/csv")
+                    return self._reply(200, fake._csv(fake.options + fake.futures), "text/csv")
                 if url.path == "/quote":
                     names = parse_qs(url.query).get("i", [])
                     oi = {o["tradingsymbol"]: o.get("oi", 0) for o in fake.options}
