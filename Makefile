@@ -43,6 +43,7 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## engine (against kiteconnect's parser), replay, database and detection benchmarks
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_instruments.py
 	$(BIN)/python benchmarks/bench_replay.py --minutes 30
 	$(BIN)/python benchmarks/bench_backtest.py
 	$(BIN)/python benchmarks/bench_database.py

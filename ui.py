@@ -120,7 +120,12 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
         pcr_text = (
             "PCR unknown"
             if math.isnan(signal.pcr)
-            else f"PCR {signal.pcr:.2f} {signal.pcr_bias} ({origin})"
+            else f"PCR {signal.pcr:.2f} {signal.pcr_bias} ({origin}"
+            + (
+                f", expiry {signal.factors['pcr_expiry']})"
+                if "pcr_expiry" in signal.factors
+                else ")"
+            )
         )
         st.caption(
             f"Institutional ratio {_number(signal.institutional_ratio)} "

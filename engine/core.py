@@ -106,6 +106,7 @@ class SignalEngine:
         self._pcr_bias = np.full(n, np.nan)
         self._pcr_label = np.full(n, "", dtype=object)
         self._pcr_origin = np.full(n, "", dtype=object)
+        self._pcr_expiry = np.full(n, "", dtype=object)
         self._candidate = np.zeros(n, dtype=np.int8)  # last update's eligible type per row
         self._last_signal_time = np.full(n, -(10**12), dtype=np.int64)
         self._day = -1
@@ -146,8 +147,9 @@ class SignalEngine:
         row = self._row(symbol)
         if pcr is None or (isinstance(pcr, PCRResult) and not pcr.available):
             self._pcr[row], self._pcr_bias[row] = np.nan, np.nan
-            self._pcr_label[row] = self._pcr_origin[row] = ""
+            self._pcr_label[row] = self._pcr_origin[row] = self._pcr_expiry[row] = ""
             return
+        self._pcr_expiry[row] = pcr.expiry if isinstance(pcr, PCRResult) else ""
         if isinstance(pcr, PCRResult):
             value, bias, origin = pcr.pcr, pcr.bias, pcr.origin
         else:
@@ -184,6 +186,7 @@ class SignalEngine:
             "_pcr_bias",
             "_pcr_label",
             "_pcr_origin",
+            "_pcr_expiry",
             "_candidate",
             "_last_signal_time",
         ):
@@ -410,6 +413,7 @@ class SignalEngine:
             "pcr": self._pcr.copy(),
             "pcr_bias": self._pcr_label.copy(),
             "pcr_origin": self._pcr_origin.copy(),
+            "pcr_expiry": self._pcr_expiry.copy(),
             "now": state.now,
         }
 
@@ -449,6 +453,8 @@ class SignalEngine:
             factors["absorbed_side"] = SIDE_NAMES[int(metrics["absorbed_side"][row])]
             factors["price_move_atr"] = round(float(metrics["price_move_atr"][row]), 2)
             factors["pcr_origin"] = str(metrics["pcr_origin"][row]) or "none"
+            if metrics["pcr_expiry"][row]:
+                factors["pcr_expiry"] = str(metrics["pcr_expiry"][row])
             signals.append(
                 Signal(
                     symbol=str(self._symbols[row]),

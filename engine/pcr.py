@@ -28,7 +28,7 @@ class PCRResult:
     ``pcr`` (put OI / call OI) and ``volume_pcr`` are NaN when undefined; ``reason`` then says
     why (empty chain, no call OI...). ``origin`` says where the chain came from: ``real``
     (Kite), ``simulated`` (the simulator's chains) or ``mock`` (a neutral stand-in), so the UI
-    can label anything that is not market data.
+    can label anything that is not market data; ``expiry`` which expiry's chain it was.
     """
 
     pcr: float
@@ -40,6 +40,7 @@ class PCRResult:
     call_volume: int
     reason: str = ""
     origin: str = "real"
+    expiry: str = ""  # ISO date of the option expiry the chain is of (real chains)
 
     @property
     def available(self) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -166,7 +167,8 @@ class KiteSource(FrameSource):
         )
         self._connections: list[_Connection] = []
         self._tokens: list[int] = []
-        self._options: pd.DataFrame | None = None
+        self._options: dict[str, pd.DataFrame] = {}  # option rows per exchange (NFO, BFO)
+        self._underlying: dict[str, tuple[str, str]] = {}  # symbol: its options' exchange, name
         self._last_quote_call = 0.0
 
     # ------------------------------------------------------------------ instruments
@@ -211,6 +213,7 @@ class KiteSource(FrameSource):
         self.tick_sizes = {i.token: i.tick_size for i in instruments}
         self.lot_sizes = {i.token: i.lot_size for i in instruments}
         self.contracts = {i.symbol: i.entry for i in instruments if i.is_alias}
+        self._underlying = {i.symbol: options_of(i) for i in instruments if options_of(i)}
         problems = found.problems if found else [(e, "no such exchange") for e in entries]
         self.invalid_symbols = [f"{e.removeprefix('NSE:')} ({why})" for e, why in problems]
         self._tokens = list(self.instruments)
@@ -355,19 +358,24 @@ class KiteSource(FrameSource):
 
     # --------------------------------------------------------------------------- PCR
     def fetch_pcr(self, symbol: str) -> PCRResult | None:
-        """OI PCR of the nearest-expiry NFO chain, or None when real PCR is off."""
-        if not self.settings.enable_real_pcr:
+        """OI PCR of the nearest expiry of ``symbol``'s underlying's options (a future's
+        underlying's, an index future's index options), or None when real PCR is off or the
+        instrument has no options (commodities, currencies)."""
+        if not self.settings.enable_real_pcr or symbol not in self._underlying:
             return None
-        if self._options is None:
-            dump = self._instrument_dump("NFO")
-            self._options = dump[dump["instrument_type"].isin(["CE", "PE"])]
-        options = self._options[self._options["name"] == symbol]
+        exchange, name = self._underlying[symbol]
+        if exchange not in self._options:
+            dump = self._instrument_dump(exchange)
+            self._options[exchange] = dump[dump["instrument_type"].isin(["CE", "PE"])]
+        options = self._options[exchange]
+        options = options[options["name"] == name]
         if options.empty:
             return calculate_real_pcr(pd.DataFrame(columns=["strike", "type", "oi"]))
         expiry = pd.to_datetime(options["expiry"]).dt.date
         upcoming = expiry >= ist_today()
-        nearest = options[upcoming & (expiry == expiry[upcoming].min())]
-        names = [f"NFO:{name}" for name in nearest["tradingsymbol"]]
+        nearest_expiry = expiry[upcoming].min()  # the weekly, where there is one
+        nearest = options[upcoming & (expiry == nearest_expiry)]
+        names = [f"{exchange}:{tradingsymbol}" for tradingsymbol in nearest["tradingsymbol"]]
         kite = self._kite()
         quotes: dict = {}
         for first in range(0, len(names), QUOTE_BATCH):
@@ -384,6 +392,31 @@ class KiteSource(FrameSource):
                 "volume": [quotes.get(name, {}).get("volume", 0) or 0 for name in names],
             }
         )
-        return calculate_real_pcr(
+        result = calculate_real_pcr(
             chain, self.settings.pcr_bullish_above, self.settings.pcr_bearish_below, origin="real"
         )
+        return replace(result, expiry=f"{nearest_expiry:%Y-%m-%d}")
+
+
+# The index options behind an index (Kite's name of the index on NSE/BSE): NFO's, BFO's.
+INDEX_OPTIONS = {
+    "NIFTY 50": ("NFO", "NIFTY"),
+    "NIFTY BANK": ("NFO", "BANKNIFTY"),
+    "NIFTY FIN SERVICE": ("NFO", "FINNIFTY"),
+    "NIFTY MID SELECT": ("NFO", "MIDCPNIFTY"),
+    "SENSEX": ("BFO", "SENSEX"),
+}
+
+
+def options_of(instrument) -> tuple[str, str] | None:
+    """Where ``instrument``'s PCR comes from: the exchange and name of its underlying's
+    options. A stock (NSE or BSE) and its futures: NFO's stock options; an index future: its
+    index's options (SENSEX on BFO); an index: its options. None for commodities and
+    currencies."""
+    if instrument.tradingsymbol in INDEX_OPTIONS:
+        return INDEX_OPTIONS[instrument.tradingsymbol]
+    if instrument.exchange in ("NSE", "BSE", "NFO"):
+        return "NFO", instrument.underlying or instrument.tradingsymbol
+    if instrument.exchange == "BFO":
+        return "BFO", instrument.underlying
+    return None

@@ -211,8 +211,8 @@ class FakeKiteTicker:
 class FakeKiteApi:
     """Kite's REST API: session token, instruments CSV, quotes; faults by status code.
 
-    The NSE dump lists ``instruments`` as equities; the NFO dump ``options`` and
-    ``futures`` (rows shaped like Kite's)."""
+    The NSE dump lists ``instruments`` as equities; each exchange's dump the rows of
+    ``options`` and ``futures`` (shaped like Kite's) on it."""
 
     def __init__(
         self,
@@ -276,10 +276,11 @@ class FakeKiteApi:
                 if self.headers.get("Authorization") != f"token key:{GOOD_TOKEN}":
                     return self._error(403, "TokenException", "Incorrect api_key or token.")
                 url = urlparse(self.path)
-                if url.path == "/instruments/NSE":
-                    return self._reply(200, fake._csv(fake._equities()), "text/csv")
-                if url.path == "/instruments/NFO":
-                    return self._reply(200, fake._csv(fake.options + fake.futures), "text/csv")
+                if url.path.startswith("/instruments/"):
+                    exchange = url.path.rsplit("/", 1)[1]
+                    rows = fake._equities() + fake.options + fake.futures
+                    mine = [row for row in rows if row["exchange"] == exchange]
+                    return self._reply(200, fake._csv(mine), "text/csv")
                 if url.path == "/quote":
                     names = parse_qs(url.query).get("i", [])
                     oi = {o["tradingsymbol"]: o.get("oi", 0) for o in fake.options}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from kiteconnect.exceptions import TokenException
 
@@ -230,3 +232,36 @@ def test_a_watchlist_change_on_the_live_feed_keeps_the_kept_symbols_state(fakes,
         assert streaming(service)
     finally:
         service.stop()
+
+
+def test_a_futures_pcr_comes_from_its_underlyings_nearest_weekly_chain(tmp_path):
+    from engine.sessions import ist_today
+    from tests.feeds.instrument_dumps import future_rows
+
+    today = ist_today()
+    weekly = option_chain(["NIFTY"])  # PCR 1.5
+    for row in weekly:
+        row["expiry"] = (today + timedelta(days=2)).isoformat()
+        row["tradingsymbol"] = "W" + row["tradingsymbol"]
+    monthly = option_chain(["NIFTY"])  # later, and with the calls' OI 6,000: PCR 0.5
+    for row in monthly:
+        row["instrument_token"] += 500
+        row["oi"] = 6_000 if row["instrument_type"] == "CE" else 3_000
+    futures = future_rows("NFO", "NIFTY", today, 70_001, 75)
+    futures += future_rows("MCX", "CRUDEOIL", today, 80_001, 100)
+    instruments, _ = simulated_instruments(SYMBOLS)
+    api = FakeKiteApi(instruments, weekly + monthly, futures)
+    ticker = FakeKiteTicker(instruments)
+    try:
+        settings = settings_for((api, ticker), tmp_path, enable_real_pcr=True)
+        source = kite.KiteSource(settings, ["NFO:NIFTY-I", "MCX:CRUDEOIL-I"])
+        source.resolve()
+        [nifty, crude] = sorted(source.instruments.values())
+        result = source.fetch_pcr(crude if nifty.startswith("MCX") else nifty)
+        assert result.pcr == 1.5 and result.origin == "real"
+        assert result.expiry == (today + timedelta(days=2)).isoformat()  # the weekly
+        assert source.fetch_pcr(nifty if nifty.startswith("MCX") else crude) is None
+    finally:
+        api.close()
+        ticker.close()
+        kite.credentials.clear()
