@@ -72,7 +72,8 @@ class SignalEngine:
     """Order-flow state and signal generation for a fixed set of instruments.
 
     ``instruments`` maps Kite instrument tokens to symbols; ``tick_sizes`` (optional) maps
-    tokens to their price tick, else ``settings.tick_size`` applies. ``settings`` is a
+    tokens to their price tick, else ``settings.tick_size`` applies; ``lot_sizes`` (optional)
+    to the units a lot (futures), else 1: plans are sized in whole lots. ``settings`` is a
     ``config.Settings`` (or any object with the same attributes).
     """
 
@@ -82,6 +83,7 @@ class SignalEngine:
         instruments: Mapping[int, str],
         tick_sizes: Mapping[int, float] | None = None,
         continuous_only: bool = True,
+        lot_sizes: Mapping[int, int] | None = None,
     ) -> None:
         self.settings = settings
         # Fold only continuous-session flow (09:15-15:30 IST); off for a simulator that
@@ -95,6 +97,8 @@ class SignalEngine:
         self._tick_size = np.array(
             [tick_sizes.get(int(token), settings.tick_size) for token in tokens], dtype=np.float64
         )
+        lot_sizes = lot_sizes or {}
+        self._lot_size = np.array([lot_sizes.get(int(t), 1) for t in tokens], dtype=np.int64)
         n = len(tokens)
         self._bucket_seconds = settings.bucket_seconds
         self._window_buckets = settings.window_seconds // settings.bucket_seconds
@@ -525,7 +529,11 @@ class SignalEngine:
             anchor_buffer=settings.stop_buffer_atr,
         )
         quantity = position_size(
-            levels.entry, levels.stop_loss, settings.capital, settings.risk_per_trade_pct
+            levels.entry,
+            levels.stop_loss,
+            settings.capital,
+            settings.risk_per_trade_pct,
+            self._lot_size[rows],
         )
         notes = [
             in_the_way(

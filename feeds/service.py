@@ -189,6 +189,7 @@ class MarketService:
                 candidate.instruments,
                 tick_sizes=candidate.tick_sizes,
                 continuous_only=not candidate.round_the_clock,
+                lot_sizes=candidate.lot_sizes,
             )
             if candidate.live and previous_engine is not None and previous_source == name:
                 # The live market went on while we restarted: keep the kept symbols' windows

@@ -110,3 +110,14 @@ def test_a_signal_plans_on_the_holding_horizon_not_on_a_few_seconds(settings):
     assert signal.reward_risk >= settings.min_reward_risk - 1e-9
     assert signal.quantity == int(1_000 // risk)  # 0.1 % of 10 lakh at risk
     assert signal.plan_note == "day high 100.5 before the target"
+
+
+def test_a_futures_plan_is_sized_in_whole_lots(settings):
+    overrides = {"capital": 10_000_000, "risk_per_trade_pct": 0.1}
+    engine = SignalEngine(settings.model_copy(update=overrides), WATCHLIST, lot_sizes={101: 75})
+    warm = swinging(normal_session(START, 600), 101)
+    feed(engine, warm)
+    [signal] = [s for s in feed(engine, episode(warm, START + 601, 180)) if s.symbol == "ICEBERG"]
+    risk = signal.entry - signal.stop_loss
+    assert signal.quantity % 75 == 0 and signal.quantity > 0
+    assert signal.quantity == int(10_000 // (risk * 75)) * 75  # 0.1 % of 1 crore at risk
