@@ -27,13 +27,16 @@ system-packages:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# The tests run against SQLite always and against a local PostgreSQL server started here.
+# The tests run against SQLite always and against a local PostgreSQL server started here
+# (and stopped again at the end, pass or fail, when it was this run that started it).
 test: $(STAMP) system-packages  ## lint, then the whole test suite
 	$(BIN)/ruff check .
-	@url="$${TEST_DATABASE_URL:-}"; \
-	[ -n "$$url" ] || url="$$(bash scripts/test-postgres.sh)" || exit 1; \
+	@url="$${TEST_DATABASE_URL:-}"; own=""; \
+	if [ -z "$$url" ]; then url="$$(bash scripts/test-postgres.sh start)" || exit 1; own=1; fi; \
 	echo "TEST_DATABASE_URL=$$url"; \
-	TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest
+	TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest; status=$$?; \
+	if [ -n "$$own" ]; then bash scripts/test-postgres.sh stop; fi; \
+	exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

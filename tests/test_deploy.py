@@ -134,3 +134,42 @@ def test_the_example_env_deploys_and_waits_for_healthy(tmp_path):
 def test_an_unhealthy_app_fails_the_deploy(tmp_path):
     result = deploy(tmp_path, "DATA_SOURCE=simulator\n", health="unhealthy")
     assert result.returncode != 0 and "unhealthy" in result.stderr
+
+
+def test_the_test_database_script_stops_only_a_server_it_started():
+    import shutil
+    import tempfile
+
+    from tests.server import free_port
+
+    script = ROOT / "scripts" / "test-postgres.sh"
+    port = str(free_port())
+    base = Path(tempfile.mkdtemp(prefix="orderflow-pg-", dir="/tmp"))
+    base.chmod(0o777)  # the server runs as the postgres user when the tests run as root
+    folder = base / "pg"
+    env = dict(os.environ, TEST_PG_PORT=port, TEST_PG_DIR=str(folder))
+
+    def run(action: str) -> str:
+        return subprocess.run(
+            ["bash", str(script), action], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def ready() -> bool:
+        binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        probe = [str(binaries / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", port]
+        return subprocess.run(probe).returncode == 0
+
+    try:
+        assert run("start").endswith(f":{port}/orderflow_test")
+        assert ready()
+        assert run("start").endswith(f":{port}/orderflow_test")  # started once, reused
+        run("stop")
+        assert not ready()  # it started it: it stops it
+        run("start")
+        (folder / ".started-by-test-postgres").unlink()  # as if someone else had started it
+        run("stop")
+        assert ready()  # left alone
+    finally:
+        (folder / ".started-by-test-postgres").touch()
+        run("stop")
+        shutil.rmtree(base, ignore_errors=True)
