@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     )
     api_token: SecretStr = Field(
         SecretStr(""),
-        description="Bearer token for machine readers: with it /health shows its details to "
-        "`Authorization: Bearer <token>` only (empty = no token).",
+        description="Bearer token for machine readers: turns the read API (/api/v1) on and "
+        "gives /health's details to `Authorization: Bearer <token>` only (empty = API off).",
     )
 
     # --- market data ----------------------------------------------------------------------

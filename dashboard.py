@@ -143,6 +143,7 @@ pages = [
         icon=":material/science:",
         url_path="detection-quality",
     ),
+    st.Page("app_pages/api_docs.py", title="API", icon=":material/api:", url_path="api-docs"),
     # Its own path: /health is the JSON route.
     st.Page(
         "app_pages/health.py",

@@ -818,6 +818,30 @@ class SignalStore:
         frame["outcome"] = frame["outcome"].fillna("open")
         return frame
 
+    def history_page(
+        self, filters: HistoryFilter, limit: int, before: tuple[datetime, str] | None = None
+    ) -> pd.DataFrame:
+        """Up to ``limit`` filtered signals with their outcomes, newest first, strictly older
+        than ``before`` (the signal time and id of the last row of the previous page): a
+        keyset page, so signals stored meanwhile never shift or repeat what follows."""
+        query = self._filtered(
+            select(*self.HISTORY_COLUMNS).outerjoin(
+                OutcomeRow, OutcomeRow.signal_id == SignalRow.id
+            ),
+            filters,
+        )
+        if before is not None:
+            moment, last_id = as_utc(before[0]), before[1]
+            query = query.where(
+                (SignalRow.signal_time < moment)
+                | ((SignalRow.signal_time == moment) & (SignalRow.id < last_id))
+            )
+        query = query.order_by(SignalRow.signal_time.desc(), SignalRow.id.desc()).limit(limit)
+        columns = [column.key for column in self.HISTORY_COLUMNS]
+        frame = self._frame(query, times=("signal_time",), columns=columns)
+        frame["outcome"] = frame["outcome"].fillna("open")
+        return frame
+
     def history_csv(self, filters: HistoryFilter) -> bytes:
         """Every filtered row (no display limit) as CSV."""
         frame = self.history(filters, limit=None)

@@ -1,4 +1,5 @@
-"""Entry point: ``streamlit run streamlit_app.py`` serves the dashboard and ``GET /health``.
+"""Entry point: ``streamlit run streamlit_app.py`` serves the dashboard, ``GET /health`` and
+the read API (``api.py``, ``/api/v1/...``).
 
 The market service starts with the server (``AUTO_START=true``), not with the first browser,
 so a trader who restarts at 09:10 streams without a click and ``/health`` reports a live
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+import api
 from config import get_settings
 from feeds.service import get_service
 from logs import configure_logging
@@ -65,4 +67,4 @@ def may_see_details(request: Request, settings) -> bool:
     return not settings.app_password_hash.get_secret_value()
 
 
-app = st.App("dashboard.py", routes=[Route("/health", health)], lifespan=lifespan)
+app = st.App("dashboard.py", routes=[Route("/health", health), *api.ROUTES], lifespan=lifespan)

@@ -458,3 +458,17 @@ def test_the_backtest_page_names_a_bad_value(make_app):
     next(box for box in app.text_input if box.label == "MIN_CONFIDENCE").input("high")
     button(app, "Run backtest").click().run()
     assert "--set MIN_CONFIDENCE: 'high' is not a float" in [e.value for e in app.error]
+
+
+def test_the_api_page_renders_every_route_of_the_document(make_app):
+    from api import openapi_document
+
+    app = make_app(AUTO_START="false", API_TOKEN="t0k3n-for-the-page")
+    app.run()
+    app.switch_page("app_pages/api_docs.py").run()
+    assert not app.exception
+    assert "The API is on" in texts(app)
+    labels = [expander.label for expander in app.expander]
+    for path in openapi_document()["paths"]:
+        assert any(path in label for label in labels), path
+    assert "t0k3n-for-the-page" not in texts(app)
