@@ -326,6 +326,34 @@ class Settings(BaseSettings):
         1.0, ge=0, le=100, description="Each fill this many ticks worse than planned (net P/L)."
     )
 
+    # --- alerts ---------------------------------------------------------------------------
+    telegram_bot_token: SecretStr = Field(
+        SecretStr(""), description="Telegram bot token for alerts (with TELEGRAM_CHAT_ID)."
+    )
+    telegram_chat_id: str = Field("", description="Telegram chat that receives the alerts.")
+    telegram_api_root: str = Field(
+        "https://api.telegram.org", description="Telegram Bot API root (a fake in tests)."
+    )
+    alert_webhook_url: str = Field("", description="URL that receives each alert as a JSON POST.")
+    alert_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret: the webhook's X-Signature header is sha256=HMAC(body).",
+    )
+    smtp_host: str = Field("", description="SMTP server for e-mail alerts (with ALERT_EMAIL_TO).")
+    smtp_port: int = Field(587, ge=1, le=65_535, description="SMTP port (STARTTLS).")
+    smtp_user: str = Field("", description="SMTP login and sender address (empty: no login).")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    alert_email_to: str = Field("", description="Address that receives e-mail alerts.")
+    alert_min_confidence: float = Field(
+        7.0, ge=0, le=10, description="Signals (and their outcomes) alerted from this confidence."
+    )
+    alert_symbols: str = Field(
+        "", description="Comma-separated symbols to alert on (empty: every watched symbol)."
+    )
+    alert_queue_size: int = Field(
+        1_000, ge=10, le=100_000, description="Alerts waiting for delivery (drops beyond)."
+    )
+
     @property
     def symbols(self) -> list[str]:
         """The watchlist's entries (from WATCHLIST_FILE when it is set)."""
@@ -412,7 +440,9 @@ def _format(error: ValidationError) -> str:
             lines.append(item["msg"].removeprefix("Value error, "))
             continue
         name = str(location[0])
-        secret = name in {"kite_api_secret", "kite_access_token", "api_token"}
+        secret = name in Settings.model_fields and isinstance(
+            Settings.model_fields[name].default, SecretStr
+        )
         shown = "" if secret else f" (got {item.get('input')!r})"
         expected = _describe(name) if name in Settings.model_fields else ""
         lines.append(f"{name.upper()}: {item['msg']}{shown}; expected {expected}")
@@ -443,6 +473,7 @@ _SECTIONS = {
     "imbalance_threshold": "Factor thresholds",
     "pcr_bullish_above": "Put-Call Ratio bias",
     "risk_horizon_minutes": "Risk levels, position size and costs",
+    "telegram_bot_token": "Alerts (Telegram, webhook, e-mail)",
 }
 
 

@@ -126,6 +126,12 @@ with st.sidebar:
 
     with status_slot:
         sidebar_status()
+    if service.alerts.enabled and st.button("Send test alert"):
+        for channel, result in service.alerts.send_test().items():
+            if result == "sent":
+                st.success(f"{channel}: sent")
+            else:
+                st.error(f"{channel}: {result}")
     if st.button("Run Self-Tests"):
         for result in selftest.run(settings):
             icon = ":material/check_circle:" if result.passed else ":material/error:"

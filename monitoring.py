@@ -87,6 +87,9 @@ def health_check(service=None, settings=None) -> dict:
         reasons.append(f"database retrying: {store['last_error']}")
     breaker = getattr(service.source, "breaker", None)
     breakers = [breaker.snapshot()] if breaker is not None else []
+    breakers += [b.snapshot() for b in service.alerts.breakers.values()]
+    if service.alerts.dropped:
+        reasons.append(f"{service.alerts.dropped} alerts dropped")
     reasons += [f"{b['name']} circuit {b['state']}" for b in breakers if b["state"] != "closed"]
     return {
         "status": "down" if down else "degraded" if reasons else "ok",
@@ -95,6 +98,7 @@ def health_check(service=None, settings=None) -> dict:
         "resources": machine,
         "breakers": breakers,
         "database": store,
+        "alerts": service.alerts.status(),
         "uptime_s": round(time.time() - STARTED, 1),
         "version": app_version(),
     }

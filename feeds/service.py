@@ -28,6 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 import database
+from alerts import Alerts, channels_of, outcome_alert, signal_alert, watch_feed
+from config import parse_symbols
 from engine import FrameError, Signal, SignalEngine, parse_kite_frame
 from engine.outcomes import Outcome, OutcomeTracker, outcome_tracker, plan_quantity
 from engine.pcr import mock_pcr
@@ -137,6 +139,22 @@ class MarketService:
         self.last_frame_at = 0.0
         self.last_tick_at = 0.0
         self.started_at = 0.0
+        # Alerts (alerts.py): new signals and outcomes from the market thread, feed trouble
+        # from a watcher thread; delivery on the alerts' own thread.
+        self.alerts = Alerts(
+            channels_of(settings),
+            settings.alert_min_confidence,
+            tuple(parse_symbols(settings.alert_symbols)),
+            settings.alert_queue_size,
+        )
+        self._closing = threading.Event()
+        if self.alerts.enabled:
+            threading.Thread(
+                target=watch_feed,
+                args=(self, self.alerts, self._closing),
+                name="alerts-watch",
+                daemon=True,
+            ).start()
 
     # ----------------------------------------------------------------------- lifecycle
     def add_signal_listener(self, listener: Callable[[Signal], None]) -> None:
@@ -270,6 +288,8 @@ class MarketService:
     def close(self) -> None:
         """Stop streaming and write what the database writer still holds (at shutdown)."""
         self.stop()
+        self._closing.set()
+        self.alerts.close()
         if self.writer is not None:
             self.writer.close()
             self.writer = None
@@ -377,6 +397,8 @@ class MarketService:
             signal = run.open.pop(outcome.signal_id, None)
             if signal is not None and run is self._run:
                 self._outcomes.append((signal, outcome))
+                if not signal.factors.get("catch_up"):
+                    self.alerts.submit(outcome_alert(signal, outcome, run.source.simulated))
             self.outcomes_total += 1
             if self.writer is not None:
                 self.writer.submit_outcome(database.outcome_row(outcome))
@@ -494,6 +516,8 @@ class MarketService:
                 continue
             self.signals_total += 1
             self._signals.append(signal)
+            if not signal.factors.get("catch_up"):  # a warm-up's history is not news
+                self.alerts.submit(signal_alert(signal, run.source.simulated))
             for listener in self._listeners:
                 try:
                     listener(signal)
