@@ -13,8 +13,9 @@ Scenarios are injected on a seeded schedule and recorded as :class:`Episode` gro
   steady drift of the price.
 * ``quiet``: thin trading and no move; no signal is expected.
 
-Between episodes the instrument trades normally: balanced two-sided flow and a slow random
-walk. Nothing here is market data; the dashboard labels it as simulated.
+Between episodes the instrument trades normally: balanced two-sided flow and a random
+walk of about 0.05 % of the price a minute (a liquid NSE stock's pace). Nothing here is market
+data; the dashboard labels it as simulated.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ UNIVERSE = {
     "JSWSTEEL": 1010.0,
 }
 TICK_SIZE = 0.05
+MINUTE_MOVE = 0.0005  # typical one-minute move of the mid, a share of the price
 SESSION_SECONDS = 22_500  # 09:15 to 15:30
 
 
@@ -219,6 +221,9 @@ class MarketSimulator:
         self._tokens = np.array([i.instrument_token for i in instruments], dtype=np.uint32)
         self._close = np.array([i.price for i in instruments])
         self._mid_ticks = np.round(self._close / TICK_SIZE)  # mid in ticks (float for drift)
+        # How far the mid wanders a second, ticks: about 0.05 % of the price a minute, as a
+        # liquid NSE stock does (at least the old one-tick walk for low-priced ones).
+        self._wander = np.maximum(0.35, self._close * MINUTE_MOVE / np.sqrt(60) / TICK_SIZE)
         self._rate = np.exp(self.rng.normal(np.log(300), 0.5, n))  # shares/second, normal
         self._level = np.round(self._rate * 10 / 5) * 5  # shares per depth level, normal
         self._volume = np.zeros(n, dtype=np.int64)
@@ -296,9 +301,10 @@ class MarketSimulator:
         bought = rng.poisson(buy_rate)
         sold = rng.poisson(sell_rate)
 
-        # The mid: a slow random walk, pinned by icebergs, drifting in momentum.
-        walk = rng.choice([-1.0, 0.0, 1.0], size=n, p=[0.06, 0.88, 0.06])
-        drift = SCENARIO["drift"][kind]
+        # The mid: a random walk of about 0.05 % a minute, pinned by icebergs, drifting in
+        # momentum (faster than it wanders).
+        walk = np.round(rng.normal(0.0, self._wander))
+        drift = SCENARIO["drift"][kind] * np.maximum(1.0, 2.0 * self._wander)
         pinned = (kind == ACCUMULATION) | (kind == DISTRIBUTION) | (kind == QUIET)
         self._mid_ticks = np.where(pinned, self._mid_ticks, self._mid_ticks + walk + drift)
         self._mid_ticks = np.maximum(self._mid_ticks, 20)
