@@ -17,6 +17,17 @@ from ui import kite_login_allowed, market_service, password_gate, server_address
 log = logging.getLogger("ui")
 
 st.set_page_config(page_title="Order-flow dashboard", page_icon="📈", layout="wide")
+# Metric values and card titles scale with the window, so nothing is cut short ("conn...") or
+# broken mid-word ("DISTRIBUT / ION") on a tablet or a phone; static CSS, no script.
+st.html(
+    """<style>
+[data-testid="stMetricValue"] { font-size: clamp(1.05rem, 0.9vw + 0.75rem, 2.25rem); }
+[data-testid="stMetricValue"] > div { text-overflow: clip; }
+[data-testid="stMarkdownContainer"] h4 {
+  font-size: clamp(1.05rem, 0.6vw + 0.8rem, 1.5rem); word-break: keep-all; hyphens: none;
+}
+</style>"""
+)
 
 try:
     settings = get_settings()
@@ -108,8 +119,7 @@ with st.sidebar:
         help="EXCHANGE:TRADINGSYMBOL, a bare symbol is NSE: RELIANCE, BSE:RELIANCE, "
         "NFO:NIFTY-I (the nearest NIFTY future), MCX:CRUDEOIL-II",
     )
-    start, stop = st.columns(2)
-    if start.button("Start Monitoring", type="primary"):
+    if st.button("Start Monitoring", type="primary", width="stretch"):
         report = service.start(source_name, parse_symbols(symbols_text))
         if report.error:
             st.error(report.error)
@@ -117,7 +127,7 @@ with st.sidebar:
             st.error("Not monitored: " + "; ".join(report.invalid))
         elif not report.error:
             st.success(f"Monitoring {len(report.monitored)} symbols.")
-    if stop.button("Stop Monitoring"):
+    if st.button("Stop Monitoring", width="stretch"):
         service.stop()
 
     @st.fragment(run_every=2.0)

@@ -95,10 +95,11 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
     kind = str(signal.signal_type)
     colour = MARKDOWN_COLOURS.get(kind, "gray")
     with st.container(border=True):
+        # The title has the card's whole width: a type never breaks mid-word.
+        st.markdown(f"#### :{colour}[{kind}] {signal.symbol}")
         head, score = st.columns([3, 2])
         caught_up = " · :gray-badge[from the warm-up]" if signal.factors.get("catch_up") else ""
         head.markdown(
-            f"#### :{colour}[{kind}] {signal.symbol}\n"
             f"{signal.timestamp:%H:%M:%S} IST · {'long' if signal.direction > 0 else 'short'} · "
             f"rank **{signal.rank_points:.1f}/15**{caught_up}"
         )
