@@ -58,6 +58,27 @@ def signal_store():
     return service.store
 
 
+MISSING = "—"  # an empty cell: never "None" or "nan"
+
+
+def dashed(frame, column_config: dict):
+    """``frame`` styled so a missing number reads "—", every number formatted as its
+    ``column_config`` says (a Styler's text is what the table shows)."""
+    formatters = {}
+    for name, config in column_config.items():
+        kind = (config.get("type_config") or {}) if isinstance(config, dict) else {}
+        if name not in frame or kind.get("type") != "number":
+            continue
+        pattern = kind.get("format")
+        if pattern == "percent":
+            formatters[name] = "{:.2%}".format
+        elif pattern:
+            formatters[name] = lambda value, pattern=pattern: pattern % value
+        else:
+            formatters[name] = "{:g}".format
+    return frame.style.format(formatters, na_rep=MISSING, subset=list(formatters))
+
+
 def status_badge(status: dict) -> None:
     """The feed's state as a coloured badge, with tick rate and last-tick age."""
     label, colour = BADGES.get(status["state"], (status["state"], "gray"))

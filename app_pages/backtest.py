@@ -15,7 +15,7 @@ import streamlit as st
 
 from backtest import BacktestError, parse_grid, run_grid, session_of, setting_names
 from config import get_settings
-from ui import signal_store
+from ui import dashed, signal_store
 
 settings = get_settings()
 st.title("Backtest")
@@ -118,21 +118,20 @@ frame = pd.DataFrame(
 )
 numbers = frame.columns.drop("Setting")
 frame[numbers] = frame[numbers].astype(float)  # a figure that does not exist is blank
-st.dataframe(
-    frame,
-    hide_index=True,
-    column_config={
-        "Win rate (net)": st.column_config.NumberColumn(format="percent"),
-        "95% CI low": st.column_config.NumberColumn(format="percent"),
-        "95% CI high": st.column_config.NumberColumn(format="percent"),
-        "Net E[R]": st.column_config.NumberColumn(format="%+.2f"),
-        "Gross E[R]": st.column_config.NumberColumn(format="%+.2f"),
-        "Profit factor": st.column_config.NumberColumn(format="%.2f"),
-        "Max drawdown (R)": st.column_config.NumberColumn(format="%.1f"),
-        "Precision": st.column_config.NumberColumn(format="%.2f"),
-        "Recall": st.column_config.NumberColumn(format="%.2f"),
-    },
-)
+BACKTEST_COLUMNS = {
+    "Win rate (net)": st.column_config.NumberColumn(format="percent"),
+    "95% CI low": st.column_config.NumberColumn(format="percent"),
+    "95% CI high": st.column_config.NumberColumn(format="percent"),
+    "Net E[R]": st.column_config.NumberColumn(format="%+.2f"),
+    "Gross E[R]": st.column_config.NumberColumn(format="%+.2f"),
+    "Profit factor": st.column_config.NumberColumn(format="%.2f"),
+    "Max drawdown (R)": st.column_config.NumberColumn(format="%.1f"),
+    "Precision": st.column_config.NumberColumn(format="%.2f"),
+    "Recall": st.column_config.NumberColumn(format="%.2f"),
+    "Signals": st.column_config.NumberColumn(format="%d"),
+    "Decided": st.column_config.NumberColumn(format="%d"),
+}
+st.dataframe(dashed(frame, BACKTEST_COLUMNS), hide_index=True, column_config=BACKTEST_COLUMNS)
 decided = [row for row in rows if row["net_expectancy_r"] is not None]
 if decided:
     names = frame["Setting"][[row["net_expectancy_r"] is not None for row in rows]].tolist()

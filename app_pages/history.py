@@ -10,7 +10,7 @@ import analytics
 import charts
 from database import MAX_QUERY_ROWS, HistoryFilter
 from engine.sessions import ist_today
-from ui import signal_store
+from ui import dashed, signal_store
 
 st.title("Signal history")
 store = signal_store()
@@ -80,7 +80,7 @@ if history["simulated"].any():
 shown = f"showing the newest {MAX_QUERY_ROWS:,}" if matching > len(history) else "all shown"
 st.caption(f"**{matching:,}** {'signal matches' if matching == 1 else 'signals match'} ({shown}).")
 st.dataframe(
-    history[list(HISTORY_COLUMNS)],
+    dashed(history[list(HISTORY_COLUMNS)], HISTORY_COLUMNS),  # open signals: "—", not None
     column_config=HISTORY_COLUMNS,
     hide_index=True,
     width="stretch",

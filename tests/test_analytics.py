@@ -153,3 +153,21 @@ def test_the_csv_name_says_its_filters_and_floats_are_rounded(tmp_path):
     assert b"100.1235" in store.history_csv(HistoryFilter()) and b"100.123456" not in (
         store.history_csv(HistoryFilter())
     )
+
+
+def test_missing_numbers_read_as_a_dash_and_numbers_as_their_columns_say():
+    import streamlit as st
+
+    from ui import dashed
+
+    frame = pd.DataFrame(
+        {"pnl_pct": [1.234, None], "r": [2.0, float("nan")], "symbol": ["TCS", None]}
+    )
+    config = {
+        "pnl_pct": st.column_config.NumberColumn("P/L %", format="%+.2f%%"),
+        "r": st.column_config.NumberColumn("R", format="%+.2f"),
+        "symbol": st.column_config.TextColumn("Symbol"),
+    }
+    rows = dashed(frame, config).to_string().splitlines()
+    assert rows[1].split() == ["0", "+1.23%", "+2.00", "TCS"]
+    assert rows[2].split()[:3] == ["1", "—", "—"]  # an open signal's P/L and R
