@@ -113,6 +113,25 @@ def imbalance_chart(history: pd.DataFrame, threshold: float, symbol: str) -> go.
     return _layout(figure, f"{symbol}: order imbalance")
 
 
+def cvd_chart(history: pd.DataFrame, symbol: str) -> go.Figure:
+    """The day's cumulative volume delta (buyer- minus seller-initiated shares, by the quote
+    rule) under the price: a rising price on a falling delta is buying that is being sold."""
+    delta = history["cvd"]
+    figure = go.Figure(
+        go.Scatter(
+            x=history.index,
+            y=delta,
+            mode="lines",
+            name="cumulative volume delta",
+            line={"color": "#5dade2", "width": 1.5},
+            fill="tozeroy",
+        )
+    )
+    figure.add_hline(y=0, line={"color": "#7f8c8d", "dash": "dot"})
+    figure.update_yaxes(title_text="shares")
+    return _layout(figure, f"{symbol}: cumulative volume delta (today)", height=220)
+
+
 def watchlist_ratio_chart(metrics: pd.DataFrame, threshold: float) -> go.Figure:
     """Every symbol's institutional ratio at a glance, those over the threshold highlighted."""
     ordered = metrics[["symbol", "institutional_ratio"]].fillna(0.0)

@@ -156,18 +156,31 @@ def live_panel() -> None:
     symbols = list(metrics["symbol"])
     default = active[0].symbol if active else symbols[0]
     chosen = st.selectbox("Chart symbol", symbols, index=symbols.index(default), key="chart_symbol")
-    history = service.history(chosen)
-    if len(history) < 2:
-        st.caption("Charts fill in as the session runs (one point per bucket).")
-        return
-    st.plotly_chart(charts.price_chart(history, snapshot.signals, chosen), key="price")
+    # The symbol's figures are built again only when its history has a new sample (every
+    # bucket), not on every refresh.
+    revision = (chosen, service.history_revision(), len(snapshot.signals))
+    figures = st.session_state.get("chart_figures")
+    if figures is None or figures[0] != revision:
+        history = service.history(chosen)
+        if len(history) < 2:
+            st.caption("Charts fill in as the session runs (one point per bucket).")
+            return
+        figures = (
+            revision,
+            {
+                "price": charts.price_chart(history, snapshot.signals, chosen),
+                "cvd": charts.cvd_chart(history, chosen),
+                "ratio": charts.ratio_chart(history, settings.institutional_threshold, chosen),
+                "imbalance": charts.imbalance_chart(history, settings.imbalance_threshold, chosen),
+            },
+        )
+        st.session_state["chart_figures"] = figures
+    drawn = figures[1]
+    st.plotly_chart(drawn["price"], key="price")
+    st.plotly_chart(drawn["cvd"], key="cvd")
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.ratio_chart(history, settings.institutional_threshold, chosen), key="ratio"
-    )
-    right.plotly_chart(
-        charts.imbalance_chart(history, settings.imbalance_threshold, chosen), key="imbalance"
-    )
+    left.plotly_chart(drawn["ratio"], key="ratio")
+    right.plotly_chart(drawn["imbalance"], key="imbalance")
 
 
 live_panel()

@@ -410,6 +410,7 @@ class SignalEngine:
             "rank_points": ranks,
             # copies of the live state, so the published snapshot never changes under a reader
             "last_price": state.last_price.copy(),
+            "cvd": state.session_delta.copy(),
             "change": state.change.copy(),
             "volume_traded": state.volume_traded.copy(),
             "ticks": state.tick_count.copy(),
@@ -599,6 +600,7 @@ class SignalEngine:
                 "coverage": metrics["coverage"],
                 "ticks": metrics["ticks"],
                 "last_tick_time": metrics["last_tick_time"],
+                "cvd": metrics["cvd"],  # the day's buyer- less seller-initiated shares
             }
         )
         return frame

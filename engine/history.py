@@ -1,8 +1,10 @@
 """A bounded time series of each instrument's headline metrics, for the charts.
 
-The engine samples last price, institutional ratio and order imbalance for every instrument
-once per ``sample_seconds`` of exchange time into fixed ring buffers (float32), so a trading
-day never grows memory: ``capacity x instruments x 3 x 4`` bytes in all.
+The engine samples last price, institutional ratio, order imbalance and the day's cumulative
+volume delta (``cvd``) for every instrument once per ``sample_seconds`` of exchange time into
+fixed ring buffers (float32), so a trading day never grows memory: ``capacity x instruments
+x 4 x 4`` bytes in all. ``revision`` counts the samples taken: a chart of an unchanged
+revision need not be drawn again.
 
 One writer (the thread calling ``SignalEngine.update``) and any number of readers: a reader
 never returns the slot the writer fills next, so it sees complete samples only.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SERIES = ("last_price", "institutional_ratio", "order_imbalance")
+SERIES = ("last_price", "institutional_ratio", "order_imbalance", "cvd")
 
 
 class MetricHistory:
@@ -51,6 +53,10 @@ class MetricHistory:
         for name, buffer in self._values.items():
             buffer[:, rows] = previous._values[name][:, from_rows]
         self._count, self._last_slot_time = previous._count, previous._last_slot_time
+
+    @property
+    def revision(self) -> int:
+        return self._count
 
     def __len__(self) -> int:
         return min(self._count, self.capacity - 1)

@@ -128,6 +128,9 @@ class RollingFlowState:
         self.last_tick_time = np.zeros(n, dtype=np.int64)
         self.now = 0  # engine clock: the newest exchange timestamp seen, epoch seconds
         self.revision = 0  # bumps whenever a bucket other than the newest one changes
+        # Cumulative volume delta of the IST day: buyer- minus seller-initiated volume, shares.
+        self.session_delta = np.zeros(n)
+        self.delta_day = np.zeros(n, dtype=np.int64)
         self.stale_ticks = 0
         self.gaps = 0
 
@@ -311,6 +314,7 @@ class RollingFlowState:
         attributed = ~np.isnan(buy_share)
         buy_volume = np.where(attributed, increment * np.nan_to_num(buy_share), 0.0)
         sell_volume = np.where(attributed, increment - buy_volume, 0.0)
+        self._add_delta(rows, day, buy_volume - sell_volume, unique)
 
         # Carry the newest full tick of each instrument forward (sorted: last of each run).
         carried = rows[last]
@@ -378,6 +382,22 @@ class RollingFlowState:
         lows[cell] = np.fmin(lows[cell], lowest)
         if np.any(bucket != self.now_bucket):
             self.revision += 1
+
+    def _add_delta(self, rows, day, delta, unique: bool) -> None:
+        """Fold ticks' signed volume into each instrument's day delta (a new IST day starts
+        it again at 0; ticks of an older day than the one held are left out)."""
+        if unique:
+            newer = day > self.delta_day[rows]
+            self.session_delta[rows[newer]] = 0.0
+            self.delta_day[rows[newer]] = day[newer]
+            self.session_delta[rows] += np.where(day == self.delta_day[rows], delta, 0.0)
+            return
+        newest = self.delta_day.copy()
+        np.maximum.at(newest, rows, day)
+        restart = newest > self.delta_day
+        self.session_delta[restart] = 0.0
+        self.delta_day = newest
+        np.add.at(self.session_delta, rows, np.where(day == newest[rows], delta, 0.0))
 
     def _claim_columns(self, bucket: np.ndarray) -> None:
         """Point the columns of the batch's buckets at them, releasing what they held."""

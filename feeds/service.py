@@ -31,6 +31,7 @@ import database
 from alerts import Alerts, channels_of, outcome_alert, signal_alert, watch_feed
 from config import parse_symbols
 from engine import FrameError, Signal, SignalEngine, parse_kite_frame
+from engine.history import SERIES
 from engine.outcomes import Outcome, OutcomeTracker, outcome_tracker, plan_quantity
 from engine.pcr import mock_pcr
 from engine.sessions import day_start_epoch, ist_day
@@ -654,11 +655,17 @@ class MarketService:
         return status
 
     def history(self, symbol: str) -> pd.DataFrame:
-        """``symbol``'s sampled price, institutional ratio and imbalance, for the charts."""
+        """``symbol``'s sampled price, institutional ratio, imbalance and cumulative volume
+        delta, for the charts."""
         engine = self.engine
         if engine is None or symbol not in engine.symbols:
-            return pd.DataFrame(columns=["last_price", "institutional_ratio", "order_imbalance"])
+            return pd.DataFrame(columns=list(SERIES))
         return engine.history_frame(symbol)
+
+    def history_revision(self) -> tuple[int, int]:
+        """Changes whenever the charts' history has a new sample (or a new engine)."""
+        engine = self.engine
+        return (id(engine), engine.history.revision) if engine is not None else (0, 0)
 
 
 _service: MarketService | None = None

@@ -358,3 +358,24 @@ def test_a_book_that_is_always_thin_is_not_institutional_all_day(settings):
 def test_no_accumulation_in_the_opening_minutes(settings):
     engine, warm = warm_engine(settings, opening_quiet_minutes=20)
     assert feed(engine, episode(warm, START + 601, 180)) == []  # 09:25-09:28, still quiet
+
+
+def test_the_days_volume_delta_counts_buyers_less_sellers_and_starts_again_each_day(settings):
+    engine = SignalEngine(settings, {101: "AAA"})
+    # 60 s of sellers hitting the bid (250 a second), then 60 s of buyers lifting the offer.
+    sold = steady_flow(101, START, 60, traded_per_second=250, trade_at="bid")
+    bought = steady_flow(
+        101,
+        START + 61,
+        59,
+        traded_per_second=100,
+        trade_at="ask",
+        start_volume=int(sold["volume_traded"][-1]) + 100,
+    )
+    feed(engine, np.concatenate([sold, bought]))
+    delta = engine.snapshot().set_index("symbol").loc["AAA", "cvd"]
+    assert delta == pytest.approx(-250 * 60 + 100 * 60)
+    # The next day's first ticks start it from zero.
+    tomorrow = steady_flow(101, START + 86_400, 10, traded_per_second=100, trade_at="ask")
+    feed(engine, tomorrow)
+    assert engine.snapshot().set_index("symbol").loc["AAA", "cvd"] == pytest.approx(100 * 10)

@@ -13,6 +13,7 @@ def metrics(value: float, instruments: int = 3) -> dict:
         "last_price": np.full(instruments, value),
         "institutional_ratio": np.full(instruments, value / 10),
         "order_imbalance": np.arange(instruments, dtype=float),
+        "cvd": np.full(instruments, -value),
     }
 
 
@@ -25,6 +26,8 @@ def test_one_sample_per_slot_and_oldest_first():
     assert times.tolist() == [100, 105]
     assert series["last_price"].tolist() == [1.0, 3.0]
     assert series["order_imbalance"].tolist() == [2.0, 2.0]
+    assert series["cvd"].tolist() == [-1.0, -3.0]
+    assert history.revision == 2
 
 
 def test_the_ring_keeps_memory_fixed_and_drops_the_oldest():
