@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -111,6 +112,64 @@ def imbalance_chart(history: pd.DataFrame, threshold: float, symbol: str) -> go.
         figure.add_hline(y=level, line={"color": "#7f8c8d", "dash": "dot"})
     figure.update_yaxes(range=[-1, 1])
     return _layout(figure, f"{symbol}: order imbalance")
+
+
+def depth_heatmap(depth: pd.DataFrame, signals: Iterable, symbol: str) -> go.Figure:
+    """Time x price with the visible 5-level book's quantity as colour, the last price on
+    top, trades as dots sized by their volume, and the symbol's signals where they fired."""
+    book = depth[depth["side"] != "trade"]
+    trades = depth[depth["side"] == "trade"]
+    grid = book.pivot_table(index="price", columns="time", values="quantity", aggfunc="sum")
+    figure = go.Figure(
+        go.Heatmap(
+            x=grid.columns,
+            y=grid.index,
+            z=grid.to_numpy(),
+            colorscale="Viridis",
+            colorbar={"title": "shares"},
+            name="visible book",
+            hoverongaps=False,
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=trades["time"],
+            y=trades["price"],
+            mode="lines",
+            name="last price",
+            line={"color": "#ecf0f1", "width": 1.2},
+        )
+    )
+    traded = trades[trades["quantity"] > 0]
+    if len(traded):
+        size = 4 + 18 * np.sqrt(traded["quantity"] / traded["quantity"].max())
+        figure.add_trace(
+            go.Scatter(
+                x=traded["time"],
+                y=traded["price"],
+                mode="markers",
+                name="traded",
+                marker={"size": size, "color": "rgba(236,240,241,0.35)"},
+                hovertext=[f"{q:,.0f} shares" for q in traded["quantity"]],
+            )
+        )
+    start = trades["time"].min() if len(trades) else None
+    mine = [
+        s for s in signals if s.symbol == symbol and s.timestamp and start and s.timestamp >= start
+    ]
+    for kind, colour in SIGNAL_COLOURS.items():
+        of_kind = [s for s in mine if str(s.signal_type) == kind]
+        if of_kind:
+            figure.add_trace(
+                go.Scatter(
+                    x=[s.timestamp for s in of_kind],
+                    y=[s.entry for s in of_kind],
+                    mode="markers",
+                    name=kind,
+                    marker={"color": colour, "size": 14, "symbol": "star"},
+                )
+            )
+    return _layout(figure, f"{symbol}: visible book (5 levels a side) and trades", height=360)
 
 
 def cvd_chart(history: pd.DataFrame, symbol: str) -> go.Figure:

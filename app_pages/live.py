@@ -176,6 +176,11 @@ def live_panel() -> None:
         )
         st.session_state["chart_figures"] = figures
     drawn = figures[1]
+    depth = service.depth_frame(chosen)
+    if depth["side"].eq("trade").sum() >= 2:
+        st.plotly_chart(charts.depth_heatmap(depth, snapshot.signals, chosen), key="depth")
+    else:
+        st.caption(f"The depth heatmap of {chosen} fills in from now (one snapshot a second).")
     st.plotly_chart(drawn["price"], key="price")
     st.plotly_chart(drawn["cvd"], key="cvd")
     left, right = st.columns(2)

@@ -229,6 +229,10 @@ class SignalEngine:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
         return self._row(symbol)
 
+    def token_of(self, symbol: str) -> int:
+        """``symbol``'s instrument token."""
+        return int(self._tokens[self._row(symbol)])
+
     def tick_size_of(self, symbol: str) -> float:
         """``symbol``'s price tick, rupees."""
         return float(self._tick_size[self._row(symbol)])

@@ -35,6 +35,7 @@ from engine.history import SERIES
 from engine.outcomes import Outcome, OutcomeTracker, outcome_tracker, plan_quantity
 from engine.pcr import mock_pcr
 from engine.sessions import day_start_epoch, ist_day
+from feeds.depth import DepthHistory
 from feeds.market_hours import market_phase
 from feeds.recording import FrameRecorder
 from feeds.sources import FrameSource, ReplaySource, SimulatorSource
@@ -140,6 +141,8 @@ class MarketService:
         self.last_frame_at = 0.0
         self.last_tick_at = 0.0
         self.started_at = 0.0
+        # The visible book of the charted symbols, for the depth heatmap (feeds/depth.py).
+        self.depth = DepthHistory()
         # Alerts (alerts.py): new signals and outcomes from the market thread, feed trouble
         # from a watcher thread; delivery on the alerts' own thread.
         self.alerts = Alerts(
@@ -486,6 +489,8 @@ class MarketService:
             return
         if len(ticks) == 0:
             return  # heartbeat
+        if current:
+            self.depth.record(ticks)
         future, ancient = engine.future_ticks, engine.ancient_ticks
         try:
             signals = engine.update(ticks, received_at=clock)
@@ -661,6 +666,16 @@ class MarketService:
         if engine is None or symbol not in engine.symbols:
             return pd.DataFrame(columns=list(SERIES))
         return engine.history_frame(symbol)
+
+    def depth_frame(self, symbol: str) -> pd.DataFrame:
+        """``symbol``'s visible book over time (recorded from the first time it is asked
+        for, so a chart fills in from then): ``feeds.depth.DepthHistory.frame``."""
+        engine = self.engine
+        if engine is None or symbol not in engine.symbols:
+            return pd.DataFrame(columns=["time", "side", "price", "quantity"])
+        token = engine.token_of(symbol)
+        self.depth.watch(token)
+        return self.depth.frame(token)
 
     def history_revision(self) -> tuple[int, int]:
         """Changes whenever the charts' history has a new sample (or a new engine)."""
