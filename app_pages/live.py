@@ -149,15 +149,27 @@ def live_panel() -> None:
         hide_index=True,
         width="stretch",
     )
+
+
+CHART_SECONDS = 5  # the charts' samples are a bucket apart: redrawing them faster shows nothing new
+
+
+@st.fragment(run_every=CHART_SECONDS)
+def chart_panel() -> None:
+    """The charts, on their own slower refresh, each figure rebuilt only when its data has a
+    new sample: the second-by-second refresh above stays light."""
+    snapshot = service.snapshot()
+    metrics = snapshot.metrics
+    if metrics.empty or snapshot.status["ticks_total"] == 0:
+        return
     st.plotly_chart(
         charts.watchlist_ratio_chart(metrics, settings.institutional_threshold),
         key="watchlist_ratio",
     )
+    active = sorted(snapshot.active, key=lambda s: (-s.rank_points, -s.confidence))
     symbols = list(metrics["symbol"])
     default = active[0].symbol if active else symbols[0]
     chosen = st.selectbox("Chart symbol", symbols, index=symbols.index(default), key="chart_symbol")
-    # The symbol's figures are built again only when its history has a new sample (every
-    # bucket), not on every refresh.
     revision = (chosen, service.history_revision(), len(snapshot.signals))
     figures = st.session_state.get("chart_figures")
     if figures is None or figures[0] != revision:
@@ -189,3 +201,4 @@ def live_panel() -> None:
 
 
 live_panel()
+chart_panel()
