@@ -171,18 +171,7 @@ def signal_alert(signal, simulated: bool) -> Alert:
         + (f", {signal.quantity:,} shares" if signal.quantity else "")
         + f". Points: {points}."
     )
-    fields = {
-        "symbol": signal.symbol,
-        "signal_type": str(signal.signal_type),
-        "time": signal.timestamp.isoformat() if signal.timestamp else None,
-        "confidence": signal.confidence,
-        "entry": signal.entry,
-        "target": signal.target,
-        "stop_loss": signal.stop_loss,
-        "quantity": signal.quantity,
-        "factors": signal.factors,
-        "simulated": simulated,
-    }
+    fields = {**signal.as_json(), "simulated": simulated}
     title = f"{label}{signal.signal_type} {signal.symbol} {signal.confidence:.1f}/10"
     return Alert("signal", title, text, fields, signal.symbol, signal.confidence)
 
@@ -195,8 +184,7 @@ def outcome_alert(signal, outcome, simulated: bool) -> Alert:
         f"costs) after {outcome.minutes_to_outcome:.0f} min."
     )
     fields = {
-        "symbol": signal.symbol,
-        "signal_type": str(signal.signal_type),
+        **signal.as_json(),
         "outcome": outcome.outcome,
         "exit_price": outcome.exit_price,
         "r_multiple": outcome.r_multiple,

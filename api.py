@@ -192,24 +192,6 @@ def signals(request: Request) -> JSONResponse:
     return JSONResponse({"signals": rows, "count": len(rows), "next_cursor": next_cursor})
 
 
-def _signal_json(signal) -> dict:
-    return {
-        "symbol": signal.symbol,
-        "signal_type": str(signal.signal_type),
-        "time": signal.timestamp.isoformat() if signal.timestamp else None,
-        "confidence": signal.confidence,
-        "rank_points": signal.rank_points,
-        "entry": signal.entry,
-        "target": signal.target,
-        "stop_loss": signal.stop_loss,
-        "quantity": signal.quantity,
-        "plan_note": signal.plan_note,
-        "pcr": None if math.isnan(signal.pcr) else signal.pcr,
-        "pcr_bias": signal.pcr_bias,
-        "factors": json.loads(json.dumps(signal.factors, default=str)),
-    }
-
-
 @_guarded
 def active(_request: Request) -> JSONResponse:
     from feeds.service import get_service
@@ -219,7 +201,7 @@ def active(_request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "simulated": bool(service.status()["simulated"]),
-            "signals": [_signal_json(signal) for signal in snapshot.active],
+            "signals": [signal.as_json() for signal in snapshot.active],
         }
     )
 

@@ -68,25 +68,25 @@ columns = st.columns(3)
 columns[0].metric("Signals in the database", f"{store.count(HistoryFilter()):,}")
 columns[1].metric("Decided outcomes", gross_figures["total"])
 columns[2].metric("Win rate, net", win_rate_text(figures), help="Wilson 95% interval below")
+
+
+def headline(summary: dict) -> list[str]:
+    """One column of the gross / net table."""
+    return [
+        win_rate_text(summary),
+        ratio(summary["avg_pnl_pct"], 3, "%"),
+        ratio(summary["avg_r"]),
+        ratio(summary["expectancy_r"], 2, " R"),
+        ratio(summary["profit_factor"]),
+        ratio(summary["total_r"], 1, " R"),
+    ]
+
+
 st.dataframe(
     {
         "": ["Win rate", "Average P/L", "Average R", "Expectancy", "Profit factor", "Total"],
-        "Gross": [
-            win_rate_text(gross_figures),
-            ratio(gross_figures["avg_pnl_pct"], 3, "%"),
-            ratio(gross_figures["avg_r"]),
-            ratio(gross_figures["expectancy_r"], 2, " R"),
-            ratio(gross_figures["profit_factor"]),
-            ratio(gross_figures["total_r"], 1, " R"),
-        ],
-        "Net of costs": [
-            win_rate_text(figures),
-            ratio(figures["avg_pnl_pct"], 3, "%"),
-            ratio(figures["avg_r"]),
-            ratio(figures["expectancy_r"], 2, " R"),
-            ratio(figures["profit_factor"]),
-            ratio(figures["total_r"], 1, " R"),
-        ],
+        "Gross": headline(gross_figures),
+        "Net of costs": headline(figures),
     },
     hide_index=True,
     key="gross_net",

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,12 +21,12 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.server import free_port  # noqa: E402
+from tests.server import running_server  # noqa: E402
 from tests.test_browser import CHROMIUM, FLAGS  # noqa: E402
 
 
 def ticks_per_second(url: str) -> float:
-    with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+    with urllib.request.urlopen(f"{url}/health", timeout=30) as response:
         return float(json.loads(response.read())["feed"]["ticks_per_s"])
 
 
@@ -48,49 +46,30 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=30)
     arguments = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryDirectory() as folder:
-        env = dict(os.environ, DATA_DIR=folder, AUTO_START="true", DATA_SOURCE="simulator")
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "streamlit", "run", "streamlit_app.py"),
-                *("--server.headless", "true", "--server.port", str(port)),
-                *("--server.address", "127.0.0.1"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    with tempfile.TemporaryDirectory() as folder, running_server(Path(folder)) as url:
+        # The server is this process's child (tests.server starts it).
+        process = next(
+            child
+            for child in psutil.Process().children()
+            if "streamlit" in " ".join(child.cmdline())
         )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    ticks_per_second(url)
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            process = psutil.Process(server.pid)
-            idle = measure(process, arguments.seconds / 2)
-            print(f"no tab: server {idle:.1f} % of a core, {ticks_per_second(url):.0f} ticks/s")
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                pages = []
-                for count in (1, arguments.tabs):
-                    while len(pages) < count:
-                        page = browser.new_page(viewport={"width": 1440, "height": 1600})
-                        page.goto(url, timeout=120_000, wait_until="commit")
-                        pages.append(page)
-                    time.sleep(arguments.warmup)
-                    share = measure(process, arguments.seconds)
-                    print(
-                        f"{count} tab(s) on Live Signals: server {share:.1f} % of a core, "
-                        f"{ticks_per_second(url):.0f} ticks/s"
-                    )
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(30)
+        idle = measure(process, arguments.seconds / 2)
+        print(f"no tab: server {idle:.1f} % of a core, {ticks_per_second(url):.0f} ticks/s")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            pages = []
+            for count in (1, arguments.tabs):
+                while len(pages) < count:
+                    page = browser.new_page(viewport={"width": 1440, "height": 1600})
+                    page.goto(url, timeout=120_000, wait_until="commit")
+                    pages.append(page)
+                time.sleep(arguments.warmup)
+                share = measure(process, arguments.seconds)
+                print(
+                    f"{count} tab(s) on Live Signals: server {share:.1f} % of a core, "
+                    f"{ticks_per_second(url):.0f} ticks/s"
+                )
+            browser.close()
 
 
 if __name__ == "__main__":

@@ -113,6 +113,31 @@ class Signal:
         risk = abs(self.entry - self.stop_loss)
         return abs(self.target - self.entry) / risk if risk > 0 else float("nan")
 
+    def as_json(self) -> dict[str, Any]:
+        """The signal as JSON-ready values (the API's and the alerts'; NaN as None)."""
+
+        def number(value: float) -> float | None:
+            return None if value != value else float(value)  # NaN is not equal to itself
+
+        return {
+            "symbol": self.symbol,
+            "signal_type": str(self.signal_type),
+            "time": self.timestamp.isoformat() if self.timestamp else None,
+            "confidence": self.confidence,
+            "rank_points": self.rank_points,
+            "entry": self.entry,
+            "target": self.target,
+            "stop_loss": self.stop_loss,
+            "quantity": self.quantity,
+            "plan_note": self.plan_note,
+            "pcr": number(self.pcr),
+            "pcr_bias": self.pcr_bias,
+            "factors": {
+                k: v if isinstance(v, int | float | str | bool) else str(v)
+                for k, v in self.factors.items()
+            },
+        }
+
 
 @dataclass(frozen=True)
 class SignalCandidates:
