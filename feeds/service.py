@@ -599,9 +599,7 @@ class MarketService:
             "contracts": dict(source.contracts) if source else {},  # live contract: its alias
             "instruments": len(source.instruments) if source else 0,  # subscribed
             # Kite: each WebSocket connection (instruments, connected, reconnects, last frame).
-            "connections": source.connection_status()
-            if source and hasattr(source, "connection_status")
-            else [],
+            "connections": source.connection_status() if source else [],
             "ticks_total": self.ticks_total,
             "ticks_per_s": round(self.ticks_per_second(now), 1),
             "last_tick_age_s": (

@@ -77,6 +77,10 @@ class FrameSource:
         """The latest PCR of ``symbol``'s options, or None if this source has none."""
         return None
 
+    def connection_status(self) -> list[dict]:
+        """Each network connection of the source (Kite's WebSockets); none for the others."""
+        return []
+
     def _guarded_run(self, deliver: Deliver) -> None:
         try:
             self._run(deliver)
