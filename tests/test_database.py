@@ -59,12 +59,20 @@ def test_an_empty_database_migrates_to_exactly_the_models(store):
     assert store.migrate() == SCHEMA_VERSION  # idempotent
 
 
+def at_version(connection, version: int) -> None:
+    """An empty database as the app left it at schema ``version``."""
+    database.schema_version_table.create(connection)
+    for number, migration in enumerate(database.MIGRATIONS[:version], start=1):
+        migration(connection)
+        connection.execute(
+            database.schema_version_table.insert().values(version=number, applied_at=T0)
+        )
+
+
 def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
     wipe(store)
     with store.engine.begin() as connection:
-        database.schema_version_table.create(connection)
-        database.MIGRATIONS[0](connection)
-        connection.execute(database.schema_version_table.insert().values(version=1, applied_at=T0))
+        at_version(connection, 1)
         row = signal_dict("old1", T0)
         del row["source"], row["simulated"]
         connection.execute(database.SignalRow.__table__.insert().values(**row))
@@ -87,12 +95,7 @@ def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
 def test_version_4_keeps_one_row_per_signal_event_and_voids_outcomes_before_their_signal(store):
     wipe(store)
     with store.engine.begin() as connection:
-        database.schema_version_table.create(connection)
-        for version, migration in enumerate(database.MIGRATIONS[:3], start=1):
-            migration(connection)
-            connection.execute(
-                database.schema_version_table.insert().values(version=version, applied_at=T0)
-            )
+        at_version(connection, 3)
         signals = database.SignalRow.__table__
         # The same event stored three times by restarts; a trade was recorded on the third.
         for signal_id in ("dup-a", "dup-b", "dup-c"):
@@ -138,12 +141,7 @@ def test_version_5_costs_the_outcomes_stored_before_it(store):
 
     wipe(store)
     with store.engine.begin() as connection:
-        database.schema_version_table.create(connection)
-        for version, migration in enumerate(database.MIGRATIONS[:4], start=1):
-            migration(connection)
-            connection.execute(
-                database.schema_version_table.insert().values(version=version, applied_at=T0)
-            )
+        at_version(connection, 4)
         connection.execute(text("DELETE FROM signals"))  # version 4 had nothing to keep
         connection.execute(
             database.SignalRow.__table__.insert().values(**signal_dict("old", T0, entry=100.0))
