@@ -33,12 +33,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from config import get_settings
-from database import HistoryFilter
+from database import OUTCOMES, HistoryFilter
 from engine.signals import SignalType
 
 log = logging.getLogger("api")
 MAX_LIMIT = 1_000
-OUTCOMES = ("target", "stop", "expired", "void", "open")
 
 
 class BadParameter(ValueError):
@@ -59,12 +58,17 @@ def _authorised(request: Request) -> JSONResponse | None:
     token = get_settings().api_token.get_secret_value()
     if not token:
         return _error(404, "the API is off: set API_TOKEN on the server to turn it on")
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        value.strip().encode(), token.encode()
-    ):
+    if not bearer_matches(request, token):
         return _error(401, "send Authorization: Bearer <API_TOKEN>")
     return None
+
+
+def bearer_matches(request: Request, token: str) -> bool:
+    """``Authorization: Bearer <token>`` on ``request``, compared in constant time."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    )
 
 
 def _guarded(handler):
@@ -196,11 +200,10 @@ def signals(request: Request) -> JSONResponse:
 def active(_request: Request) -> JSONResponse:
     from feeds.service import get_service
 
-    service = get_service(get_settings())
-    snapshot = service.snapshot()
+    snapshot = get_service(get_settings()).snapshot()
     return JSONResponse(
         {
-            "simulated": bool(service.status()["simulated"]),
+            "simulated": bool(snapshot.status["simulated"]),
             "signals": [signal.as_json() for signal in snapshot.active],
         }
     )
@@ -210,10 +213,9 @@ def active(_request: Request) -> JSONResponse:
 def snapshot(_request: Request) -> JSONResponse:
     from feeds.service import get_service
 
-    service = get_service(get_settings())
-    metrics = service.snapshot().metrics
+    market = get_service(get_settings()).snapshot()
     return JSONResponse(
-        {"simulated": bool(service.status()["simulated"]), "instruments": _records(metrics)}
+        {"simulated": bool(market.status["simulated"]), "instruments": _records(market.metrics)}
     )
 
 

@@ -67,6 +67,8 @@ log = logging.getLogger("database")
 
 SCHEMA_VERSION = 6
 VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
+# What a history row's outcome can read (a filter's choices): "open" is a row without one.
+OUTCOMES = ("target", "stop", "expired", VOID, "open")
 MAX_QUERY_ROWS = 10_000  # rows a page table shows; counts and charts use SQL aggregates
 
 
@@ -803,20 +805,26 @@ class SignalStore:
         OutcomeRow.minutes_to_outcome,
     )
 
-    def history(self, filters: HistoryFilter, limit: int | None = MAX_QUERY_ROWS) -> pd.DataFrame:
-        """Filtered signals with their outcomes, newest first (``limit`` None = all)."""
-        query = self._filtered(
+    def _history_query(self, filters: HistoryFilter):
+        return self._filtered(
             select(*self.HISTORY_COLUMNS).outerjoin(
                 OutcomeRow, OutcomeRow.signal_id == SignalRow.id
             ),
             filters,
-        ).order_by(SignalRow.signal_time.desc())
-        if limit is not None:
-            query = query.limit(limit)
+        )
+
+    def _history_frame(self, query) -> pd.DataFrame:
         columns = [column.key for column in self.HISTORY_COLUMNS]
         frame = self._frame(query, times=("signal_time",), columns=columns)
         frame["outcome"] = frame["outcome"].fillna("open")
         return frame
+
+    def history(self, filters: HistoryFilter, limit: int | None = MAX_QUERY_ROWS) -> pd.DataFrame:
+        """Filtered signals with their outcomes, newest first (``limit`` None = all)."""
+        query = self._history_query(filters).order_by(SignalRow.signal_time.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return self._history_frame(query)
 
     def history_page(
         self, filters: HistoryFilter, limit: int, before: tuple[datetime, str] | None = None
@@ -824,23 +832,15 @@ class SignalStore:
         """Up to ``limit`` filtered signals with their outcomes, newest first, strictly older
         than ``before`` (the signal time and id of the last row of the previous page): a
         keyset page, so signals stored meanwhile never shift or repeat what follows."""
-        query = self._filtered(
-            select(*self.HISTORY_COLUMNS).outerjoin(
-                OutcomeRow, OutcomeRow.signal_id == SignalRow.id
-            ),
-            filters,
-        )
+        query = self._history_query(filters)
         if before is not None:
             moment, last_id = as_utc(before[0]), before[1]
             query = query.where(
                 (SignalRow.signal_time < moment)
                 | ((SignalRow.signal_time == moment) & (SignalRow.id < last_id))
             )
-        query = query.order_by(SignalRow.signal_time.desc(), SignalRow.id.desc()).limit(limit)
-        columns = [column.key for column in self.HISTORY_COLUMNS]
-        frame = self._frame(query, times=("signal_time",), columns=columns)
-        frame["outcome"] = frame["outcome"].fillna("open")
-        return frame
+        order = (SignalRow.signal_time.desc(), SignalRow.id.desc())  # ties: one order
+        return self._history_frame(query.order_by(*order).limit(limit))
 
     def history_csv(self, filters: HistoryFilter) -> bytes:
         """Every filtered row (no display limit) as CSV."""

@@ -8,7 +8,6 @@ feed with no page open.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from contextlib import asynccontextmanager
 
@@ -59,11 +58,7 @@ def may_see_details(request: Request, settings) -> bool:
     """True for a caller allowed to read health's details (see :func:`health`)."""
     token = settings.api_token.get_secret_value()
     if token:
-        offered = request.headers.get("authorization", "")
-        scheme, _, value = offered.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode(), token.encode()
-        )
+        return api.bearer_matches(request, token)
     return not settings.app_password_hash.get_secret_value()
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 import analytics
 import charts
-from database import MAX_QUERY_ROWS, HistoryFilter
+from database import MAX_QUERY_ROWS, OUTCOMES, HistoryFilter
 from engine.sessions import ist_today
 from ui import dashed, signal_store
 
@@ -18,7 +18,6 @@ if store is None:
     st.stop()
 
 SIGNAL_TYPES = ["ACCUMULATION", "DISTRIBUTION", "BUY", "SELL"]
-OUTCOMES = ["target", "stop", "expired", "void", "open"]
 HISTORY_COLUMNS = {
     "signal_time": st.column_config.DatetimeColumn("Time (IST)", format="YYYY-MM-DD HH:mm:ss"),
     "symbol": st.column_config.TextColumn("Symbol"),
@@ -48,7 +47,7 @@ with st.container(border=True):
     left, middle, right = st.columns(3)
     symbols = left.multiselect("Symbol", store.symbols(), placeholder="All symbols")
     types = middle.multiselect("Signal type", SIGNAL_TYPES, placeholder="All types")
-    outcomes = right.multiselect("Outcome", OUTCOMES, placeholder="All outcomes")
+    outcomes = right.multiselect("Outcome", list(OUTCOMES), placeholder="All outcomes")
     left, right = st.columns(2)
     low, high = left.slider("Confidence", 0.0, 10.0, (0.0, 10.0), step=0.5)
     today = ist_today()  # trade dates are IST days

@@ -176,16 +176,12 @@ def replay(settings, session: Session) -> dict:
             continue
         ticks_total += len(ticks)
         for signal in engine.update(ticks, received_at=clock):
-            tracker.open(
+            tracker.follow(
                 f"{session.name}#{len(signals)}",
+                signal,
                 engine.row_of(signal.symbol),
-                signal.direction,
-                signal.entry,
-                signal.target,
-                signal.stop_loss,
-                int(signal.timestamp.timestamp()),
-                quantity=plan_quantity(signal, settings),
-                tick_size=engine.tick_size_of(signal.symbol),
+                engine.tick_size_of(signal.symbol),
+                plan_quantity(signal, settings),
             )
             signals.append(signal)
         state = engine.state
@@ -196,17 +192,14 @@ def replay(settings, session: Session) -> dict:
         outcomes += tracker.update(state.last_price, later, np.zeros_like(state.last_tick_time))
     result = {"signals": signals, "outcomes": outcomes, "ticks": ticks_total}
     if truth:
-        from feeds.detection_quality import Detection, score_detections
+        from feeds.detection_quality import detections_of, score_detections
 
         simulator = truth[0]
         book = simulator.instruments
-        iceberg_signals = [
-            Detection(s.symbol, str(s.signal_type), int(s.timestamp.timestamp()))
-            for s in signals
-            if str(s.signal_type) in ("ACCUMULATION", "DISTRIBUTION")
-        ]
         result["detection"] = score_detections(
-            iceberg_signals,
+            detections_of(
+                [s for s in signals if str(s.signal_type) in ("ACCUMULATION", "DISTRIBUTION")]
+            ),
             simulator.icebergs,
             simulator.episodes,
             {i.symbol for i in book if i.thin},

@@ -144,6 +144,20 @@ class OutcomeTracker:
         for name, value in values.items():
             self._columns[name] = np.append(self._columns[name], value)
 
+    def follow(self, signal_id: str, signal, row: int, tick_size: float, quantity: int) -> None:
+        """:meth:`open` for an ``engine.Signal`` (its levels, direction and exchange time)."""
+        self.open(
+            signal_id,
+            row,
+            signal.direction,
+            signal.entry,
+            signal.target,
+            signal.stop_loss,
+            int(signal.timestamp.timestamp()),
+            quantity=quantity,
+            tick_size=tick_size,
+        )
+
     def update(
         self, last_price: np.ndarray, now: int, price_time: np.ndarray | None = None
     ) -> list[Outcome]:

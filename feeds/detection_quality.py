@@ -175,7 +175,7 @@ def run_benchmark(
         runs.append(
             {
                 "seed": seed,
-                "signals": _as_dict(score_detections(_detections(gated), *context)),
+                "signals": _as_dict(score_detections(detections_of(gated), *context)),
                 "levels": _as_dict(
                     score_detections(
                         [Detection(i.symbol, i.side, i.detected_at) for i in ended], *context
@@ -190,7 +190,7 @@ def run_benchmark(
         found = detections = right = icebergs = 0
         for iceberg_signals, context in curve_signals:
             chosen = [s for s in iceberg_signals if s.confidence >= step]
-            score = score_detections(_detections(chosen), *context)
+            score = score_detections(detections_of(chosen), *context)
             found, icebergs = found + score.found, icebergs + score.icebergs
             detections, right = detections + score.detections, right + score.true_positives
         curve.append(
@@ -214,7 +214,8 @@ def run_benchmark(
     }
 
 
-def _detections(signals) -> list[Detection]:
+def detections_of(signals) -> list[Detection]:
+    """The signals as detections (symbol, type, exchange time)."""
     return [Detection(s.symbol, str(s.signal_type), int(s.timestamp.timestamp())) for s in signals]
 
 

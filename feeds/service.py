@@ -368,16 +368,12 @@ class MarketService:
             log.info("%d signals already issued today count against MAX_DAILY_SIGNALS", counted)
 
     def _follow(self, run: _Run, signal_id: str, signal: Signal) -> None:
-        run.tracker.open(
+        run.tracker.follow(
             signal_id,
+            signal,
             run.engine.row_of(signal.symbol),
-            signal.direction,
-            signal.entry,
-            signal.target,
-            signal.stop_loss,
-            int(signal.timestamp.timestamp()),
-            quantity=plan_quantity(signal, self.settings),
-            tick_size=run.engine.tick_size_of(signal.symbol),
+            run.engine.tick_size_of(signal.symbol),
+            plan_quantity(signal, self.settings),
         )
         run.open[signal_id] = signal
 
