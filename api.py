@@ -12,6 +12,8 @@ Rules:
   page before): keyset pagination, so signals stored meanwhile never shift a later page;
 * ``GET /api/v1/signals/active``: the running session's open signals;
 * ``GET /api/v1/snapshot``: every watched instrument's live metrics;
+* ``GET /api/v1/icebergs``: the icebergs active now (with their estimated totals) and those
+  that ended from ``days`` (0-30, default 0: today) IST days back, newest first;
 * ``GET /api/v1/openapi.json``: the OpenAPI 3.1 description of all of it (the **API** page
   renders it);
 * a bad parameter is a 400 whose JSON error names it; nothing ever answers with a traceback.
@@ -24,7 +26,7 @@ import hmac
 import json
 import logging
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ from starlette.routing import Route
 
 from config import get_settings
 from database import OUTCOMES, HistoryFilter
+from engine.sessions import IST
 from engine.signals import SignalType
 
 log = logging.getLogger("api")
@@ -224,6 +227,31 @@ def openapi(_request: Request) -> JSONResponse:
     return JSONResponse(openapi_document())
 
 
+@_guarded
+def icebergs(request: Request) -> JSONResponse:
+    from feeds.service import get_service
+
+    days = int(_number(request, "days", 0, 0, 30))
+    settings = get_settings()
+    service = get_service(settings)
+    market = service.snapshot()
+    ended, stored = [], False
+    if settings.enable_signal_persistence:
+        if service.store is None:
+            service.open_store()
+        if service.store is not None:
+            since = (datetime.now(IST) - timedelta(days=days)).date()
+            ended, stored = _records(service.store.icebergs(since, MAX_LIMIT)), True
+    return JSONResponse(
+        {
+            "simulated": bool(market.status.get("simulated", False)),
+            "active": [iceberg.as_json() for iceberg in market.icebergs],
+            "ended": ended,
+            "stored": stored,
+        }
+    )
+
+
 def openapi_document() -> dict:
     """The OpenAPI 3.1 description of the routes above."""
     text = {"type": "string"}
@@ -280,6 +308,25 @@ def openapi_document() -> dict:
                     "required": ["error"],
                 },
                 "Signal": signal,
+                "Iceberg": {
+                    "type": "object",
+                    "properties": {
+                        "symbol": text,
+                        "side": {"type": "string", "enum": ["BID", "ASK"]},
+                        "price": number,
+                        "peak": number,
+                        "refills": {"type": "integer"},
+                        "hidden_volume": number,
+                        "first_seen": text,
+                        "last_seen": text,
+                        "native": {"type": "boolean"},
+                        "state": {"type": "string", "enum": ["active", "completed", "broken"]},
+                        "total_low": {"type": ["number", "null"]},
+                        "total": {"type": ["number", "null"]},
+                        "total_high": {"type": ["number", "null"]},
+                    },
+                    "additionalProperties": True,
+                },
             },
         },
         "paths": {
@@ -354,6 +401,49 @@ def openapi_document() -> dict:
                     "responses": {"200": {"description": "one object an instrument"}, **answers},
                 }
             },
+            "/api/v1/icebergs": {
+                "get": {
+                    "summary": "Icebergs active now, with estimated totals, and those ended",
+                    "parameters": [
+                        parameter(
+                            "days",
+                            {"type": "integer", "minimum": 0, "maximum": 30, "default": 0},
+                            "ended icebergs from this many IST days back (0: today)",
+                        )
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "active: the level tracker's icebergs now; ended: "
+                            "stored ones, newest first (stored false when no database)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "simulated": {"type": "boolean"},
+                                            "active": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Iceberg"},
+                                            },
+                                            "ended": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Iceberg"},
+                                            },
+                                            "stored": {"type": "boolean"},
+                                        },
+                                        "required": ["simulated", "active", "ended", "stored"],
+                                    }
+                                }
+                            },
+                        },
+                        "400": {
+                            "description": "a bad parameter, named",
+                            "content": {"application/json": {"schema": error}},
+                        },
+                        **answers,
+                    },
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -365,6 +455,7 @@ def openapi_document() -> dict:
 
 
 ROUTES = [
+    Route("/api/v1/icebergs", icebergs),
     Route("/api/v1/signals", signals),
     Route("/api/v1/signals/active", active),
     Route("/api/v1/snapshot", snapshot),

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.sessions import IST_ZONE
 from engine.signals import direction_of
 
 SIGNAL_COLOURS = {
@@ -17,6 +18,34 @@ SIGNAL_COLOURS = {
     "SELL": "#f39c12",  # orange
 }
 LEVEL_COLOURS = {"entry": "#bdc3c7", "target": "#2ecc71", "stop": "#e74c3c"}
+ICEBERG_COLOURS = {"BID": "#2ecc71", "ASK": "#e74c3c"}  # hidden buyer / hidden seller
+
+
+def _add_icebergs(figure: go.Figure, icebergs: Iterable, symbol: str, since=None) -> None:
+    """A thick segment per iceberg of ``symbol`` at its price, from when it was first seen
+    to when it was last seen (ended ones too), hover text with its evidence."""
+    for iceberg in icebergs:
+        if iceberg.symbol != symbol:
+            continue
+        start, end = pd.to_datetime([iceberg.first_seen, iceberg.last_seen], unit="s", utc=True)
+        start, end = start.tz_convert(IST_ZONE), end.tz_convert(IST_ZONE)
+        if since is not None and end < since:
+            continue
+        who = "hidden buyer" if iceberg.side == "BID" else "hidden seller"
+        figure.add_trace(
+            go.Scatter(
+                x=[start, end],
+                y=[iceberg.price, iceberg.price],
+                mode="lines+markers",
+                name=f"iceberg {iceberg.side}",
+                line={"color": ICEBERG_COLOURS[iceberg.side], "width": 5},
+                marker={"symbol": "diamond", "size": 8},
+                opacity=0.9 if iceberg.state == "active" else 0.45,
+                hovertext=f"{who} at {iceberg.price:.2f} ({iceberg.state}): {iceberg.refills} "
+                f"refills, {iceberg.hidden_volume:,.0f} hidden shares revealed",
+                hoverinfo="text",
+            )
+        )
 
 
 def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
@@ -30,8 +59,11 @@ def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
     return figure
 
 
-def price_chart(history: pd.DataFrame, signals: Iterable, symbol: str) -> go.Figure:
-    """Last price with a marker per signal and the latest signal's entry/target/stop lines."""
+def price_chart(
+    history: pd.DataFrame, signals: Iterable, symbol: str, icebergs: Iterable = ()
+) -> go.Figure:
+    """Last price with a marker per signal, the latest signal's entry/target/stop lines and
+    a segment at each iceberg's price while it was seen."""
     figure = go.Figure()
     figure.add_trace(
         go.Scatter(
@@ -42,6 +74,7 @@ def price_chart(history: pd.DataFrame, signals: Iterable, symbol: str) -> go.Fig
             line={"color": "#ecf0f1", "width": 1.5},
         )
     )
+    _add_icebergs(figure, icebergs, symbol, history.index.min() if len(history) else None)
     mine = [s for s in signals if s.symbol == symbol and s.timestamp is not None]
     for kind, colour in SIGNAL_COLOURS.items():
         of_kind = [s for s in mine if str(s.signal_type) == kind]
@@ -114,9 +147,12 @@ def imbalance_chart(history: pd.DataFrame, threshold: float, symbol: str) -> go.
     return _layout(figure, f"{symbol}: order imbalance")
 
 
-def depth_heatmap(depth: pd.DataFrame, signals: Iterable, symbol: str) -> go.Figure:
+def depth_heatmap(
+    depth: pd.DataFrame, signals: Iterable, symbol: str, icebergs: Iterable = ()
+) -> go.Figure:
     """Time x price with the visible 5-level book's quantity as colour, the last price on
-    top, trades as dots sized by their volume, and the symbol's signals where they fired."""
+    top, trades as dots sized by their volume, the symbol's icebergs at their price while
+    they were seen, and its signals where they fired."""
     book = depth[depth["side"] != "trade"]
     trades = depth[depth["side"] == "trade"]
     grid = book.pivot_table(index="price", columns="time", values="quantity", aggfunc="sum")
@@ -154,6 +190,7 @@ def depth_heatmap(depth: pd.DataFrame, signals: Iterable, symbol: str) -> go.Fig
             )
         )
     start = trades["time"].min() if len(trades) else None
+    _add_icebergs(figure, icebergs, symbol, start)
     mine = [
         s for s in signals if s.symbol == symbol and s.timestamp and start and s.timestamp >= start
     ]

@@ -65,7 +65,7 @@ from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
 # What a history row's outcome can read (a filter's choices): "open" is a row without one.
 OUTCOMES = ("target", "stop", "expired", VOID, "open")
@@ -188,6 +188,36 @@ class BacktestRow(Base):
     sessions: Mapped[list] = mapped_column(JSON)  # recording names and sim:SEED
     setting: Mapped[dict] = mapped_column(JSON)  # the values changed from the defaults
     figures: Mapped[dict] = mapped_column(JSON)  # backtest.run_setting's row, less the setting
+
+
+class IcebergRow(Base):
+    """An iceberg the level tracker followed to its end (``engine.levels.Iceberg``): the
+    record of what was seen, and what teaches the hidden-size estimate after a restart."""
+
+    __tablename__ = "icebergs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(3))  # BID: a hidden buyer; ASK: a hidden seller
+    price: Mapped[float] = mapped_column(Float)
+    peak: Mapped[float] = mapped_column(Float)  # display size, shares
+    refills: Mapped[int] = mapped_column(Integer)
+    hidden_volume: Mapped[float] = mapped_column(Float)  # revealed hidden volume, shares
+    traded: Mapped[float] = mapped_column(Float)  # all that traded at the price, shares
+    native: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16))  # completed / broken
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trade_date: Mapped[date] = mapped_column(Date)  # IST day of first_seen
+    source: Mapped[str] = mapped_column(String(16), server_default="")
+    simulated: Mapped[bool] = mapped_column(Boolean, server_default="0")
+
+    __table_args__ = (
+        Index("ix_icebergs_date", "trade_date"),
+        # One iceberg is one source's level from one moment: stored once.
+        Index("ux_icebergs_event", "source", "symbol", "side", "first_seen", unique=True),
+    )
 
 
 # --------------------------------------------------------------------------- migrations
@@ -461,7 +491,34 @@ def _v6(connection: Connection) -> None:
     ).create(connection)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(connection: Connection) -> None:
+    """Version 7: the icebergs the level tracker saw end."""
+    metadata = MetaData()
+    Table(
+        "icebergs",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("symbol", String(32), nullable=False),
+        Column("side", String(3), nullable=False),
+        Column("price", Float, nullable=False),
+        Column("peak", Float, nullable=False),
+        Column("refills", Integer, nullable=False),
+        Column("hidden_volume", Float, nullable=False),
+        Column("traded", Float, nullable=False),
+        Column("native", Boolean, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("first_seen", DateTime(timezone=True), nullable=False),
+        Column("detected_at", DateTime(timezone=True), nullable=False),
+        Column("last_seen", DateTime(timezone=True), nullable=False),
+        Column("trade_date", Date, nullable=False),
+        Column("source", String(16), nullable=False, server_default=""),
+        Column("simulated", Boolean, nullable=False, server_default="0"),
+        Index("ix_icebergs_date", "trade_date"),
+        Index("ux_icebergs_event", "source", "symbol", "side", "first_seen", unique=True),
+    ).create(connection)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(
@@ -554,6 +611,7 @@ class HistoryFilter:
 class WriterStats:
     written_signals: int = 0
     written_outcomes: int = 0
+    written_icebergs: int = 0
     dropped: int = 0
     retries: int = 0
     batches: int = 0
@@ -611,11 +669,21 @@ class SignalStore:
 
     # ---------------------------------------------------------------------- writes
     def write_batch(
-        self, signals: Sequence[dict], outcomes: Sequence[dict], trades: Sequence[dict] = ()
+        self,
+        signals: Sequence[dict],
+        outcomes: Sequence[dict],
+        trades: Sequence[dict] = (),
+        icebergs: Sequence[dict] = (),
     ) -> None:
         """One transaction: signals first (outcomes refer to them). A signal already stored
-        (the same event: source, instrument, type and exchange time) is skipped."""
+        (the same event: source, instrument, type and exchange time) is skipped, and so is an
+        iceberg already stored."""
         with self.engine.begin() as connection:
+            if icebergs:
+                connection.execute(
+                    self._insert_new(IcebergRow, ["source", "symbol", "side", "first_seen"]),
+                    list(icebergs),
+                )
             if signals:
                 connection.execute(self._insert_new_signals(), list(signals))
             if outcomes:
@@ -643,12 +711,17 @@ class SignalStore:
 
     def _insert_new_signals(self):
         """An INSERT of signals that leaves an event already stored alone."""
-        table = SignalRow.__table__
+        return self._insert_new(
+            SignalRow, ["source", "instrument_token", "signal_type", "signal_time"]
+        )
+
+    def _insert_new(self, model, unique: list[str]):
+        """An INSERT into ``model``'s table that leaves a row whose ``unique`` columns are
+        already stored alone."""
+        table = model.__table__
         if self.dialect in ("sqlite", "postgresql"):
             module = sqlite if self.dialect == "sqlite" else postgresql
-            return module.insert(table).on_conflict_do_nothing(
-                index_elements=["source", "instrument_token", "signal_type", "signal_time"]
-            )
+            return module.insert(table).on_conflict_do_nothing(index_elements=unique)
         return table.insert()
 
     def add_manual_trade(
@@ -994,6 +1067,31 @@ class SignalStore:
         sessions = list(rows[0][0]) if rows else []
         return sessions, [{"setting": setting, **figures} for _, setting, figures in rows]
 
+    def icebergs(self, since: date, limit: int = MAX_QUERY_ROWS) -> pd.DataFrame:
+        """Icebergs that ended on or after the IST day ``since``, newest first."""
+        columns = [c for c in IcebergRow.__table__.columns if c.key not in ("id", "trade_date")]
+        query = (
+            select(*columns)
+            .where(IcebergRow.trade_date >= since)
+            .order_by(IcebergRow.last_seen.desc(), IcebergRow.id.desc())
+            .limit(limit)
+        )
+        return self._frame(
+            query,
+            times=("first_seen", "detected_at", "last_seen"),
+            columns=[c.key for c in columns],
+        )
+
+    def iceberg_lifetimes(self, since: date) -> tuple[np.ndarray, np.ndarray]:
+        """``(refills, completed)`` of the icebergs stored since ``since``: what the
+        hidden-size estimate learns from (``engine.hidden_size.SizeModel.learn``)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(IcebergRow.refills, IcebergRow.state).where(IcebergRow.trade_date >= since)
+            ).all()
+        refills = np.array([r for r, _ in rows], dtype=np.int64)
+        return refills, np.array([state == "completed" for _, state in rows], dtype=bool)
+
     def recent_signals(self, limit: int = 200) -> pd.DataFrame:
         """The latest signals (for the manual-trade form's picker)."""
         query = (
@@ -1074,6 +1172,31 @@ def signal_from_row(row: dict):
     )
 
 
+def iceberg_row(iceberg, source: str = "", simulated: bool = False) -> dict:
+    """An ended ``engine.levels.Iceberg`` as an ``icebergs`` row."""
+
+    def moment(epoch: int) -> datetime:
+        return datetime.fromtimestamp(epoch, UTC)
+
+    return {
+        "symbol": iceberg.symbol,
+        "side": iceberg.side,
+        "price": float(iceberg.price),
+        "peak": float(iceberg.peak),
+        "refills": int(iceberg.refills),
+        "hidden_volume": float(iceberg.hidden_volume),
+        "traded": float(iceberg.traded),
+        "native": bool(iceberg.native),
+        "state": iceberg.state,
+        "first_seen": moment(iceberg.first_seen),
+        "detected_at": moment(iceberg.detected_at),
+        "last_seen": moment(iceberg.last_seen),
+        "trade_date": moment(iceberg.first_seen).astimezone(IST).date(),
+        "source": source,
+        "simulated": simulated,
+    }
+
+
 def outcome_row(outcome) -> dict:
     """An ``engine.outcomes.Outcome`` as a ``signal_outcomes`` row."""
     return {
@@ -1117,9 +1240,10 @@ def new_signal_id() -> str:
 class _Pending:
     signals: list[dict] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)
+    icebergs: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.signals) + len(self.outcomes)
+        return len(self.signals) + len(self.outcomes) + len(self.icebergs)
 
 
 class SignalWriter:
@@ -1156,6 +1280,9 @@ class SignalWriter:
     def submit_outcome(self, row: dict) -> bool:
         return self._submit("outcome", row)
 
+    def submit_iceberg(self, row: dict) -> bool:
+        return self._submit("iceberg", row)
+
     def _submit(self, kind: str, row: dict) -> bool:
         if self._stop.is_set():
             self.stats.dropped += 1
@@ -1177,7 +1304,7 @@ class SignalWriter:
                 kind, row = self._queue.get(block=timeout > 0, timeout=max(timeout, 0.001))
             except queue.Empty:
                 return
-            (pending.signals if kind == "signal" else pending.outcomes).append(row)
+            getattr(pending, f"{kind}s").append(row)
 
     def _run(self) -> None:
         pending = _Pending()
@@ -1192,7 +1319,7 @@ class SignalWriter:
                     return
                 continue
             try:
-                self.store.write_batch(pending.signals, pending.outcomes)
+                self.store.write_batch(pending.signals, pending.outcomes, icebergs=pending.icebergs)
             except OperationalError as error:
                 if not is_locked(error) and attempt >= 5:
                     self._give_up(pending, error)
@@ -1221,6 +1348,7 @@ class SignalWriter:
                 continue
             self.stats.written_signals += len(pending.signals)
             self.stats.written_outcomes += len(pending.outcomes)
+            self.stats.written_icebergs += len(pending.icebergs)
             self.stats.batches += 1
             self.stats.last_write_at = time.time()
             if attempt:
@@ -1228,15 +1356,19 @@ class SignalWriter:
             pending, attempt = _Pending(), 0
 
     def _write_one_by_one(self, pending: _Pending) -> None:
-        for kind, rows in (("signal", pending.signals), ("outcome", pending.outcomes)):
-            for row in rows:
+        for kind in ("signal", "outcome", "iceberg"):
+            for row in getattr(pending, f"{kind}s"):
                 try:
-                    if kind == "signal":
-                        self.store.write_batch([row], [])
-                        self.stats.written_signals += 1
-                    else:
-                        self.store.write_batch([], [row])
-                        self.stats.written_outcomes += 1
+                    self.store.write_batch(
+                        [row] if kind == "signal" else [],
+                        [row] if kind == "outcome" else [],
+                        icebergs=[row] if kind == "iceberg" else [],
+                    )
+                    setattr(
+                        self.stats,
+                        f"written_{kind}s",
+                        getattr(self.stats, f"written_{kind}s") + 1,
+                    )
                 except Exception as error:
                     self._give_up(_Pending(), error, rows=1)
                     self.stats.last_error = (
@@ -1272,6 +1404,7 @@ class SignalWriter:
             "queued": self._queue.qsize(),
             "written_signals": stats.written_signals,
             "written_outcomes": stats.written_outcomes,
+            "written_icebergs": stats.written_icebergs,
             "dropped": stats.dropped,
             "retries": stats.retries,
             "batches": stats.batches,

@@ -126,6 +126,9 @@ def live_panel() -> None:
         with cards[index % 2]:
             signal_card(signal, settings.risk_horizon_minutes)
 
+    if snapshot.icebergs:
+        iceberg_table(snapshot.icebergs)
+
     closed = snapshot.outcomes[-6:]
     if closed:
         st.caption(
@@ -149,6 +152,54 @@ def live_panel() -> None:
         hide_index=True,
         width="stretch",
     )
+
+
+def iceberg_table(icebergs) -> None:
+    """The icebergs the level tracker holds active, most hidden volume first."""
+    st.subheader("Active icebergs")
+    rows = [
+        {
+            "Symbol": i.symbol,
+            "Side": "hidden buyer (bid)" if i.side == "BID" else "hidden seller (ask)",
+            "Price": i.price,
+            "Refills": i.refills,
+            "Peak": i.peak,
+            "Hidden revealed": i.hidden_volume,
+            "Estimated total": dashed_range(i.total_low, i.total, i.total_high, i.total_capped),
+            "Kind": "native" if i.native else "synthetic",
+            "Held": f"{(i.last_seen - i.first_seen) / 60:.1f} min",
+        }
+        for i in sorted(icebergs, key=lambda i: -i.hidden_volume)
+    ]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Price": st.column_config.NumberColumn(format="%.2f"),
+            "Peak": st.column_config.NumberColumn(format="%,.0f", help="Display size, shares"),
+            "Hidden revealed": st.column_config.NumberColumn(
+                format="%,.0f", help="Traded at the price beyond anything the book showed"
+            ),
+            "Estimated total": st.column_config.TextColumn(
+                help="The whole order, shares: median (10-90 % interval) from how many refills "
+                "the icebergs seen so far survived; ≤ marks a bound (NSE/BSE disclosed "
+                "quantity, or the largest seen)"
+            ),
+        },
+    )
+    st.caption(
+        "Detection quality on simulated ground truth is on the **Detection quality** page: "
+        "treat an iceberg as a hint, not a certainty."
+    )
+
+
+def dashed_range(low: float, middle: float, high: float, capped: bool) -> str:
+    """``12,000 (9,000-≤15,000)``; a dash when nothing is estimated yet."""
+    if middle != middle:  # NaN
+        return "—"
+    top = f"≤{high:,.0f}" if capped else f"{high:,.0f}"
+    return f"{middle:,.0f} ({low:,.0f}-{top})"
 
 
 CHART_SECONDS = 5  # the charts' samples are a bucket apart: redrawing them faster shows nothing new
@@ -180,7 +231,9 @@ def chart_panel() -> None:
         figures = (
             revision,
             {
-                "price": charts.price_chart(history, snapshot.signals, chosen),
+                "price": charts.price_chart(
+                    history, snapshot.signals, chosen, service.icebergs(chosen)
+                ),
                 "cvd": charts.cvd_chart(history, chosen),
                 "ratio": charts.ratio_chart(history, settings.institutional_threshold, chosen),
                 "imbalance": charts.imbalance_chart(history, settings.imbalance_threshold, chosen),
@@ -190,7 +243,10 @@ def chart_panel() -> None:
     drawn = figures[1]
     depth = service.depth_frame(chosen)
     if depth["side"].eq("trade").sum() >= 2:
-        st.plotly_chart(charts.depth_heatmap(depth, snapshot.signals, chosen), key="depth")
+        st.plotly_chart(
+            charts.depth_heatmap(depth, snapshot.signals, chosen, service.icebergs(chosen)),
+            key="depth",
+        )
     else:
         st.caption(f"The depth heatmap of {chosen} fills in from now (one snapshot a second).")
     st.plotly_chart(drawn["price"], key="price")

@@ -60,6 +60,12 @@ def main() -> None:
         print(f"seed {run['seed']}")
         print(f"  signal engine ACC/DIS: {describe(run['signals'])}")
         print(f"  level tracker:         {describe(run['levels'])}")
+        sizes = run["sizes"]
+        share = "n/a" if sizes["share"] is None else f"{sizes['share']:.2f}"
+        print(
+            f"  estimated total's interval holds the whole order: {share} "
+            f"({sizes['covered']}/{sizes['judged']} completed icebergs found)"
+        )
     print("ACC/DIS by MIN_CONFIDENCE (all seeds):")
     for point in results["curve"]:
         if point["signals"]:

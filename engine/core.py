@@ -17,6 +17,7 @@ import math
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from engine.factors import (
     volume_surge,
     vwap_distance_pct,
 )
+from engine.hidden_size import SizeModel
 from engine.history import MetricHistory
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strongest_side
 from engine.levels import Iceberg, LevelTracker
@@ -134,8 +136,12 @@ class SignalEngine:
         self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
         # One-minute bars: the holding horizon's volatility for the plans (engine/bars.py).
         self.bars = MinuteBars(n, capacity=max(2 * settings.risk_horizon_minutes, 30))
-        self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)
+        self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)  # the latest, for pages
+        self._unsaved_icebergs: deque[Iceberg] = deque(maxlen=10_000)  # take_ended_icebergs
         self._icebergs: tuple[Iceberg, ...] = ()
+        self._icebergs_key: tuple = ()
+        # How many refills icebergs survive, for each active one's total (hidden_size.py).
+        self.sizes = SizeModel()
 
     # ----------------------------------------------------------------------------- inputs
     @property
@@ -185,6 +191,9 @@ class SignalEngine:
         self.ratio_baseline.take_rows(previous.ratio_baseline, rows, from_rows)
         self.history.take_rows(previous.history, rows, from_rows)
         self.bars.take_rows(previous.bars, rows, from_rows)
+        self.sizes = previous.sizes
+        self.ended_icebergs.extend(previous.ended_icebergs)
+        self._unsaved_icebergs.extend(previous._unsaved_icebergs)
         for name in (
             "_pcr",
             "_pcr_bias",
@@ -222,8 +231,40 @@ class SignalEngine:
         return counted
 
     def icebergs(self) -> tuple[Iceberg, ...]:
-        """The icebergs the level tracker holds active now (safe from any thread)."""
+        """The icebergs the level tracker holds active now, each with its estimated total
+        (safe from any thread)."""
         return self._icebergs
+
+    def take_ended_icebergs(self) -> list[Iceberg]:
+        """The icebergs that ended since the last call (for the store), oldest first."""
+        taken = []
+        while self._unsaved_icebergs:
+            taken.append(self._unsaved_icebergs.popleft())
+        return taken
+
+    def _follow_icebergs(self, rows: np.ndarray, ticks: np.ndarray) -> None:
+        ended = self.levels.update(rows, ticks)
+        if ended:
+            self.ended_icebergs.extend(ended)
+            self._unsaved_icebergs.extend(ended)
+            self.sizes.learn([i.refills for i in ended], [i.state == "completed" for i in ended])
+        active = self.levels.active()
+        key = tuple((i.symbol, i.side, i.price, i.refills, i.peak) for i in active)
+        if ended or key != self._icebergs_key:  # estimates change only with the evidence
+            self._icebergs_key = key
+            self._icebergs = tuple(
+                replace(
+                    i, total_low=e.low, total=e.median, total_high=e.high, total_capped=e.capped
+                )
+                for i, e in zip(active, self.sizes.estimate(active), strict=True)
+            )
+        elif active:  # same icebergs, same estimates: only the time moved
+            self._icebergs = tuple(
+                replace(
+                    old, last_seen=new.last_seen, hidden_volume=new.hidden_volume, traded=new.traded
+                )
+                for old, new in zip(self._icebergs, active, strict=True)
+            )
 
     def row_of(self, symbol: str) -> int:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
@@ -281,8 +322,7 @@ class SignalEngine:
                 trading = in_continuous_session(ticks["exchange_timestamp"])
                 if not trading.all():
                     rows, ticks = rows[trading], ticks[trading]
-            self.ended_icebergs.extend(self.levels.update(rows, ticks))
-            self._icebergs = tuple(self.levels.active())
+            self._follow_icebergs(rows, ticks)
         metrics = self._evaluate()
         signals = self._gate(metrics)
         if self.state.now_bucket > self._baseline_bucket and self.state.now:

@@ -9,7 +9,8 @@ that many. For an iceberg with ``r`` refills so far, the total refills ``R`` fol
 display and every refill), given as the median with an interval between two quantiles.
 
 Exchange rules bound it: on NSE/BSE equity a disclosed quantity is at least 10 % of the
-order, so one native iceberg has at most nine refills (``NATIVE_MAX_REFILLS``). Beyond the
+order, so one native iceberg has at most nine refills (``NATIVE_MAX_REFILLS``); a level seen
+refilling more often than that is more than one order, and goes unbounded. Beyond the
 largest count ever observed the estimate is open-ended; it is capped there (the cap is said
 by ``capped`` in the result).
 """
@@ -80,10 +81,51 @@ def total_size(
         quantile(quantiles[1]),
     )
     capped = open_ended
-    if native:
+    # The exchange's bound holds for one native order; more refills than it allows say
+    # the level is several orders (or a re-posting algorithm): no bound then.
+    if native and refills_so_far <= NATIVE_MAX_REFILLS:
         low, middle = min(low, NATIVE_MAX_REFILLS), min(middle, NATIVE_MAX_REFILLS)
         if high >= NATIVE_MAX_REFILLS or open_ended:
             high, capped = NATIVE_MAX_REFILLS, True
     low, middle = max(low, refills_so_far), max(middle, refills_so_far)
     high = max(high, middle)
     return SizeEstimate(peak * (1 + low), peak * (1 + middle), peak * (1 + high), capped)
+
+
+class SizeModel:
+    """The refill counts of the icebergs seen so far (the day's and the stored history), and
+    each new iceberg's total size from them (:func:`total_size`).
+
+    ``learn`` takes ended icebergs: completed ones are events, the others (traded through,
+    pulled, cut by the session's end) censored. ``estimate`` fits the survival curve on those
+    plus the icebergs still active (censored at their count so far), so a day of long-lived
+    icebergs raises the estimate before any of them ends.
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.limit = limit  # the newest this many icebergs are kept
+        self._refills = np.zeros(0, dtype=np.int64)
+        self._completed = np.zeros(0, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self._refills)
+
+    def learn(self, refills, completed) -> None:
+        refills = np.asarray(refills, dtype=np.int64).ravel()
+        completed = np.asarray(completed, dtype=bool).ravel()
+        if refills.shape != completed.shape:
+            raise ValueError("refills and completed must have one value per iceberg")
+        self._refills = np.concatenate([self._refills, refills])[-self.limit :]
+        self._completed = np.concatenate([self._completed, completed])[-self.limit :]
+
+    def estimate(self, icebergs: list) -> list[SizeEstimate]:
+        """One estimate per iceberg (objects with ``peak``, ``refills`` and ``native``);
+        they are also the curve's censored observations."""
+        if not icebergs:
+            return []
+        active = np.array([i.refills for i in icebergs], dtype=np.int64)
+        counts, survivor = survival(
+            np.concatenate([self._refills, active]),
+            np.concatenate([self._completed, np.zeros(len(active), dtype=bool)]),
+        )
+        return [total_size(i.peak, i.refills, counts, survivor, i.native) for i in icebergs]

@@ -40,11 +40,14 @@ arrays of shape (instruments, 2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
 import numba
 import numpy as np
 
+from engine.sessions import IST
 from engine.ticks import MODE_FULL
 
 BID, ASK = 0, 1
@@ -56,8 +59,10 @@ STATE_NAMES = ("", "active", "completed", "broken")
 F_PRICE, F_SHOWN_FIRST, F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_SHOWN_MAX, F_GUESSED = range(8)
 F_FIELDS = 8
 # Integer state columns per (instrument, side).
-I_STATE, I_REFILLS, I_NATIVE, I_REPOSTS, I_FIRST, I_LAST_TRADE, I_RECORDED = range(7)
-I_FIELDS = 7
+I_STATE, I_REFILLS, I_NATIVE, I_REPOSTS, I_FIRST, I_LAST_TRADE, I_RECORDED, I_DETECTED_REFILLS = (
+    range(8)
+)
+I_FIELDS = 8
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,28 @@ class Iceberg:
     last_seen: int
     native: bool  # refills without new orders (NSE/BSE disclosed quantity)
     state: str  # active / completed / broken
+    refills_at_detection: int = 0  # refills when its evidence first passed the rule
+    # Estimated whole order, shares (engine/hidden_size.py): median and an interval; NaN
+    # until the engine has estimated it. ``total_capped``: the upper end is a bound (the
+    # exchange's, or the largest iceberg seen), not a quantile.
+    total_low: float = float("nan")
+    total: float = float("nan")
+    total_high: float = float("nan")
+    total_capped: bool = False
+
+    @property
+    def direction(self) -> int:
+        """+1 for a hidden buyer (at the bid), -1 for a hidden seller (at the ask)."""
+        return 1 if self.side == SIDE_NAMES[BID] else -1
+
+    def as_json(self) -> dict:
+        """JSON-ready values (times ISO 8601 in IST, an unknown estimate as None)."""
+        values = asdict(self)
+        for name in ("first_seen", "detected_at", "last_seen"):
+            values[name] = datetime.fromtimestamp(values[name], IST).isoformat()
+        for name in ("total_low", "total", "total_high"):
+            values[name] = None if math.isnan(values[name]) else round(values[name])
+        return values
 
 
 @numba.njit(cache=True)
@@ -197,13 +224,13 @@ def _walk(
                 # Nothing traded: whatever appeared is visible supply, and it teaches the
                 # instrument's usual arrival rate at its touch.
                 level[i, s, F_VISIBLE] += added
-                surprise = added / dt - arrivals[i, s, 0]
-                arrivals[i, s, 0] += 0.05 * surprise
-                arrivals[i, s, 1] = 0.95 * arrivals[i, s, 1] + 0.05 * surprise * surprise
+                _learn_arrivals(arrivals, i, s, p_shown, added / dt)
             else:
-                # Trades hide what arrived meanwhile: count the usual arrivals as visible.
-                level[i, s, F_VISIBLE] += arrivals[i, s, 0] * dt
-                level[i, s, F_GUESSED] += arrivals[i, s, 1] * dt  # variance of that guess
+                # Trades hide what arrived meanwhile: count the usual arrivals for a queue of
+                # what the trades left as visible.
+                rate, variance = _expected_arrivals(arrivals, i, s, max(p_shown - hit, 0.0))
+                level[i, s, F_VISIBLE] += rate * dt
+                level[i, s, F_GUESSED] += variance * dt  # variance of that guess
                 sized = added >= min_refill_orders * typical and added >= min_refill_share * hit
                 if sized and new_orders <= 0:
                     level_int[i, s, I_REFILLS] += 1
@@ -225,6 +252,7 @@ def _walk(
                 and t - level_int[i, s, I_FIRST] >= min_held
             ):
                 level_int[i, s, I_RECORDED] = t  # when it became an iceberg
+                level_int[i, s, I_DETECTED_REFILLS] = level_int[i, s, I_REFILLS]
             if t - level_int[i, s, I_LAST_TRADE] > quiet_seconds:
                 if level_int[i, s, I_RECORDED] > 0 and event_count[0] < events.shape[0]:
                     _record(events, event_count, i, s, STATE_COMPLETED, level, level_int, t)
@@ -239,6 +267,39 @@ def _walk(
         prev_int[i, 0] = t
         prev_int[i, 1] = best_orders[j, 0]
         prev_int[i, 2] = best_orders[j, 1]
+
+
+# Moments of (queue shown, net arrivals a second) per level, exponentially weighted.
+A_X, A_Y, A_XX, A_XY, A_YY = range(5)
+A_FIELDS = 5
+A_WEIGHT = 0.05
+
+
+@numba.njit(cache=True)
+def _learn_arrivals(arrivals, i, s, shown, rate):
+    """Fold one no-trade second in: the queue it started with and its net arrivals."""
+    w = A_WEIGHT
+    arrivals[i, s, A_X] += w * (shown - arrivals[i, s, A_X])
+    arrivals[i, s, A_Y] += w * (rate - arrivals[i, s, A_Y])
+    arrivals[i, s, A_XX] += w * (shown * shown - arrivals[i, s, A_XX])
+    arrivals[i, s, A_XY] += w * (shown * rate - arrivals[i, s, A_XY])
+    arrivals[i, s, A_YY] += w * (rate * rate - arrivals[i, s, A_YY])
+
+
+@numba.njit(cache=True)
+def _expected_arrivals(arrivals, i, s, shown):
+    """Usual net arrivals a second at a queue of ``shown`` shares, and their variance:
+    arrivals less cancellations in proportion to the queue, ``a - c x shown``, fitted on the
+    level's quiet seconds (a depleted queue loses less to cancellations than a full one)."""
+    mx, my = arrivals[i, s, A_X], arrivals[i, s, A_Y]
+    var_x = arrivals[i, s, A_XX] - mx * mx
+    var_y = max(arrivals[i, s, A_YY] - my * my, 0.0)
+    if var_x <= 1e-9:
+        return my, var_y
+    cov = arrivals[i, s, A_XY] - mx * my
+    slope = min(max(cov / var_x, -1.0), 0.0)  # a cancellation share a second, 0-100 %
+    residual = max(var_y - slope * cov, 0.0)
+    return my + slope * (shown - mx), residual
 
 
 @numba.njit(cache=True)
@@ -256,10 +317,11 @@ def _record(events, event_count, i, s, end_state, level, level_int, last_seen):
     events[k, 9] = last_seen
     events[k, 10] = 1.0 if level_int[i, s, I_NATIVE] >= level_int[i, s, I_REPOSTS] else 0.0
     events[k, 11] = level_int[i, s, I_RECORDED]
+    events[k, 12] = level_int[i, s, I_DETECTED_REFILLS]
     event_count[0] = k + 1
 
 
-EVENT_FIELDS = 12
+EVENT_FIELDS = 13
 
 
 class LevelTracker:
@@ -276,8 +338,8 @@ class LevelTracker:
         self.prev_int = np.zeros((n, 3), dtype=np.int64)
         self.level = np.zeros((n, 2, F_FIELDS))
         self.level_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
-        # Usual net visible arrivals at the touch (shares/s) and their variance, per side.
-        self.arrivals = np.zeros((n, 2, 2))
+        # Moments of each touch's queue and net visible arrivals (shares/s), per side.
+        self.arrivals = np.zeros((n, 2, A_FIELDS))
         self._events = np.zeros((capacity, EVENT_FIELDS))
         self.dropped_events = 0
 
@@ -346,6 +408,7 @@ class LevelTracker:
             last_seen=int(event[9]),
             native=bool(event[10]),
             state=STATE_NAMES[int(event[2])],
+            refills_at_detection=int(event[12]),
         )
 
     def active(self) -> list[Iceberg]:
@@ -370,6 +433,7 @@ class LevelTracker:
                     last_seen=int(self.prev_int[row, 0]),
                     native=bool(native),
                     state="active",
+                    refills_at_detection=int(self.level_int[row, side, I_DETECTED_REFILLS]),
                 )
             )
         return found

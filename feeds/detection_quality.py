@@ -147,6 +147,7 @@ def run_benchmark(
 
     started = time.perf_counter()
     runs, curve_signals, truths = [], [], []
+    sizes = None  # what earlier seeds' icebergs taught, as a stored history would
     for seed in seeds:
         book = book_instruments(instruments, seed=seed)
         simulator = BookSimulator(book, SESSION_START, seed=seed, session_seconds=minutes * 60)
@@ -154,14 +155,20 @@ def run_benchmark(
         engine = SignalEngine(
             settings.model_copy(update={"min_confidence": 1, "max_daily_signals": 1000}), symbols
         )
-        signals, ended = [], []
+        if sizes is not None:
+            engine.sizes = sizes
+        signals, ended, estimated = [], [], {}
         for _ in range(minutes * 60):
             ticks = parse_kite_frame(simulator.frame())
             if len(ticks):
                 signals += engine.update(ticks)
-                ended += list(engine.ended_icebergs)
-                engine.ended_icebergs.clear()
+                ended += engine.take_ended_icebergs()
+                for iceberg in engine.icebergs():  # each one's estimate when first found
+                    estimated.setdefault(
+                        (iceberg.symbol, iceberg.side, iceberg.first_seen), iceberg
+                    )
         ended += list(engine.icebergs())
+        sizes = engine.sizes
         context = (
             simulator.icebergs,
             simulator.episodes,
@@ -181,6 +188,7 @@ def run_benchmark(
                         [Detection(i.symbol, i.side, i.detected_at) for i in ended], *context
                     )
                 ),
+                "sizes": size_coverage(list(estimated.values()), simulator.icebergs),
             }
         )
         curve_signals.append((iceberg_signals, context))
@@ -212,6 +220,32 @@ def run_benchmark(
         "runs": runs,
         "curve": curve,
     }
+
+
+def size_coverage(estimates, icebergs: list[IcebergTruth], tick: float = 0.05) -> dict:
+    """How often the estimated total's interval, as first published, held the whole order
+    of an agent that completed (its first display and its hidden reserve).
+
+    An estimate belongs to the agent of its symbol, side and price that was resting when the
+    level was first seen."""
+    completed = [t for t in icebergs if t.ended == "completed"]
+    covered = judged = 0
+    for truth in completed:
+        mine = [
+            e
+            for e in estimates
+            if e.symbol == truth.symbol
+            and SIDE_OF[e.side] == truth.side
+            and abs(e.price - truth.price) < tick / 2
+            and truth.start - 60 <= e.first_seen <= truth.end
+        ]
+        if not mine:
+            continue
+        first = min(mine, key=lambda e: e.detected_at)
+        whole = truth.peak + truth.hidden_total
+        judged += 1
+        covered += bool(first.total_low <= whole <= first.total_high)
+    return {"judged": judged, "covered": covered, "share": covered / judged if judged else None}
 
 
 def detections_of(signals) -> list[Detection]:

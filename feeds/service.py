@@ -32,9 +32,10 @@ from alerts import Alerts, channels_of, outcome_alert, signal_alert, watch_feed
 from config import parse_symbols
 from engine import FrameError, Signal, SignalEngine, parse_kite_frame
 from engine.history import SERIES
+from engine.levels import Iceberg
 from engine.outcomes import Outcome, OutcomeTracker, outcome_tracker, plan_quantity
 from engine.pcr import mock_pcr
-from engine.sessions import day_start_epoch, ist_day
+from engine.sessions import IST, day_start_epoch, ist_day
 from feeds.depth import DepthHistory
 from feeds.market_hours import market_phase
 from feeds.recording import FrameRecorder
@@ -42,6 +43,7 @@ from feeds.sources import FrameSource, ReplaySource, SimulatorSource
 
 log = logging.getLogger("feeds.service")
 KNOWN_EVENT_DAYS = 30  # how far back stored signals are recognised when produced again
+ICEBERG_HISTORY_DAYS = 30  # how far back stored icebergs teach the hidden-size estimate
 
 SourceFactory = Callable[[object, list[str]], FrameSource]
 
@@ -104,6 +106,7 @@ class MarketSnapshot:
     status: dict = field(default_factory=dict)
     active: tuple[Signal, ...] = ()  # signals still open (no target, stop or expiry yet)
     outcomes: tuple[tuple[Signal, Outcome], ...] = ()  # recently closed, oldest first
+    icebergs: tuple[Iceberg, ...] = ()  # active now, with their estimated totals
 
 
 class MarketService:
@@ -232,6 +235,7 @@ class MarketService:
             )
             self._resume_open_signals(run)
             self._take_up_stored_signals(run)
+            self._learn_stored_icebergs(run)
             if self.settings.record_frames and name != "replay":
                 run.recorder = self._open_recorder(candidate)
             run.threads = [
@@ -367,6 +371,19 @@ class MarketService:
         if counted:
             log.info("%d signals already issued today count against MAX_DAILY_SIGNALS", counted)
 
+    def _learn_stored_icebergs(self, run: _Run) -> None:
+        """The stored icebergs of the last ICEBERG_HISTORY_DAYS teach the hidden-size
+        estimate how many refills icebergs survive, before today's first one ends."""
+        if self.store is None or len(run.engine.sizes):
+            return  # no store, or carried over from the engine this one continues
+        since = (datetime.now(IST) - timedelta(days=ICEBERG_HISTORY_DAYS)).date()
+        try:
+            refills, completed = self.store.iceberg_lifetimes(since)
+        except Exception as error:
+            log.warning("could not read the stored icebergs: %s", error)
+            return
+        run.engine.sizes.learn(refills, completed)
+
     def _follow(self, run: _Run, signal_id: str, signal: Signal) -> None:
         run.tracker.follow(
             signal_id,
@@ -494,6 +511,12 @@ class MarketService:
             self.engine_errors += 1
             log.exception("engine update failed; the frame is skipped")
             return
+        ended = engine.take_ended_icebergs()
+        if self.writer is not None:
+            for iceberg in ended:
+                self.writer.submit_iceberg(
+                    database.iceberg_row(iceberg, run.name, run.source.simulated)
+                )
         if engine.future_ticks > future or engine.ancient_ticks > ancient:
             log.warning(
                 "rejected %d ticks stamped ahead of their arrival and %d absurdly old ones",
@@ -626,7 +649,12 @@ class MarketService:
         metrics = engine.snapshot() if engine is not None else pd.DataFrame()
         signals = tuple(self._signals)
         return MarketSnapshot(
-            metrics, signals, self.status(), self.active_signals(), tuple(self._outcomes)
+            metrics,
+            signals,
+            self.status(),
+            self.active_signals(),
+            tuple(self._outcomes),
+            engine.icebergs() if engine is not None else (),
         )
 
     def open_signal_ids(self) -> set[str]:
@@ -670,6 +698,15 @@ class MarketService:
         token = engine.token_of(symbol)
         self.depth.watch(token)
         return self.depth.frame(token)
+
+    def icebergs(self, symbol: str | None = None) -> list[Iceberg]:
+        """The icebergs that ended lately and those active now (``symbol``'s, or all),
+        oldest first: for the charts' markers."""
+        engine = self.engine
+        if engine is None:
+            return []
+        seen = list(engine.ended_icebergs.copy()) + list(engine.icebergs())
+        return [i for i in seen if symbol is None or i.symbol == symbol]
 
     def history_revision(self) -> tuple[int, int]:
         """Changes whenever the charts' history has a new sample (or a new engine)."""

@@ -11,7 +11,8 @@ import pytest
 from starlette.requests import Request
 
 import api
-from database import SignalStore
+from database import SignalStore, iceberg_row
+from engine.levels import Iceberg
 from tests.db_rows import outcome_dict, signal_dict
 from tests.server import running_server
 
@@ -39,6 +40,10 @@ def seed(data_dir, count: int) -> list[str]:
         for n, signal_id in enumerate(ids)
     ]
     store.write_batch(rows, [outcome_dict("s00", now, 2.0, "target")])
+    start = int(datetime.now(UTC).timestamp()) - 600
+    ended = Iceberg("TCS", "ASK", 3500.0, 200.0, 5, 1500.0, 2600.0, start, start + 60, start + 300,
+                    False, "completed")  # fmt: skip
+    store.write_batch([], [], icebergs=[iceberg_row(ended, "simulator", True)])
     store.close()
     return ids
 
@@ -86,8 +91,18 @@ def test_the_api_pages_signals_with_a_token_and_says_what_is_wrong(tmp_path):
         assert {row["symbol"] for row in snapshot["instruments"]} >= {"RELIANCE", "TCS"}
         status, active = get(f"{base}/signals/active")
         assert status == 200 and isinstance(active["signals"], list)
+        status, icebergs = get(f"{base}/icebergs")
+        assert status == 200 and isinstance(icebergs["active"], list) and icebergs["stored"]
+        [ended] = icebergs["ended"]
+        assert (ended["symbol"], ended["side"], ended["refills"]) == ("TCS", "ASK", 5)
+        assert ended["first_seen"].endswith("+05:30")
+        assert get(f"{base}/icebergs?days=31")[1]["parameter"] == "days"
         status, document = get(f"{base}/openapi.json")
-        assert status == 200 and set(document["paths"]) >= {"/api/v1/signals", "/api/v1/snapshot"}
+        assert status == 200 and set(document["paths"]) >= {
+            "/api/v1/signals",
+            "/api/v1/snapshot",
+            "/api/v1/icebergs",
+        }
 
 
 def test_without_a_token_configured_the_api_is_off(tmp_path):

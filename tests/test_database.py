@@ -333,3 +333,31 @@ def test_an_outcome_whose_signal_was_never_stored_does_not_lose_the_rest(store):
     assert store.history(HistoryFilter())["outcome"].tolist() == ["stop"]
     assert writer.status()["dropped"] == 1
     assert "outcome ghost not stored" in writer.status()["last_error"]
+
+
+def test_ended_icebergs_are_stored_once_and_teach_the_size_estimate(store):
+    from engine.levels import Iceberg
+
+    start = int(T0.timestamp())
+
+    def iceberg(symbol: str, refills: int, state: str) -> Iceberg:
+        return Iceberg(
+            symbol, "BID", 100.0, 500.0, refills, 4_000.0, 9_000.0,
+            start, start + 60, start + 300, True, state,
+        )  # fmt: skip
+
+    ended = [iceberg("TCS", 6, "completed"), iceberg("INFY", 4, "broken")]
+    writer = SignalWriter(store)
+    for item in ended + ended[:1]:  # the same iceberg twice: stored once
+        writer.submit_iceberg(database.iceberg_row(item, "simulator", True))
+    writer.close()
+    assert writer.status()["written_icebergs"] == 3 and writer.status()["dropped"] == 0
+    stored = store.icebergs(T0.date())
+    assert sorted(stored["symbol"]) == ["INFY", "TCS"]
+    assert str(stored["first_seen"].iloc[0].tz) in ("IST", "Asia/Kolkata", "UTC+05:30")
+    refills, completed = store.iceberg_lifetimes(T0.date())
+    assert sorted(zip(refills.tolist(), completed.tolist(), strict=True)) == [
+        (4, False),
+        (6, True),
+    ]
+    assert store.icebergs(T0.date() + timedelta(days=1)).empty

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from engine.hidden_size import NATIVE_MAX_REFILLS, survival, total_size
 
@@ -44,3 +45,27 @@ def test_the_interval_covers_most_true_totals():
         for k, total in zip(seen, truth, strict=True)
     ]
     assert np.mean(covered) >= 0.8
+
+
+def test_a_level_refilling_more_often_than_one_native_order_can_goes_unbounded():
+    counts, s = survival(np.arange(3, 40), np.ones(37, bool))
+    beyond = total_size(100, NATIVE_MAX_REFILLS + 3, counts, s, native=True)
+    assert beyond.high > 100 * (1 + NATIVE_MAX_REFILLS + 3) and not beyond.capped
+
+
+def test_the_size_model_counts_active_icebergs_as_censored():
+    from types import SimpleNamespace
+
+    from engine.hidden_size import SizeModel
+
+    model = SizeModel()
+    model.learn([4, 5, 6, 7, 8], [True] * 5)
+    young = SimpleNamespace(peak=100.0, refills=3, native=False)
+    [alone] = model.estimate([young])
+    assert alone.low == 100 * 5 and alone.high <= 100 * 9  # between the ends seen
+    # Many icebergs still going past 8 refills: the curve no longer ends at 8.
+    veterans = [SimpleNamespace(peak=100.0, refills=12, native=False)] * 20
+    [crowded, *_] = model.estimate([young, *veterans])
+    assert crowded.median > alone.median and crowded.capped  # open-ended beyond 8
+    with pytest.raises(ValueError, match="one value per iceberg"):
+        model.learn([1, 2], [True])

@@ -84,3 +84,27 @@ def test_the_engine_runs_the_tracker_on_its_batches_and_publishes_the_icebergs(s
         engine.update(ticks[second : second + 1])
     [iceberg] = engine.icebergs()
     assert (iceberg.symbol, iceberg.side, iceberg.state) == ("AAA", "BID", "active")
+
+
+def test_the_engine_estimates_each_icebergs_total_and_hands_over_the_ended_ones(settings):
+    from engine import SignalEngine
+
+    engine = SignalEngine(settings, {101: "AAA"})
+    engine.sizes.learn([5, 10, 20, 30, 40, 60], [True] * 6)  # a stored history
+    shown = [500, 200] * 20 + [500]
+    ticks = book(len(shown), shown, [5] * len(shown), 300)
+    for second in range(len(ticks)):
+        engine.update(ticks[second : second + 1])
+    [iceberg] = engine.icebergs()
+    assert iceberg.total_low <= iceberg.total <= iceberg.total_high
+    assert iceberg.total_low >= iceberg.peak * (1 + iceberg.refills)  # at least what was seen
+    described = iceberg.as_json()
+    assert described["first_seen"].endswith("+05:30") and described["total"] == round(iceberg.total)
+    assert engine.take_ended_icebergs() == []
+    through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
+    through["bid_price"][:, 0], through["ask_price"][:, 0] = 99.95, 100.0
+    through["last_price"] = 99.95
+    engine.update(through)
+    [ended] = engine.take_ended_icebergs()
+    assert ended.state == "broken" and engine.take_ended_icebergs() == []
+    assert len(engine.sizes) == 7 and engine.icebergs() == ()

@@ -6,7 +6,7 @@ import itertools
 import threading
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -220,11 +220,17 @@ def test_signals_and_their_outcomes_are_stored_and_open_ones_resume_after_a_rest
     service.start()
     try:
         assert wait_for(
-            lambda: service.outcomes_total >= 2 and service.open_signal_ids(), timeout=90
+            lambda: (
+                service.outcomes_total >= 2
+                and service.open_signal_ids()
+                and service.engine.ended_icebergs
+            ),
+            timeout=90,
         )
     finally:
         service.stop()
     signals_seen, outcomes_seen = service.signals_total, service.outcomes_total
+    icebergs_seen = len(service.engine.ended_icebergs)
     left_open = service.open_signal_ids()
     assert left_open
     service.close()
@@ -236,12 +242,15 @@ def test_signals_and_their_outcomes_are_stored_and_open_ones_resume_after_a_rest
     assert stored["simulated"].all()
     history = store.history(HistoryFilter(outcomes=["open"]))
     assert set(history["id"]) == set(left_open)
+    # Every iceberg that ended was stored, and a restart learns their lifetimes.
+    assert len(store.icebergs(date(2000, 1, 1))) == icebergs_seen
 
     # A restart within the horizon follows the open signals again, and decides them only
     # on prices after each signal: never on the restarted warm-up's older ticks.
     restarted = MarketService(config)
     try:
         restarted.start()
+        assert len(restarted.engine.sizes) == icebergs_seen
         assert restarted.open_signal_ids() == left_open
         assert restarted.status()["signals_open"] == len(left_open)
         assert wait_for(lambda: restarted.ticks_total >= 900 * 4, timeout=60)
