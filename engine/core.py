@@ -38,6 +38,7 @@ from engine.factors import (
 )
 from engine.hidden_size import SizeModel
 from engine.history import MetricHistory
+from engine.iceberg_evidence import evidence_points
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strongest_side
 from engine.levels import Iceberg, LevelTracker
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
@@ -46,7 +47,6 @@ from engine.risk import in_the_way, position_size, risk_levels
 from engine.sessions import IST, IST_ZONE, in_continuous_session, in_opening_minutes, ist_day
 from engine.signals import (
     FACTOR_NAMES,
-    MAX_POINTS,
     NO_SIGNAL,
     SIGNAL_CODES,
     SIGNAL_DIRECTION,
@@ -127,6 +127,12 @@ class SignalEngine:
         # Each instrument's best bid and ask followed through time (engine/levels.py). Its
         # icebergs are published for pages and tools; they do not drive signals yet.
         self.levels = LevelTracker(self._symbols)
+        self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)  # the latest, for pages
+        self._unsaved_icebergs: deque[Iceberg] = deque(maxlen=10_000)  # take_ended_icebergs
+        self._icebergs: tuple[Iceberg, ...] = ()
+        self._icebergs_key: tuple = ()
+        # How many refills icebergs survive, for each active one's total (hidden_size.py).
+        self.sizes = SizeModel()
         # What is normal for each instrument's institutional ratio (engine/baseline.py),
         # moved once a bucket.
         self.ratio_baseline = RobustBaseline(n, min_samples=12)
@@ -136,12 +142,6 @@ class SignalEngine:
         self.history = MetricHistory(n, max(chart_samples, 2), settings.bucket_seconds)
         # One-minute bars: the holding horizon's volatility for the plans (engine/bars.py).
         self.bars = MinuteBars(n, capacity=max(2 * settings.risk_horizon_minutes, 30))
-        self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)  # the latest, for pages
-        self._unsaved_icebergs: deque[Iceberg] = deque(maxlen=10_000)  # take_ended_icebergs
-        self._icebergs: tuple[Iceberg, ...] = ()
-        self._icebergs_key: tuple = ()
-        # How many refills icebergs survive, for each active one's total (hidden_size.py).
-        self.sizes = SizeModel()
 
     # ----------------------------------------------------------------------------- inputs
     @property
@@ -407,18 +407,31 @@ class SignalEngine:
         # A locked (one-sided) book is shown as such and never scored.
         ready = (coverage >= settings.min_window_coverage) & ~np.isnan(move)
         scorable = ready & (book == BOOK_TWO_SIDED)
+        typical_minute_volume = np.divide(
+            baseline_volume * 60.0,
+            baseline_seconds,
+            out=np.full(len(ratio), np.nan),
+            where=baseline_seconds >= settings.window_seconds,
+        )
+        hidden, evidence = evidence_points(
+            self._icebergs,
+            self._row_of_symbol,
+            typical_minute_volume,
+            (self.ratio_baseline.z(bid_ratio), self.ratio_baseline.z(ask_ratio)),
+            self.levels.settings.min_refills,
+            settings.min_ratio_z,
+        )
+        tape = order_imbalance(window["buy_volume"], window["sell_volume"])
         candidates = generate_signal(
-            ratio,
-            side,
             imbalance,
             surge,
             move,
             self._pcr_bias,
             settings,
             ready=scorable,
-            bid_ratio=bid_ratio,
-            ask_ratio=ask_ratio,
-            ratio_z=ratio_z,
+            hidden=hidden,
+            evidence=evidence,
+            tape_imbalance=tape,
         )
         # Rank only the candidates here; the snapshot ranks everyone when a page asks.
         candidates_rows = np.flatnonzero(candidates.signal_code)
@@ -432,6 +445,9 @@ class SignalEngine:
             "absorbed_side": side,
             "book_state": book,
             "order_imbalance": imbalance,
+            "tape_imbalance": tape,
+            "hidden_buyer": hidden[:, 0],
+            "hidden_seller": hidden[:, 1],
             "total_imbalance": total_imbalance,
             "depth_imbalance": depth_imbalance,
             "volume_surge": surge,
@@ -451,6 +467,7 @@ class SignalEngine:
             "signal_code": candidates.signal_code,
             "confidence": candidates.confidence,
             "points": candidates.points,
+            "possible_points": candidates.possible,
             "rank_points": ranks,
             # copies of the live state, so the published snapshot never changes under a reader
             "last_price": state.last_price.copy(),
@@ -498,7 +515,7 @@ class SignalEngine:
                 name: int(metrics["points"][name][row]) for name in FACTOR_NAMES
             }
             factors["total"] = sum(factors.values())
-            factors["max"] = MAX_POINTS
+            factors["max"] = int(metrics["possible_points"][row])
             factors["absorbed_side"] = SIDE_NAMES[int(metrics["absorbed_side"][row])]
             factors["price_move_atr"] = round(float(metrics["price_move_atr"][row]), 2)
             factors["pcr_origin"] = str(metrics["pcr_origin"][row]) or "none"

@@ -100,19 +100,22 @@ def check_order_imbalance(settings) -> str:
 def check_confidence_bounds(settings) -> str:
     rng = np.random.default_rng(7)
     n = 20_000
+    hidden = rng.random((n, 2)) < 0.3
     candidates = generate_signal(
-        institutional_ratio=rng.choice([np.nan, 0.0, 1.0, 3.0, 8.0, 1e6], n),
-        absorbed_side=rng.choice([-1, 0, 1], n),
         order_imbalance=rng.uniform(-1, 1, n),
         volume_surge=rng.choice([np.nan, 0.5, 2.5, 5.0, 1e9], n),
         price_move_atr=rng.normal(0, 2, n),
         pcr_bias=rng.choice([np.nan, -1.0, 0.0, 1.0], n),
         settings=settings,
+        hidden=hidden,
+        evidence=np.where(hidden, rng.integers(0, 5, (n, 2)), 0),
+        tape_imbalance=rng.uniform(-1, 1, n),
     )
     confidence = candidates.confidence
     total = sum(candidates.points.values())
     require(np.all((confidence >= 0) & (confidence <= 10)), "confidence outside 0-10")
-    require(np.all(total <= MAX_POINTS), "points above the maximum")
+    require(np.all(total <= candidates.possible), "points above the maximum")
+    require(np.all(candidates.possible <= MAX_POINTS), "a maximum above the table's")
     require(np.all(confidence[candidates.signal_code == 0] == 0), "non-signal with a score")
     issued = int(np.count_nonzero(candidates.signal_code))
     return f"{n} random instruments, {issued} candidates, confidence within 0-10"

@@ -1,38 +1,44 @@
 """Signal rules and the explainable confidence score.
 
-Rules (all per instrument, on the window's metrics; an instrument must be ``ready``):
+Rules (all per instrument; an instrument must be ``ready``):
 
 =============  ==============================================================================
-ACCUMULATION   institutional ratio >= threshold on the BID side (selling absorbed by a hidden
-               buyer) and unusual for the instrument (robust z >= MIN_RATIO_Z against its own
-               history), visible selling (order imbalance <= -IMBALANCE_THRESHOLD), price
-               stable (|move| <= STABLE_MOVE_ATR)
-DISTRIBUTION   the mirror: ratio >= threshold (and unusual) on the ASK side, visible buying,
-               price capped
-BUY            strong visible buying (imbalance >= STRONG_IMBALANCE), volume surge
+ACCUMULATION   a hidden buyer at the bid (an active iceberg of the level tracker: refills at
+               one price that held while more traded there than the book ever showed) and no
+               hidden seller at the ask, under selling in the **trade flow** (the window's
+               seller- minus buyer-initiated volume, over both, >= IMBALANCE_THRESHOLD)
+DISTRIBUTION   the mirror: a hidden seller at the ask under buying in the trade flow
+BUY            strong visible buying (book imbalance >= STRONG_IMBALANCE), volume surge
                (>= VOLUME_SURGE_THRESHOLD), price rising (move >= TREND_MOVE_ATR), and PCR not
                bearish (a bullish PCR confirms and scores; a bearish one vetoes)
 SELL           the mirror of BUY
 =============  ==============================================================================
 
-The conditions are mutually exclusive, so an instrument has at most one candidate type.
+The conditions are mutually exclusive, so an instrument has at most one candidate type. The
+iceberg holding its price is the "stable price" of accumulation: no ATR test is needed, and
+momentum that simply bounces between bid and ask is not mistaken for absorption.
 
 Confidence. Each factor gives points, kept in ``Signal.factors``:
 
-=================  =====  ===========================================================
-factor             points  when
-=================  =====  ===========================================================
-base               3 / 2  ACCUMULATION or DISTRIBUTION / BUY or SELL
-pcr                4 2 1 0  bias confirms / neutral / no PCR / contradicts
-imbalance          3 / 2  pressure in the rule's direction >= STRONG / >= threshold
-institutional      3 / 2  ratio of the side in the signal's favour (the bid's for the long
-                          types, the ask's for the short) >= 2 x threshold / >= threshold
-volume_surge       2 / 1  surge >= 2 x threshold / >= threshold (0 below or unknown)
-=================  =====  ===========================================================
+=================  =======  ===========================================================
+factor             points   when
+=================  =======  ===========================================================
+base               3 / 2    ACCUMULATION or DISTRIBUTION / BUY or SELL
+pcr                4 / 0    the PCR's bias confirms / contradicts; a neutral or unknown
+                            PCR says nothing and is left out of the total
+imbalance          3 / 2    pressure in the rule's direction >= STRONG / >= threshold
+                            (trade flow for ACC/DIS, the visible book for BUY/SELL)
+institutional      0-4      iceberg evidence in the signal's favour (a hidden buyer for
+                            the long types, a hidden seller for the short ones), a point
+                            each for refills, size, time held and an unusual ratio
+                            (:mod:`engine.iceberg_evidence`)
+volume_surge       2 / 1    surge >= 2 x threshold / >= threshold (0 below or unknown)
+=================  =======  ===========================================================
 
-The points (at most 15) map linearly to ``confidence = 10 x points / 15``, rounded to one
-decimal and clamped to 0-10. A linear map rather than clamping the sum at 10 keeps every
-factor able to move the score: with a clamp, 10 to 15 points would all read "10".
+``confidence = 10 x points / possible``, rounded to one decimal: ``possible`` is 16, or 12
+when the PCR has no opinion, so a missing input neither helps nor caps a signal (an
+ACCUMULATION on a stock without options can reach 10). A linear map rather than clamping
+keeps every factor able to move the score.
 """
 
 from __future__ import annotations
@@ -44,11 +50,17 @@ from typing import Any
 
 import numpy as np
 
-from engine.institutional import ABSORBED_ASK, ABSORBED_BID
+from engine import iceberg_evidence
 
 FACTOR_NAMES = ("base", "pcr", "imbalance", "institutional", "volume_surge")
-FACTOR_MAX_POINTS = {"base": 3, "pcr": 4, "imbalance": 3, "institutional": 3, "volume_surge": 2}
-MAX_POINTS = sum(FACTOR_MAX_POINTS.values())  # 15
+FACTOR_MAX_POINTS = {
+    "base": 3,
+    "pcr": 4,
+    "imbalance": 3,
+    "institutional": iceberg_evidence.MAX_POINTS,
+    "volume_surge": 2,
+}
+MAX_POINTS = sum(FACTOR_MAX_POINTS.values())  # 16
 
 
 class SignalType(StrEnum):
@@ -146,6 +158,7 @@ class SignalCandidates:
     signal_code: np.ndarray
     points: dict[str, np.ndarray]
     confidence: np.ndarray
+    possible: np.ndarray  # the points each instrument could score (16, or 12 with no PCR view)
 
     @property
     def signal_type(self) -> np.ndarray:
@@ -158,50 +171,41 @@ def _tiered(value: np.ndarray, low: float, high: float, low_points: int, high_po
 
 
 def generate_signal(
-    institutional_ratio,
-    absorbed_side,
     order_imbalance,
     volume_surge,
     price_move_atr,
     pcr_bias,
     settings,
     ready=True,
-    bid_ratio=None,
-    ask_ratio=None,
-    ratio_z=None,
+    hidden=None,
+    evidence=None,
+    tape_imbalance=None,
 ) -> SignalCandidates:
     """Classify instruments into signal candidates and score them (see the module docstring).
 
-    Arrays (or scalars) per instrument: ``absorbed_side`` is ABSORBED_BID / ABSORBED_ASK / 0;
-    ``pcr_bias`` is +1 bullish, -1 bearish, 0 neutral, NaN unknown. ``settings`` supplies the
-    thresholds (``config.Settings``). ``bid_ratio`` / ``ask_ratio`` are each side's own ratio
-    (:func:`engine.institutional.side_ratios`); without them only ``institutional_ratio`` of
-    the side in the signal's favour scores. ``ratio_z`` is how unusual the ratio is for each
-    instrument (:mod:`engine.baseline`; NaN unknown): ACCUMULATION and DISTRIBUTION need it
-    at least ``MIN_RATIO_Z``; without it that test is skipped.
+    Arrays (or scalars) per instrument: ``order_imbalance`` of the visible book and
+    ``tape_imbalance`` of the window's trade flow (buyer- minus seller-initiated volume over
+    both; the book's when not given), -1..1; ``pcr_bias`` +1 bullish, -1 bearish, 0 neutral,
+    NaN unknown. ``hidden`` (instruments x 2, bool) and ``evidence`` (instruments x 2,
+    points) come from :func:`engine.iceberg_evidence.evidence_points`: column 0 a hidden
+    buyer at the bid, column 1 a hidden seller at the ask (none when not given).
+    ``settings`` supplies the thresholds (``config.Settings``).
     """
-    ratio = np.atleast_1d(np.asarray(institutional_ratio, dtype=np.float64))
-    shape = ratio.shape
-    side = np.broadcast_to(absorbed_side, shape)
-    imbalance = np.broadcast_to(np.asarray(order_imbalance, dtype=np.float64), shape)
+    imbalance = np.atleast_1d(np.asarray(order_imbalance, dtype=np.float64))
+    shape = imbalance.shape
+    tape = imbalance if tape_imbalance is None else np.asarray(tape_imbalance, np.float64)
+    tape = np.broadcast_to(np.nan_to_num(tape, nan=0.0), shape)
     surge = np.broadcast_to(np.asarray(volume_surge, dtype=np.float64), shape)
     move = np.broadcast_to(np.asarray(price_move_atr, dtype=np.float64), shape)
     bias = np.broadcast_to(np.asarray(pcr_bias, dtype=np.float64), shape)
     ready = np.broadcast_to(np.asarray(ready, dtype=bool), shape)
+    sides = (*shape, 2)
+    hidden = np.broadcast_to(np.zeros(sides, bool) if hidden is None else hidden, sides)
+    evidence = np.broadcast_to(0 if evidence is None else evidence, sides)
 
-    threshold = settings.institutional_threshold
-    stable = np.abs(move) <= settings.stable_move_atr
-    flagged = np.nan_to_num(ratio, nan=0.0) >= threshold
-    if ratio_z is not None:
-        unusual = np.broadcast_to(np.asarray(ratio_z, dtype=np.float64), shape)
-        flagged = flagged & (np.nan_to_num(unusual, nan=-np.inf) >= settings.min_ratio_z)
     surging = np.nan_to_num(surge, nan=0.0) >= settings.volume_surge_threshold
-    accumulation = (
-        flagged & (side == ABSORBED_BID) & (imbalance <= -settings.imbalance_threshold) & stable
-    )
-    distribution = (
-        flagged & (side == ABSORBED_ASK) & (imbalance >= settings.imbalance_threshold) & stable
-    )
+    accumulation = hidden[:, 0] & ~hidden[:, 1] & (tape <= -settings.imbalance_threshold)
+    distribution = hidden[:, 1] & ~hidden[:, 0] & (tape >= settings.imbalance_threshold)
     buy = (
         (imbalance >= settings.strong_imbalance)
         & surging
@@ -221,31 +225,30 @@ def generate_signal(
 
     direction = SIGNAL_DIRECTION[code].astype(np.float64)
     active = code != NO_SIGNAL
-    pcr_points = np.where(
-        np.isnan(bias), 1, np.where(bias == 0, 2, np.where(bias * direction > 0, 4, 0))
-    )
-    pressure = imbalance * RULE_PRESSURE[code]
-    # Only absorption in the signal's favour is evidence for it: a hidden buyer at the bid
-    # for the long signals, a hidden seller at the ask for the short ones. A hidden seller
-    # soaking up the buying behind a BUY is evidence against it and scores nothing.
-    if bid_ratio is not None and ask_ratio is not None:
-        bid = np.broadcast_to(np.asarray(bid_ratio, dtype=np.float64), shape)
-        ask = np.broadcast_to(np.asarray(ask_ratio, dtype=np.float64), shape)
-        supporting = np.where(direction > 0, bid, ask)
-    else:
-        supporting = np.where(side == direction, ratio, np.nan)
+    opinion = ~np.isnan(bias) & (bias != 0)  # a PCR that leans one way
+    pcr_points = np.where(opinion & (bias * direction > 0), 4, 0)
+    # Iceberg signals read the pressure they absorb from the trade flow; momentum from the
+    # visible book.
+    pressure = np.where(code <= 2, tape, imbalance) * RULE_PRESSURE[code]
+    # Only a hidden order in the signal's favour is evidence for it: a buyer at the bid for
+    # the long signals, a seller at the ask for the short ones. A hidden seller soaking up
+    # the buying behind a BUY is evidence against it and scores nothing.
+    favour = np.where(direction > 0, evidence[:, 0], evidence[:, 1])
     points = {
         "base": np.where(code <= 2, 3, 2),
         "pcr": pcr_points,
         "imbalance": _tiered(
             pressure, settings.imbalance_threshold, settings.strong_imbalance, 2, 3
         ),
-        "institutional": _tiered(supporting, threshold, 2 * threshold, 2, 3),
+        "institutional": favour,
         "volume_surge": _tiered(
             surge, settings.volume_surge_threshold, 2 * settings.volume_surge_threshold, 1, 2
         ),
     }
     points = {name: np.where(active, value, 0).astype(np.int8) for name, value in points.items()}
     total = sum(points.values())
-    confidence = np.clip(np.round(10.0 * total / MAX_POINTS, 1), 0.0, 10.0)
-    return SignalCandidates(signal_code=code, points=points, confidence=confidence)
+    possible = np.where(opinion, MAX_POINTS, MAX_POINTS - FACTOR_MAX_POINTS["pcr"])
+    confidence = np.clip(np.round(10.0 * total / possible, 1), 0.0, 10.0)
+    return SignalCandidates(
+        signal_code=code, points=points, confidence=confidence, possible=possible
+    )

@@ -27,13 +27,17 @@ skipped or sent twice. Liquidity varies about tenfold across instruments. Not ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
 
 from engine.ticks import MODE_FULL, empty_ticks, encode_kite_frame
-from feeds.simulator import Episode  # a confounder here: news, spoof, momentum, opening
+from feeds.simulator import (  # an Episode is a confounder here: news, spoof, momentum
+    Episode,
+    SimulatedInstrument,
+    option_chain,
+)
 
 TICK = 0.05
 GRID = 800  # price levels per instrument; the price starts in the middle
@@ -94,6 +98,30 @@ def book_instruments(count: int, seed: int, thin_share: float = 0.25) -> list[Bo
             )
         )
     return instruments
+
+
+def book_instruments_like(
+    known: list[SimulatedInstrument], seed: int, thin_share: float = 0.0
+) -> list[BookInstrument]:
+    """Book instruments for named ones (the app's watchlist): each keeps its symbol, token
+    and price and draws its liquidity (tenfold range) from its own name, so a symbol trades
+    alike whatever else is watched."""
+    books = []
+    for instrument in known:
+        name = sum((k + 1) * ord(c) for k, c in enumerate(instrument.symbol))
+        rng = np.random.default_rng([seed, name])
+        thin = bool(thin_share) and rng.random() < thin_share
+        books.append(
+            BookInstrument(
+                symbol=instrument.symbol,
+                instrument_token=instrument.instrument_token,
+                price=float(np.round(instrument.price / TICK) * TICK),
+                volume_rate=float(np.exp(rng.uniform(np.log(60), np.log(600)))),
+                touch_seconds=float(rng.uniform(1.0, 2.5) if thin else rng.uniform(8, 20)),
+                thin=thin,
+            )
+        )
+    return books
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -181,9 +209,11 @@ def _step(
         bias = episode_side[i]
         # ---- the visible book: limit arrivals near the touch, cancellations everywhere
         bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
-        if bb < 0:
-            bb = min(ba, GRID) - 1
-        if ba >= GRID:
+        if bb < 0 and ba >= GRID:  # an empty book: orders arrive around the last trade
+            bb, ba = int(last[i]) - 1, int(last[i]) + 1
+        elif bb < 0:
+            bb = ba - 1
+        elif ba >= GRID:
             ba = bb + 1
         crowd = (3.0 if kind == E_NEWS else 1.0) * (1.5 if opening else 1.0)
         for d in range(DEPTH_LEVELS):
@@ -200,20 +230,20 @@ def _step(
                     elif side == 1 and level > bb:
                         ask[i, level] += size
                         ask_orders[i, level] += 1
-        # Inside a spread wider than a tick, new orders improve the touch.
+        # Inside a spread wider than a tick, new orders improve the touch, each from either
+        # side at random (a fixed order would let one side close every gap: a drift).
         if ba - bb > 1:
-            for side in range(2):
-                for _ in range(np.random.poisson(arrival[i] * 2.0 * crowd)):
-                    size = max(1.0, np.round(np.random.lognormal(np.log(order_size[i]), 0.7)))
-                    if side == 0:
-                        bid[i, bb + 1] += size
-                        bid_orders[i, bb + 1] += 1
-                    else:
-                        ask[i, ba - 1] += size
-                        ask_orders[i, ba - 1] += 1
-                    bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
-                    if ba - bb <= 1:
-                        break
+            for _ in range(np.random.poisson(arrival[i] * 4.0 * crowd)):
+                size = max(1.0, np.round(np.random.lognormal(np.log(order_size[i]), 0.7)))
+                if np.random.random() < 0.5:
+                    bid[i, bb + 1] += size
+                    bid_orders[i, bb + 1] += 1
+                else:
+                    ask[i, ba - 1] += size
+                    ask_orders[i, ba - 1] += 1
+                bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
+                if ba - bb <= 1:
+                    break
         chance = 0.04 * (2.0 if opening else 1.0)
         _cancel(bid[i], bid_orders[i], chance)
         _cancel(ask[i], ask_orders[i], chance)
@@ -304,8 +334,9 @@ class BookSimulator:
 
     ``step()`` advances one second and returns the ticks (empty when the snapshot is
     skipped), ``frame()`` the Kite frame. ``icebergs`` and ``episodes`` are the ground truth.
-    ``iceberg_share`` of the instruments carry iceberg agents; strengths (refills of the peak
-    per minute) are drawn from ``strengths``.
+    Instruments that are not thin carry iceberg agents; strengths (refills of the peak per
+    minute) are drawn from ``strengths``. ``demo_at`` (seconds after ``start``) puts a hidden
+    buyer on the first instrument then, under a burst of selling (the dashboard's demo).
     """
 
     def __init__(
@@ -321,6 +352,7 @@ class BookSimulator:
         native_share: float = 0.7,
         skip_chance: float = 0.03,
         repeat_chance: float = 0.02,
+        demo_at: int | None = None,
     ) -> None:
         self.instruments = instruments
         self.start, self.now = start, start - 1
@@ -364,7 +396,13 @@ class BookSimulator:
         self._high = np.full(n, -np.inf)
         self._low = np.full(n, np.inf)
         self._open = np.full(n, np.nan)
+        self._close = np.array([i.price for i in instruments])  # the previous close
+        # Option chains draw from their own generator: they are asked for from another thread.
+        self._chain_rng = np.random.default_rng([seed, 2])
+        self._pcr = self._chain_rng.uniform(0.85, 1.15, n)
         self._previous: np.ndarray | None = None
+        if demo_at is not None and n:
+            self._schedule_demo(int(demo_at))
 
     # ------------------------------------------------------------------------ schedule
     def _schedule_icebergs(self, gap: float) -> None:
@@ -413,14 +451,60 @@ class BookSimulator:
                     )
                 )
 
+    def _schedule_demo(self, at: int) -> None:
+        """A native hidden buyer on the first instrument at ``start + at``, met by three
+        minutes of heavy selling: sellers hit it while it holds the price."""
+        when = self.start + at
+        self._ice_plan[0] = [p for p in self._ice_plan[0] if abs(p[0] - when) > 900]
+        self._ice_plan[0].insert(0, (when, 10.0, 1, True, True))
+        keep = self._confounders[:, 0] != 0 if len(self._confounders) else []
+        demo = np.array([[0, E_NEWS, when, when + 180, -1]], dtype=np.int64)
+        self._confounders = np.concatenate([self._confounders[keep], demo])
+        self.episodes = [e for e in self.episodes if e.symbol != self.instruments[0].symbol]
+        self.episodes.append(Episode(self.instruments[0].symbol, "news", when, when + 180))
+
+    def continued(self, seed: int, session_seconds: int | None = None) -> BookSimulator:
+        """The next session, from the second after this one: each instrument at its last
+        price with its day's volume, open, high, low and previous close carried over."""
+        prices = self.last_prices()
+        following = BookSimulator(
+            [replace(i, price=prices[i.symbol]) for i in self.instruments],
+            self.now + 1,
+            seed=seed,
+            session_seconds=session_seconds or self.session_seconds,
+            strengths=self.strengths,
+            native_share=self.native_share,
+            skip_chance=self.skip_chance,
+            repeat_chance=self.repeat_chance,
+        )
+        following.volume[:] = self.volume
+        following._open, following._high, following._low = self._open, self._high, self._low
+        following._close, following._pcr = self._close, self._pcr
+        return following
+
+    def last_prices(self) -> dict[str, float]:
+        """Each instrument's last traded price, rupees."""
+        prices = np.round(self._base + self.last * TICK, 2)
+        return {i.symbol: float(p) for i, p in zip(self.instruments, prices, strict=True)}
+
+    def option_chain(self, symbol: str):
+        """A simulated option chain around ``symbol``'s price (see
+        :func:`feeds.simulator.option_chain`; it gives no hint of the ground truth)."""
+        row = next(i for i, inst in enumerate(self.instruments) if inst.symbol == symbol)
+        chain, self._pcr[row] = option_chain(
+            self.last_prices()[symbol], float(self._pcr[row]), self._chain_rng
+        )
+        return chain
+
     # ---------------------------------------------------------------------------- steps
     def _start_agents(self) -> None:
         for row, plan in enumerate(self._ice_plan):
             if not plan or plan[0][0] > self.now or self.ice_int[row, 0] == 1:
                 continue
-            if self._episode[row] != E_NONE:  # not during a confounder: one story at a time
+            forced = len(plan[0]) > 4  # the demo's: met by its own selling
+            if self._episode[row] != E_NONE and not forced:  # one story at a time
                 continue
-            _, strength, side, native = plan.pop(0)
+            _, strength, side, native = plan.pop(0)[:4]
             sell_rate = self.rate[row] / 2.0  # the flow that will hit a hidden buyer
             peak = max(
                 5.0,
@@ -515,6 +599,7 @@ class BookSimulator:
         """Advance one second; the snapshot Kite would send (possibly none, possibly the last
         one again)."""
         self.now += 1
+        self._recentre()
         self._confounders_now()
         self._start_agents()
         self._spoof()
@@ -548,6 +633,24 @@ class BookSimulator:
 
     def frame(self) -> bytes:
         return encode_kite_frame(self.step())
+
+    def _recentre(self) -> None:
+        """Keep each price far from the grid's ends: a book that has wandered within
+        ``GRID // 8`` levels of one is shifted back to the middle (prices unchanged)."""
+        margin = GRID // 8
+        for row in np.flatnonzero((self.last < margin) | (self.last > GRID - margin)):
+            shift = int(self.last[row]) - GRID // 2
+            for book in (self.bid, self.ask, self.bid_orders, self.ask_orders):
+                moved = np.zeros_like(book[row])
+                if shift > 0:
+                    moved[: GRID - shift] = book[row, shift:]
+                else:
+                    moved[-shift:] = book[row, : GRID + shift]
+                book[row] = moved
+            self.last[row] -= shift
+            self._base[row] += shift * TICK
+            if self.ice_int[row, 0] == 1:
+                self.ice[row, 0] -= shift
 
     def _snapshot(self) -> np.ndarray:
         n = len(self.instruments)
@@ -601,7 +704,7 @@ class BookSimulator:
         self._open = np.where(np.isnan(self._open), last_price, self._open)
         self._high = np.maximum(self._high, last_price)
         self._low = np.minimum(self._low, last_price)
-        close = np.array([i.price for i in self.instruments])
+        close = self._close
         ticks["instrument_token"] = self._tokens
         ticks["mode"] = MODE_FULL
         ticks["tradable"] = True

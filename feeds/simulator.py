@@ -377,29 +377,34 @@ class MarketSimulator:
 
     # ------------------------------------------------------------------------- options
     def option_chain(self, symbol: str) -> pd.DataFrame:
-        """A simulated option chain for ``symbol``: 21 strikes around the price, CE and PE.
-
-        Open interest is drawn so the chain's PCR wanders around 1.0 independently of the
-        scenarios (it gives no hint of the ground truth).
-        """
+        """A simulated option chain for ``symbol`` (:func:`option_chain`)."""
         row = next(i for i, inst in enumerate(self.instruments) if inst.symbol == symbol)
-        rng = self._chain_rng
-        self._pcr[row] = float(np.clip(self._pcr[row] * np.exp(rng.normal(0, 0.05)), 0.5, 1.8))
-        price = float(self._last_price[row])
-        step = max(TICK_SIZE, round(price * 0.01 / 5) * 5) or 1.0
-        strikes = np.round(price / step) * step + np.arange(-10, 11) * step
-        weight = np.exp(-0.5 * (np.arange(-10, 11) / 4) ** 2)
-        call_oi = np.round(weight * 100_000 * rng.uniform(0.8, 1.2, 21))
-        put_oi = np.round(call_oi * self._pcr[row] * rng.uniform(0.9, 1.1, 21))
-        volume = rng.integers(100, 5_000, 42)
-        return pd.DataFrame(
-            {
-                "strike": np.concatenate([strikes, strikes]),
-                "type": ["CE"] * 21 + ["PE"] * 21,
-                "oi": np.concatenate([call_oi, put_oi]).astype(np.int64),
-                "volume": volume,
-            }
+        chain, self._pcr[row] = option_chain(
+            float(self._last_price[row]), float(self._pcr[row]), self._chain_rng
         )
+        return chain
+
+
+def option_chain(price: float, pcr: float, rng: np.random.Generator) -> tuple[pd.DataFrame, float]:
+    """A simulated option chain around ``price``: 21 strikes, CE and PE, and the PCR it was
+    drawn for, which wanders from ``pcr`` (around 1.0, independently of anything the
+    simulators do: it gives no hint of their ground truth)."""
+    pcr = float(np.clip(pcr * np.exp(rng.normal(0, 0.05)), 0.5, 1.8))
+    step = max(TICK_SIZE, round(price * 0.01 / 5) * 5) or 1.0
+    strikes = np.round(price / step) * step + np.arange(-10, 11) * step
+    weight = np.exp(-0.5 * (np.arange(-10, 11) / 4) ** 2)
+    call_oi = np.round(weight * 100_000 * rng.uniform(0.8, 1.2, 21))
+    put_oi = np.round(call_oi * pcr * rng.uniform(0.9, 1.1, 21))
+    volume = rng.integers(100, 5_000, 42)
+    chain = pd.DataFrame(
+        {
+            "strike": np.concatenate([strikes, strikes]),
+            "type": ["CE"] * 21 + ["PE"] * 21,
+            "oi": np.concatenate([call_oi, put_oi]).astype(np.int64),
+            "volume": volume,
+        }
+    )
+    return chain, pcr
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.pcr import PCRResult, calculate_real_pcr
+from feeds.book_simulator import BookSimulator, book_instruments_like
 from feeds.recording import ReadReport, read_frames, read_metadata
-from feeds.simulator import TICK_SIZE, MarketSimulator, simulated_instruments
+from feeds.simulator import TICK_SIZE, simulated_instruments
 
 log = logging.getLogger("feeds.sources")
 
@@ -92,8 +93,16 @@ class FrameSource:
         raise NotImplementedError
 
 
+BOOK_SESSION_SECONDS = 3_600  # the simulator's market runs in sessions of an hour
+
+
 class SimulatorSource(FrameSource):
     """The embedded default: a simulated NSE session for the watchlist, no credentials.
+
+    The market is :class:`feeds.book_simulator.BookSimulator`'s: order books driven by limit
+    orders, cancellations, market orders and iceberg agents, in sessions of an hour (each
+    continues the last one's prices and volume), so what the dashboard finds in it is found,
+    not scripted.
 
     On start it replays up to ``SIMULATOR_WARMUP_SECONDS`` of simulated history at once so the
     baselines are ready (the status says "catching up"), then runs at ``SIMULATOR_SPEED``
@@ -113,7 +122,7 @@ class SimulatorSource(FrameSource):
 
     def __init__(self, settings, symbols: list[str]) -> None:
         super().__init__(settings, symbols)
-        self.simulator: MarketSimulator | None = None
+        self.simulator: BookSimulator | None = None
         self.warmup_frames = 0
         self._known: list = []
         self._clock_path = Path(settings.data_dir) / self.CLOCK_FILE
@@ -143,11 +152,13 @@ class SimulatorSource(FrameSource):
         self.live_from = max(int(time.time()), reached + 1)
         start = max(self.live_from - self.settings.simulator_warmup_seconds, reached + 1)
         self.warmup_frames = self.live_from - start
-        self.simulator = MarketSimulator(
-            known,
-            start=start,
+        self._sessions = 0
+        self.simulator = BookSimulator(
+            book_instruments_like(known, self.settings.simulator_seed),
+            start,
             seed=self.settings.simulator_seed,
-            demo_start=max(0, self.warmup_frames - 30),
+            session_seconds=BOOK_SESSION_SECONDS,
+            demo_at=max(0, self.warmup_frames - 30),
         )
 
     def reached(self) -> tuple[int, dict[str, float]]:
@@ -183,15 +194,27 @@ class SimulatorSource(FrameSource):
         finally:
             self._keep_clock()
 
-    def _stream(self, simulator: MarketSimulator, deliver: Deliver) -> None:
+    def _frame(self) -> bytes:
+        """The next simulated second; at a session's end the next session takes over."""
+        simulator = self.simulator
+        if simulator.now >= simulator.start + simulator.session_seconds - 1:
+            self._sessions += 1
+            simulator = self.simulator = simulator.continued(
+                self.settings.simulator_seed + self._sessions
+            )
+        return simulator.frame()
+
+    def _stream(self, simulator: BookSimulator, deliver: Deliver) -> None:
         for _ in range(self.warmup_frames):
             if self._stop.is_set():
                 return
-            deliver(simulator.frame(), time.time(), simulator.now)
+            frame = self._frame()
+            deliver(frame, time.time(), self.simulator.now)
         interval = 1.0 / self.settings.simulator_speed
         due = kept = time.monotonic()
         while not self._stop.is_set():
-            deliver(simulator.frame(), time.time(), simulator.now)
+            frame = self._frame()
+            deliver(frame, time.time(), self.simulator.now)
             due += interval
             if due - kept >= 1.0:  # about once a second of wall time
                 self._keep_clock()
