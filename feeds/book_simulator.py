@@ -452,16 +452,16 @@ class BookSimulator:
                 )
 
     def _schedule_demo(self, at: int) -> None:
-        """A native hidden buyer on the first instrument at ``start + at``, met by three
-        minutes of heavy selling: sellers hit it while it holds the price."""
+        """A native hidden buyer (nine refills) on the first instrument at ``start + at``,
+        met by three minutes of one-sided selling: sellers hit it while it holds the price."""
         when = self.start + at
         self._ice_plan[0] = [p for p in self._ice_plan[0] if abs(p[0] - when) > 900]
-        self._ice_plan[0].insert(0, (when, 10.0, 1, True, True))
+        self._ice_plan[0].insert(0, (when, 2.0, 1, True, True, 9))
         keep = self._confounders[:, 0] != 0 if len(self._confounders) else []
-        demo = np.array([[0, E_NEWS, when, when + 180, -1]], dtype=np.int64)
+        demo = np.array([[0, E_MOMENTUM, when, when + 180, -1]], dtype=np.int64)
         self._confounders = np.concatenate([self._confounders[keep], demo])
         self.episodes = [e for e in self.episodes if e.symbol != self.instruments[0].symbol]
-        self.episodes.append(Episode(self.instruments[0].symbol, "news", when, when + 180))
+        self.episodes.append(Episode(self.instruments[0].symbol, "momentum", when, when + 180))
 
     def continued(self, seed: int, session_seconds: int | None = None) -> BookSimulator:
         """The next session, from the second after this one: each instrument at its last
@@ -504,13 +504,15 @@ class BookSimulator:
             forced = len(plan[0]) > 4  # the demo's: met by its own selling
             if self._episode[row] != E_NONE and not forced:  # one story at a time
                 continue
-            _, strength, side, native = plan.pop(0)[:4]
+            _, strength, side, native, *demo = plan.pop(0)
             sell_rate = self.rate[row] / 2.0  # the flow that will hit a hidden buyer
             peak = max(
                 5.0,
                 np.round(sell_rate * 60.0 / strength / self.order_size[row]) * self.order_size[row],
             )
             refills = int(self.rng.integers(3, 10)) if native else int(self.rng.integers(4, 40))
+            if demo:
+                refills = demo[1]
             bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
             level = bb if side > 0 else ba
             book = self.bid if side > 0 else self.ask

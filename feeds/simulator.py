@@ -1,17 +1,21 @@
-"""A synthetic NSE session that speaks Kite's binary protocol, with known ground truth.
+"""A synthetic NSE session that speaks Kite's binary protocol: traffic for the Kite fakes,
+the soak and the throughput benchmarks, and the watchlist syntax every simulator shares.
+
+Its scenarios are drawn like the old detection rule, so they are no ground truth for
+detection: that is :mod:`feeds.book_simulator`'s job (the app's embedded source streams it).
 
 Every simulated second gives one full-mode packet per instrument (5-level depth, cumulative
 volume, OHLC, exchange timestamp), encoded as the exact bytes Kite's WebSocket would send, so
 the parser and the engine run the same code as on a live feed.
 
-Scenarios are injected on a seeded schedule and recorded as :class:`Episode` ground truth:
+Scenarios are injected on a seeded schedule and recorded as :class:`Episode`:
 
 * ``accumulation``: a hidden buyer pins the bid. Sellers hit it at ~4x the usual rate while it
   shows only a small size; the offer side looks heavy; the price does not fall.
 * ``distribution``: the mirror, a hidden seller capping the ask under visible buying.
 * ``momentum_up`` / ``momentum_down``: strong one-sided visible pressure, a volume surge and a
   steady drift of the price.
-* ``quiet``: thin trading and no move; no signal is expected.
+* ``quiet``: thin trading and no move.
 
 Between episodes the instrument trades normally: balanced two-sided flow and a random
 walk of about 0.05 % of the price a minute (a liquid NSE stock's pace). Nothing here is market
@@ -33,13 +37,6 @@ from engine.ticks import MODE_FULL, empty_ticks, encode_kite_frame
 
 KINDS = ("normal", "accumulation", "distribution", "momentum_up", "momentum_down", "quiet")
 NORMAL, ACCUMULATION, DISTRIBUTION, MOMENTUM_UP, MOMENTUM_DOWN, QUIET = range(6)
-EXPECTED_SIGNAL = {
-    "accumulation": "ACCUMULATION",
-    "distribution": "DISTRIBUTION",
-    "momentum_up": "BUY",
-    "momentum_down": "SELL",
-    "quiet": "",
-}
 # How likely each scenario is when one starts (normal trading fills the gaps).
 KIND_WEIGHTS = {
     ACCUMULATION: 0.3,
@@ -118,10 +115,6 @@ class Episode:
     kind: str
     start: int
     end: int
-
-    @property
-    def expected_signal(self) -> str:
-        return EXPECTED_SIGNAL[self.kind]
 
 
 # Underlyings of the simulator's futures besides the stocks above, with a plausible price.
@@ -405,48 +398,3 @@ def option_chain(price: float, pcr: float, rng: np.random.Generator) -> tuple[pd
         }
     )
     return chain, pcr
-
-
-@dataclass(frozen=True)
-class DetectionScore:
-    """How well signals found the injected episodes."""
-
-    precision: float  # signals that match an episode of their symbol and type / all signals
-    recall: float  # detectable episodes with at least one matching signal / all of them
-    signals: int
-    true_positives: int
-    episodes: int
-    episodes_found: int
-
-
-def score_detections(signals, episodes: list[Episode], grace_seconds: int) -> DetectionScore:
-    """Match ``signals`` to ground truth.
-
-    A signal matches an episode of the same symbol whose expected signal is the signal's
-    type, if it fires between the episode's start and ``grace_seconds`` after its end (the
-    detection window lags the flow). Quiet episodes expect no signal and only count against
-    precision if something fires.
-    """
-    detectable = [e for e in episodes if e.expected_signal]
-    found: set[int] = set()
-    true_positives = 0
-    for signal in signals:
-        moment = int(signal.timestamp.timestamp())
-        hits = [
-            index
-            for index, e in enumerate(detectable)
-            if e.symbol == signal.symbol
-            and e.expected_signal == str(signal.signal_type)
-            and e.start <= moment <= e.end + grace_seconds
-        ]
-        if hits:
-            true_positives += 1
-            found.update(hits)
-    return DetectionScore(
-        precision=true_positives / len(signals) if signals else float("nan"),
-        recall=len(found) / len(detectable) if detectable else float("nan"),
-        signals=len(signals),
-        true_positives=true_positives,
-        episodes=len(detectable),
-        episodes_found=len(found),
-    )

@@ -134,7 +134,7 @@ def test_no_signal_yet_says_which_threshold_holds_them_back(make_app):
 
 
 def test_the_page_says_when_the_daily_cap_is_reached(make_app):
-    app = make_app(MAX_DAILY_SIGNALS="1")
+    app = make_app(MAX_DAILY_SIGNALS="1", MIN_CONFIDENCE="5")
     app.run()
     service = service_module._service
     assert wait_for(lambda: service.signals_total >= 1, 90)
@@ -436,11 +436,11 @@ def test_the_backtest_page_runs_a_grid_with_progress_and_keeps_the_run(make_app,
     assert "No backtest has run yet" in texts(app)
     app.multiselect[0].select("session.kfr")
     next(box for box in app.text_input if box.label == "Simulator sessions").input("")
-    next(box for box in app.text_input if box.label == "MIN_CONFIDENCE").input("5, 9")
+    next(box for box in app.text_input if box.label == "MIN_CONFIDENCE").input("5, 9.5")
     button(app, "Run backtest").click().run(timeout=120)
     assert not app.exception
     table = app.dataframe[0].value
-    assert table["Setting"].tolist() == ["MIN_CONFIDENCE=5", "MIN_CONFIDENCE=9"]
+    assert table["Setting"].tolist() == ["MIN_CONFIDENCE=5", "MIN_CONFIDENCE=9.5"]
     assert "every setting: INSTITUTIONAL_THRESHOLD=" in texts(app)
     assert table["Signals"].tolist() == [1, 0]
     assert "Includes SIMULATED sessions" not in texts(app)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 from kiteconnect import KiteTicker
 
-from config import Settings
-from engine import SignalEngine, calculate_real_pcr, parse_kite_frame
+from engine import calculate_real_pcr, parse_kite_frame
 from feeds.simulator import (
     MarketSimulator,
-    score_detections,
     simulated_instruments,
     synthetic_instruments,
 )
@@ -81,70 +77,3 @@ def test_simulated_option_chain_gives_a_pcr_labelled_simulated():
     result = calculate_real_pcr(simulator.option_chain("INFY"), origin="simulated")
     assert result.available and 0.3 < result.pcr < 3
     assert result.origin == "simulated"
-
-
-def simulated_signals(seed: int, **overrides) -> tuple[list, list]:
-    settings = Settings(_env_file=None).model_copy(
-        update={"max_daily_signals": 1000, "signal_cooldown_seconds": 0, **overrides}
-    )
-    instruments, _ = simulated_instruments(settings.symbols)
-    simulator = MarketSimulator(instruments, START, seed=seed)
-    engine = SignalEngine(settings, {i.instrument_token: i.symbol for i in instruments})
-    signals = []
-    for _ in range(3 * 3600):
-        signals += engine.update(parse_kite_frame(simulator.frame()))
-    episodes = simulator.episodes_between(START, simulator.now)
-    return signals, [e for e in episodes if e.end <= simulator.now]
-
-
-@pytest.mark.parametrize("seed", [7, 11])
-def test_engine_finds_the_injected_episodes_with_high_precision_and_recall(seed):
-    signals, episodes = simulated_signals(seed)
-    iceberg = [e for e in episodes if e.kind in ("accumulation", "distribution", "quiet")]
-    score = score_detections(signals, iceberg, grace_seconds=60)
-    assert score.episodes >= 10
-    assert score.precision >= 0.9, score
-    assert score.recall >= 0.85, score
-    # With no PCR to confirm them, momentum runs stay below MIN_CONFIDENCE 7: a BUY no longer
-    # borrows the points of the hidden seller absorbing its buying.
-    assert {str(s.signal_type) for s in signals} <= {"ACCUMULATION", "DISTRIBUTION"}
-    signals, episodes = simulated_signals(seed, min_confidence=5)
-    momentum = [e for e in episodes if e.kind.startswith("momentum")]
-    score = score_detections(
-        [s for s in signals if s.signal_type in ("BUY", "SELL")], momentum, grace_seconds=60
-    )
-    assert score.precision >= 0.9 and score.recall >= 0.85, score
-
-
-def test_detection_score_counts_misses_and_false_alarms():
-    from datetime import datetime
-
-    from engine.signals import Signal, SignalType
-    from feeds.simulator import Episode
-
-    def signal(symbol, kind, at):
-        return Signal(
-            symbol,
-            1,
-            kind,
-            8.0,
-            10.0,
-            100,
-            102,
-            99,
-            5.0,
-            -0.5,
-            3.0,
-            np.nan,
-            "UNKNOWN",
-            {},
-            datetime.fromtimestamp(at),
-        )
-
-    episodes = [Episode("A", "accumulation", 100, 200), Episode("B", "momentum_up", 100, 200)]
-    score = score_detections(
-        [signal("A", SignalType.ACCUMULATION, 150), signal("A", SignalType.SELL, 150)],
-        episodes,
-        grace_seconds=60,
-    )
-    assert (score.precision, score.recall) == (0.5, 0.5)
