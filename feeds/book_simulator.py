@@ -504,7 +504,12 @@ class BookSimulator:
             forced = len(plan[0]) > 4  # the demo's: met by its own selling
             if self._episode[row] != E_NONE and not forced:  # one story at a time
                 continue
-            _, strength, side, native, *demo = plan.pop(0)
+            _, strength, side, native, *demo = plan[0]
+            bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
+            level = bb if side > 0 else ba
+            if not 0 <= level < GRID:  # that side of the book is empty: wait for it
+                continue
+            plan.pop(0)
             sell_rate = self.rate[row] / 2.0  # the flow that will hit a hidden buyer
             peak = max(
                 5.0,
@@ -513,8 +518,6 @@ class BookSimulator:
             refills = int(self.rng.integers(3, 10)) if native else int(self.rng.integers(4, 40))
             if demo:
                 refills = demo[1]
-            bb, ba = _best_bid(self.bid[row]), _best_ask(self.ask[row])
-            level = bb if side > 0 else ba
             book = self.bid if side > 0 else self.ask
             self.ice[row] = (level, peak, peak, peak * refills, book[row, level])
             self.ice_int[row] = (1, side, 1 if native else 0, 0, 0, 0)
