@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from config import get_settings
-from engine.signals import FACTOR_MAX_POINTS
+from engine.signals import FACTOR_MAX_POINTS, MAX_POINTS
 from feeds.service import MarketService, get_service
 
 BADGES = {
@@ -27,7 +27,7 @@ FACTOR_LABELS = {
     "base": "signal type",
     "pcr": "PCR",
     "imbalance": "order imbalance",
-    "institutional": "institutional ratio",
+    "institutional": "iceberg evidence",
     "volume_surge": "volume surge",
 }
 
@@ -159,13 +159,17 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
 
 
 def factor_breakdown(factors: dict) -> str:
-    """The points each factor gave, e.g. ``signal type 3/3 · PCR 2/4 · ... = 12/15``."""
+    """The points each factor gave, e.g. ``signal type 3/3 · PCR no view · ... = 9/12``: a
+    PCR without a view is left out of the total (see :mod:`engine.signals`)."""
+    possible = factors.get("max", MAX_POINTS)
     parts = [
-        f"{FACTOR_LABELS[name]} **{factors.get(name, 0)}**/{FACTOR_MAX_POINTS[name]}"
+        f"{FACTOR_LABELS[name]} no view"
+        if name == "pcr" and possible == MAX_POINTS - FACTOR_MAX_POINTS["pcr"]
+        else f"{FACTOR_LABELS[name]} **{factors.get(name, 0)}**/{FACTOR_MAX_POINTS[name]}"
         for name in FACTOR_LABELS
     ]
     total = factors.get("total", sum(factors.get(name, 0) for name in FACTOR_LABELS))
-    return " · ".join(parts) + f" = **{total}/{factors.get('max', 15)}** points"
+    return " · ".join(parts) + f" = **{total}/{possible}** points"
 
 
 LOOPBACK_ADDRESSES = {"127.0.0.1", "localhost", "::1"}

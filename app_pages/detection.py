@@ -109,8 +109,11 @@ else:
         "is this server's setting."
     )
 st.markdown(
-    "**What this says today:** on a realistic book the signals find almost none of the "
-    "simulated icebergs; the level tracker finds more than half of them but most of its "
-    "detections are ordinary busy levels. Treat ACCUMULATION and DISTRIBUTION as prompts "
-    "to look at the book, not as proof of a hidden order."
+    "**What this says today:** on a realistic book the level tracker finds about half of "
+    "the simulated icebergs, but two to four of every five levels it calls icebergs are "
+    "ordinary busy levels. ACCUMULATION and DISTRIBUTION need one of its icebergs and "
+    "selling (buying) in the trade flow: they find about one iceberg in five at any "
+    "confidence, right about one time in four, and higher confidence does not make them "
+    "more often right. Treat them as prompts to look at the book, not as proof of a hidden "
+    "order."
 )
