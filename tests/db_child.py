@@ -13,8 +13,8 @@ from tests.db_rows import signal_dict
 
 
 class ReportingStore(SignalStore):
-    def write_batch(self, signals, outcomes, trades=()):
-        super().write_batch(signals, outcomes, trades)
+    def write_batch(self, signals, outcomes, trades=(), icebergs=()):
+        super().write_batch(signals, outcomes, trades, icebergs)
         sys.stdout.write("".join(f"{row['id']}\n" for row in signals))
         sys.stdout.flush()
 
