@@ -40,3 +40,17 @@ def test_a_password_gated_app_keeps_health_details_on_its_page(tmp_path):
     with running_server(tmp_path, APP_PASSWORD_HASH=gate, SIMULATOR_WARMUP_SECONDS="60") as url:
         body = health(url)
     assert body is not None and set(body) == {"status", "uptime_s", "version"}
+
+
+def test_the_server_keeps_its_protections_and_spares_its_cpu():
+    """What ``streamlit run`` reads from .streamlit/config.toml: CORS and XSRF protection on;
+    no full garbage collection after every script run (with a fragment running every second
+    it was most of a tab's server CPU) and no polling of the app's files."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableCORS"] is True
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["fileWatcherType"] == "none"
