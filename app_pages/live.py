@@ -73,10 +73,27 @@ def empty_state(status: dict, metrics) -> bool:
     return False
 
 
+def cards_signature(snapshot) -> tuple:
+    """What the signal cards show: they are drawn again only when this changes."""
+    status = snapshot.status
+    return (
+        service.running,
+        status["state"] in ("market_closed", "login_required"),
+        status["ticks_total"] == 0,
+        status["daily_cap_reached"],
+        tuple((s.symbol, str(s.signal_type), s.timestamp) for s in snapshot.active),
+        tuple((s.symbol, o.signal_id) for s, o in snapshot.outcomes[-6:]),
+    )
+
+
 @st.fragment(run_every=1.0)
-def live_panel() -> None:
+def status_panel() -> None:
+    """The feed's figures, every second; when the signals change, the whole page runs again
+    so the cards below follow (they are not re-sent otherwise)."""
     snapshot = service.snapshot()
     status, metrics = snapshot.status, snapshot.metrics
+    if cards_signature(snapshot) != st.session_state.get("cards_shown"):
+        st.rerun()
     if status["simulated"]:
         st.warning("SIMULATED DATA: the embedded simulator, not the market.", icon="🧪")
     feed, rate, age_column, today = st.columns(4)
@@ -105,30 +122,33 @@ def live_panel() -> None:
                 icon="🔔",
             )
     st.session_state["signals_seen"] = status["signals_total"]
+    ready = int(metrics["ready"].sum())
+    if ready < len(metrics):
+        st.caption(
+            f"Warming up: {ready} of {len(metrics)} symbols have a full "
+            f"{settings.window_seconds}-second window."
+        )
 
+
+def signal_cards(snapshot) -> None:
+    """The open signals as cards and the latest outcomes: drawn on a page run only."""
+    status, metrics = snapshot.status, snapshot.metrics
+    if not service.running or status["state"] == "market_closed" or metrics.empty:
+        return
+    if status["ticks_total"] == 0:
+        return
     st.subheader("Active signals")
     active = sorted(snapshot.active, key=lambda s: (-s.rank_points, -s.confidence))
-    if not active:
-        ready = int(metrics["ready"].sum())
-        if ready < len(metrics):
-            st.caption(
-                f"Warming up: {ready} of {len(metrics)} symbols have a full "
-                f"{settings.window_seconds}-second window."
-            )
-        if not status["daily_cap_reached"]:
-            st.info(
-                "No active signal: none has passed MIN_CONFIDENCE = "
-                f"{settings.min_confidence:g}/10 yet. Candidates below it show in the table's "
-                "State column."
-            )
+    if not active and not status["daily_cap_reached"]:
+        st.info(
+            "No active signal: none has passed MIN_CONFIDENCE = "
+            f"{settings.min_confidence:g}/10 yet. Candidates below it show in the table's "
+            "State column."
+        )
     cards = st.columns(2)
     for index, signal in enumerate(active[:12]):
         with cards[index % 2]:
             signal_card(signal, settings.risk_horizon_minutes)
-
-    if snapshot.icebergs:
-        iceberg_table(snapshot.icebergs)
-
     closed = snapshot.outcomes[-6:]
     if closed:
         st.caption(
@@ -140,6 +160,16 @@ def live_panel() -> None:
             )
         )
 
+
+@st.fragment(run_every=1.0)
+def market_tables() -> None:
+    """The active icebergs and the watchlist, every second."""
+    snapshot = service.snapshot()
+    status, metrics = snapshot.status, snapshot.metrics
+    if not service.running or metrics.empty or status["ticks_total"] == 0:
+        return
+    if snapshot.icebergs:
+        iceberg_table(snapshot.icebergs)
     st.subheader("Watchlist")
     if status["contracts"]:
         st.caption(
@@ -258,5 +288,11 @@ def chart_panel() -> None:
     right.plotly_chart(drawn["imbalance"], key="imbalance")
 
 
-live_panel()
+# A page run (first visit, or the signals changed): the cards are drawn from the same
+# snapshot whose signature the status panel compares against every second.
+page_snapshot = service.snapshot()
+st.session_state["cards_shown"] = cards_signature(page_snapshot)
+status_panel()
+signal_cards(page_snapshot)
+market_tables()
 chart_panel()

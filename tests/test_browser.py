@@ -8,6 +8,7 @@ comes from Debian (``make test`` installs it); Playwright only drives it through
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -36,6 +37,19 @@ def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
             page.goto(url)
             page.get_by_text("SIMULATED DATA").first.wait_for(timeout=60_000)
             page.get_by_text("reward:risk").first.wait_for(timeout=90_000)  # a signal card
+
+            # The cards are drawn on a page run only: what changes after the page loaded (a
+            # new signal, an outcome) reaches them because the status panel notices it.
+            def cards() -> str:
+                return "\n".join(page.get_by_text("reward:risk").all_inner_texts()) + "|".join(
+                    page.get_by_text("Recently closed:").all_inner_texts()
+                )
+
+            first = cards()
+            deadline = time.monotonic() + 150
+            while cards() == first and time.monotonic() < deadline:
+                page.wait_for_timeout(1_000)
+            assert cards() != first, "the cards never followed the market"
             page.get_by_text("Institutional ratio across the watchlist").first.wait_for(
                 timeout=30_000
             )
