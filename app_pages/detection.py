@@ -29,7 +29,7 @@ st.markdown(
 )
 
 results = load_results(settings.data_dir)
-if st.button("Run the benchmark now (about 15 s)", icon=":material/science:"):
+if st.button("Run the benchmark now (about 25 s)", icon=":material/science:"):
     with st.spinner("Simulating three seeds and scoring both detectors..."):
         results = run_benchmark(settings)
         save_results(results, settings.data_dir)
@@ -75,7 +75,7 @@ table = pd.DataFrame(
         "ACCUMULATION / DISTRIBUTION signals (what the dashboard shows)": total(
             results["runs"], "signals"
         ),
-        "Level tracker (not yet driving signals)": total(results["runs"], "levels"),
+        "Level tracker (the icebergs the signals need)": total(results["runs"], "levels"),
     }
 )
 st.subheader("All seeds together")
