@@ -124,8 +124,9 @@ class SignalEngine:
         self.ticks_total = 0
         self._cache_key: tuple[int, int] | None = None
         self._cache: dict[str, np.ndarray] = {}
-        # Each instrument's best bid and ask followed through time (engine/levels.py). Its
-        # icebergs are published for pages and tools; they do not drive signals yet.
+        # Each instrument's best bid and ask followed through time (engine/levels.py): its
+        # active icebergs are the evidence ACCUMULATION and DISTRIBUTION need, and are
+        # published, with their estimated totals, for the pages, the store and the API.
         self.levels = LevelTracker(self._symbols)
         self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)  # the latest, for pages
         self._unsaved_icebergs: deque[Iceberg] = deque(maxlen=10_000)  # take_ended_icebergs
