@@ -30,7 +30,9 @@ FLAGS = [
 def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run make test"
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
-    with running_server(tmp_path, SIMULATOR_SPEED="30", RECORD_FRAMES="true") as url:
+    with running_server(
+        tmp_path, SIMULATOR_SPEED="30", RECORD_FRAMES="true", MIN_CONFIDENCE="5"
+    ) as url:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 2400})

@@ -78,7 +78,8 @@ def test_futures_aliases_stream_and_the_live_page_names_their_contract(make_app)
     assert set(service.snapshot().metrics["symbol"]) == {"RELIANCE", f"NFO:{contract}", "BSE:TCS"}
 
 
-def test_signals_render_as_cards_with_levels_and_factor_points(app):
+def test_signals_render_as_cards_with_levels_and_factor_points(make_app):
+    app = make_app(MIN_CONFIDENCE="5")  # two symbols on a market that is not scripted
     app.run()
     service = service_module._service
     assert wait_for(lambda: service.signals_total > 0, 90), "no simulated signal"
