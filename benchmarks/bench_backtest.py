@@ -129,7 +129,7 @@ def main() -> None:
     arguments = parser.parse_args()
     settings = Settings(_env_file=None)
     seeds = [int(s) for s in arguments.seeds.split(",")]
-    for book, name in ((True, "event-driven book simulator"), (False, "embedded simulator")):
+    for book, name in ((True, "event-driven book simulator"), (False, "scenario simulator")):
         ratios = stop_ratios(
             settings, seeds, arguments.sim_instruments, arguments.sim_minutes, book
         )

@@ -131,7 +131,9 @@ class SignalEngine:
         self.ended_icebergs: deque[Iceberg] = deque(maxlen=500)  # the latest, for pages
         self._unsaved_icebergs: deque[Iceberg] = deque(maxlen=10_000)  # take_ended_icebergs
         self._icebergs: tuple[Iceberg, ...] = ()
-        self._icebergs_key: tuple = ()
+        self._icebergs_key = b""
+        self._estimated_at = 0
+        self._bucket = settings.bucket_seconds
         # How many refills icebergs survive, for each active one's total (hidden_size.py).
         self.sizes = SizeModel()
         # What is normal for each instrument's institutional ratio (engine/baseline.py),
@@ -249,23 +251,50 @@ class SignalEngine:
             self.ended_icebergs.extend(ended)
             self._unsaved_icebergs.extend(ended)
             self.sizes.learn([i.refills for i in ended], [i.state == "completed" for i in ended])
-        active = self.levels.active()
-        key = tuple((i.symbol, i.side, i.price, i.refills, i.peak) for i in active)
-        if ended or key != self._icebergs_key:  # estimates change only with the evidence
+        # The published icebergs (objects, with their estimated totals) follow the evidence
+        # arrays: rebuilt when one starts or ends, else once a bucket, so a busy replay does
+        # not build objects every frame (the rules read the arrays, never these). A new one
+        # is estimated at once; all of them are estimated again once a bucket.
+        key = np.flatnonzero(self.levels.active_mask()).tobytes()
+        now = self.state.now
+        refit = now >= self._estimated_at + self._bucket
+        if ended or key != self._icebergs_key or refit:
+            active = self.levels.active()
+            known = {} if refit else {(i.symbol, i.side, i.first_seen): i for i in self._icebergs}
+            fresh = [i for i in active if (i.symbol, i.side, i.first_seen) not in known]
+            estimates = dict(
+                zip(
+                    [(i.symbol, i.side, i.first_seen) for i in fresh],
+                    self.sizes.estimate(fresh),
+                    strict=True,
+                )
+            )
+            published = []
+            for iceberg in active:
+                name = (iceberg.symbol, iceberg.side, iceberg.first_seen)
+                if name in estimates:
+                    e = estimates[name]
+                    iceberg = replace(
+                        iceberg,
+                        total_low=e.low,
+                        total=e.median,
+                        total_high=e.high,
+                        total_capped=e.capped,
+                    )
+                else:  # estimated earlier this bucket: kept until the next refit
+                    old = known[name]
+                    iceberg = replace(
+                        iceberg,
+                        total_low=old.total_low,
+                        total=old.total,
+                        total_high=old.total_high,
+                        total_capped=old.total_capped,
+                    )
+                published.append(iceberg)
             self._icebergs_key = key
-            self._icebergs = tuple(
-                replace(
-                    i, total_low=e.low, total=e.median, total_high=e.high, total_capped=e.capped
-                )
-                for i, e in zip(active, self.sizes.estimate(active), strict=True)
-            )
-        elif active:  # same icebergs, same estimates: only the time moved
-            self._icebergs = tuple(
-                replace(
-                    old, last_seen=new.last_seen, hidden_volume=new.hidden_volume, traded=new.traded
-                )
-                for old, new in zip(self._icebergs, active, strict=True)
-            )
+            if refit:
+                self._estimated_at = now
+            self._icebergs = tuple(published)
 
     def row_of(self, symbol: str) -> int:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
@@ -414,9 +443,12 @@ class SignalEngine:
             out=np.full(len(ratio), np.nan),
             where=baseline_seconds >= settings.window_seconds,
         )
-        hidden, evidence = evidence_points(
-            self._icebergs,
-            self._row_of_symbol,
+        hidden, refills, hidden_volume, held = self.levels.evidence()
+        evidence = evidence_points(
+            hidden,
+            refills,
+            hidden_volume,
+            held,
             typical_minute_volume,
             (self.ratio_baseline.z(bid_ratio), self.ratio_baseline.z(ask_ratio)),
             self.levels.settings.min_refills,

@@ -29,9 +29,8 @@ def survival(refills: np.ndarray, completed: np.ndarray) -> tuple[np.ndarray, np
     where an iceberg completed. ``refills`` >= 0 per iceberg; ``completed`` True for events."""
     refills = np.asarray(refills, dtype=np.int64)
     completed = np.asarray(completed, dtype=bool)
-    counts = np.unique(refills[completed])
-    at_risk = np.array([np.count_nonzero(refills >= k) for k in counts])
-    ended = np.array([np.count_nonzero((refills == k) & completed) for k in counts])
+    counts, ended = np.unique(refills[completed], return_counts=True)
+    at_risk = len(refills) - np.searchsorted(np.sort(refills), counts, side="left")
     return counts, np.cumprod(1.0 - ended / at_risk)
 
 

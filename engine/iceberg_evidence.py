@@ -18,41 +18,27 @@ All arrays are per instrument row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 import numpy as np
-
-from engine.levels import BID, SIDE_NAMES
 
 HELD_SECONDS = 120
 MAX_POINTS = 4
 
 
 def evidence_points(
-    icebergs: Iterable,
-    row_of: Mapping[str, int],
+    active: np.ndarray,
+    refills: np.ndarray,
+    hidden: np.ndarray,
+    held: np.ndarray,
     typical_minute_volume: np.ndarray,
     side_z: tuple[np.ndarray, np.ndarray],
     min_refills: int,
     min_ratio_z: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(present, points)``, each of shape (instruments, 2): column 0 the hidden buyer at
-    the bid, column 1 the hidden seller at the ask. ``side_z`` is the (bid, ask) robust z of
+) -> np.ndarray:
+    """Points per instrument and side, (instruments, 2): column 0 the hidden buyer at the
+    bid, column 1 the hidden seller at the ask; 0 where none is active. ``active``,
+    ``refills``, ``hidden`` (shares) and ``held`` (seconds) come from
+    :meth:`engine.levels.LevelTracker.evidence`; ``side_z`` is the (bid, ask) robust z of
     each side's institutional ratio (NaN unknown)."""
-    n = len(typical_minute_volume)
-    present = np.zeros((n, 2), dtype=bool)
-    refills = np.zeros((n, 2))
-    hidden = np.zeros((n, 2))
-    held = np.zeros((n, 2))
-    for iceberg in icebergs:
-        row = row_of.get(iceberg.symbol)
-        if row is None:
-            continue
-        side = BID if iceberg.side == SIDE_NAMES[BID] else 1
-        present[row, side] = True
-        refills[row, side] = max(refills[row, side], iceberg.refills)
-        hidden[row, side] = max(hidden[row, side], iceberg.hidden_volume)
-        held[row, side] = max(held[row, side], iceberg.last_seen - iceberg.first_seen)
     typical = np.nan_to_num(np.asarray(typical_minute_volume, dtype=np.float64), nan=np.inf)
     z = np.stack([np.asarray(side_z[0]), np.asarray(side_z[1])], axis=1)
     points = (
@@ -61,4 +47,4 @@ def evidence_points(
         + (held >= HELD_SECONDS).astype(np.int8)
         + (np.nan_to_num(z, nan=-np.inf) >= min_ratio_z).astype(np.int8)
     )
-    return present, np.where(present, points, 0).astype(np.int8)
+    return np.where(active, points, 0).astype(np.int8)

@@ -411,11 +411,24 @@ class LevelTracker:
             refills_at_detection=int(event[12]),
         )
 
-    def active(self) -> list[Iceberg]:
-        """The icebergs active now."""
-        recorded = (self.level_int[:, :, I_STATE] == STATE_ACTIVE) & (
+    def active_mask(self) -> np.ndarray:
+        """(instruments, 2) True where an iceberg is active: column 0 the bid, 1 the ask."""
+        return (self.level_int[:, :, I_STATE] == STATE_ACTIVE) & (
             self.level_int[:, :, I_RECORDED] > 0
         )
+
+    def evidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(active, refills, hidden volume, seconds held)``, each (instruments, 2), for
+        :func:`engine.iceberg_evidence.evidence_points` (zero where none is active)."""
+        active = self.active_mask()
+        refills = np.where(active, self.level_int[:, :, I_REFILLS], 0)
+        hidden = np.where(active, self.level[:, :, F_HIDDEN], 0.0)
+        held = np.where(active, self.prev_int[:, 0:1] - self.level_int[:, :, I_FIRST], 0)
+        return active, refills, hidden, held
+
+    def active(self) -> list[Iceberg]:
+        """The icebergs active now."""
+        recorded = self.active_mask()
         found = []
         for row, side in zip(*np.nonzero(recorded), strict=True):
             native = self.level_int[row, side, I_NATIVE] >= self.level_int[row, side, I_REPOSTS]
