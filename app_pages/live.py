@@ -133,9 +133,12 @@ def status_panel() -> None:
 def signal_cards(snapshot) -> None:
     """The open signals as cards and the latest outcomes: drawn on a page run only."""
     status, metrics = snapshot.status, snapshot.metrics
-    if not service.running or status["state"] == "market_closed" or metrics.empty:
-        return
-    if status["ticks_total"] == 0:
+    if (
+        not service.running
+        or status["state"] == "market_closed"
+        or metrics.empty
+        or status["ticks_total"] == 0
+    ):
         return
     st.subheader("Active signals")
     active = sorted(snapshot.active, key=lambda s: (-s.rank_points, -s.confidence))

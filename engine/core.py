@@ -36,7 +36,7 @@ from engine.factors import (
     volume_surge,
     vwap_distance_pct,
 )
-from engine.hidden_size import SizeModel
+from engine.hidden_size import SizeEstimate, SizeModel
 from engine.history import MetricHistory
 from engine.iceberg_evidence import evidence_points
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strongest_side
@@ -68,6 +68,11 @@ class UnknownInstrumentError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+def _named(iceberg: Iceberg) -> tuple:
+    """One iceberg through its life: its instrument, side and the moment it was first seen."""
+    return iceberg.symbol, iceberg.side, iceberg.first_seen
 
 
 class SignalEngine:
@@ -133,7 +138,7 @@ class SignalEngine:
         self._icebergs: tuple[Iceberg, ...] = ()
         self._icebergs_key = b""
         self._estimated_at = 0
-        self._bucket = settings.bucket_seconds
+        self._estimates: dict[tuple, SizeEstimate] = {}  # since the last refit, by iceberg
         # How many refills icebergs survive, for each active one's total (hidden_size.py).
         self.sizes = SizeModel()
         # What is normal for each instrument's institutional ratio (engine/baseline.py),
@@ -257,44 +262,20 @@ class SignalEngine:
         # is estimated at once; all of them are estimated again once a bucket.
         key = np.flatnonzero(self.levels.active_mask()).tobytes()
         now = self.state.now
-        refit = now >= self._estimated_at + self._bucket
+        refit = now >= self._estimated_at + self.settings.bucket_seconds
         if ended or key != self._icebergs_key or refit:
             active = self.levels.active()
-            known = {} if refit else {(i.symbol, i.side, i.first_seen): i for i in self._icebergs}
-            fresh = [i for i in active if (i.symbol, i.side, i.first_seen) not in known]
-            estimates = dict(
-                zip(
-                    [(i.symbol, i.side, i.first_seen) for i in fresh],
-                    self.sizes.estimate(fresh),
-                    strict=True,
-                )
-            )
-            published = []
-            for iceberg in active:
-                name = (iceberg.symbol, iceberg.side, iceberg.first_seen)
-                if name in estimates:
-                    e = estimates[name]
-                    iceberg = replace(
-                        iceberg,
-                        total_low=e.low,
-                        total=e.median,
-                        total_high=e.high,
-                        total_capped=e.capped,
-                    )
-                else:  # estimated earlier this bucket: kept until the next refit
-                    old = known[name]
-                    iceberg = replace(
-                        iceberg,
-                        total_low=old.total_low,
-                        total=old.total,
-                        total_high=old.total_high,
-                        total_capped=old.total_capped,
-                    )
-                published.append(iceberg)
-            self._icebergs_key = key
             if refit:
-                self._estimated_at = now
-            self._icebergs = tuple(published)
+                self._estimates, self._estimated_at = {}, now
+            fresh = [i for i in active if _named(i) not in self._estimates]
+            self._estimates.update(zip(map(_named, fresh), self.sizes.estimate(fresh), strict=True))
+            self._icebergs_key = key
+            self._icebergs = tuple(
+                replace(
+                    i, total_low=e.low, total=e.median, total_high=e.high, total_capped=e.capped
+                )
+                for i, e in ((i, self._estimates[_named(i)]) for i in active)
+            )
 
     def row_of(self, symbol: str) -> int:
         """The engine row of ``symbol`` (UnknownInstrumentError if it is not watched)."""
