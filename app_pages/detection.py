@@ -112,8 +112,8 @@ st.markdown(
     "**What this says today:** on a realistic book the level tracker finds about half of "
     "the simulated icebergs, but two to four of every five levels it calls icebergs are "
     "ordinary busy levels. ACCUMULATION and DISTRIBUTION need one of its icebergs and "
-    "selling (buying) in the trade flow: they find about one iceberg in five at any "
-    "confidence, right about one time in four, and higher confidence does not make them "
+    "selling (buying) in the trade flow: they find about one iceberg in four at any "
+    "confidence, right about two times in seven, and higher confidence makes them little "
     "more often right. Treat them as prompts to look at the book, not as proof of a hidden "
     "order."
 )

@@ -6,7 +6,7 @@ Rules (all per instrument; an instrument must be ``ready``):
 ACCUMULATION   a hidden buyer at the bid (an active iceberg of the level tracker: refills at
                one price that held while more traded there than the book ever showed) and no
                hidden seller at the ask, under selling in the **trade flow** (the window's
-               seller- minus buyer-initiated volume, over both, >= IMBALANCE_THRESHOLD)
+               seller-initiated volume above its buyer-initiated volume)
 DISTRIBUTION   the mirror: a hidden seller at the ask under buying in the trade flow
 BUY            strong visible buying (book imbalance >= STRONG_IMBALANCE), volume surge
                (>= VOLUME_SURGE_THRESHOLD), price rising (move >= TREND_MOVE_ATR), and PCR not
@@ -16,7 +16,10 @@ SELL           the mirror of BUY
 
 The conditions are mutually exclusive, so an instrument has at most one candidate type. The
 iceberg holding its price is the "stable price" of accumulation: no ATR test is needed, and
-momentum that simply bounces between bid and ask is not mistaken for absorption.
+momentum that simply bounces between bid and ask is not mistaken for absorption. The trade
+flow need only lean the iceberg's way, not pass IMBALANCE_THRESHOLD: an iceberg supplies
+liquidity to whoever trades against it (Frey and Sandas, 2009) and is not caused by one-sided
+flow, so how one-sided the flow is scores points instead of gating the signal.
 
 Confidence. Each factor gives points, kept in ``Signal.factors``:
 
@@ -204,8 +207,10 @@ def generate_signal(
     evidence = np.broadcast_to(0 if evidence is None else evidence, sides)
 
     surging = np.nan_to_num(surge, nan=0.0) >= settings.volume_surge_threshold
-    accumulation = hidden[:, 0] & ~hidden[:, 1] & (tape <= -settings.imbalance_threshold)
-    distribution = hidden[:, 1] & ~hidden[:, 0] & (tape >= settings.imbalance_threshold)
+    # An iceberg supplies liquidity: it needs the other side's flow to be there, not to be
+    # one-sided (how one-sided it is scores under ``imbalance``).
+    accumulation = hidden[:, 0] & ~hidden[:, 1] & (tape < 0)
+    distribution = hidden[:, 1] & ~hidden[:, 0] & (tape > 0)
     buy = (
         (imbalance >= settings.strong_imbalance)
         & surging

@@ -50,6 +50,19 @@ def test_accumulation_reads_the_selling_from_the_tape_not_the_book(settings):
     assert leaning.signal_type.tolist() == ["ACCUMULATION"]
 
 
+def test_the_trade_flow_need_only_lean_the_icebergs_way(settings):
+    # Mild selling (below IMBALANCE_THRESHOLD) into a hidden buyer: accumulation, but the
+    # imbalance factor scores nothing; one-sided selling scores its points.
+    mild = classify(settings, tape_imbalance=-settings.imbalance_threshold / 2)
+    assert mild.signal_type.tolist() == ["ACCUMULATION"]
+    assert mild.points["imbalance"].tolist() == [0]
+    strong = classify(settings, tape_imbalance=-settings.strong_imbalance)
+    assert strong.points["imbalance"].tolist() == [3]
+    assert strong.confidence[0] > mild.confidence[0]
+    # Buying into a hidden buyer is not accumulation, however slight.
+    assert classify(settings, tape_imbalance=0.01).signal_type.tolist() == [""]
+
+
 def test_strong_buying_with_a_surge_and_a_rising_price_is_buy(settings):
     result = classify(settings, hidden=[[False, False]], order_imbalance=0.6, price_move_atr=2.0)
     assert result.signal_type.tolist() == ["BUY"]
