@@ -14,9 +14,13 @@ While the level's price holds (the same best price in ``prev`` and ``cur``), per
 
 * ``added = shown_after - (shown_before - traded)``: quantity that appeared (or, negative,
   was cancelled) at the price during the step. In a second with no trade there, all of it
-  is visible supply, and it teaches the instrument's usual net arrival rate at its touch
-  (and that rate's variance). In a second with trades, arrivals cannot be told from
-  refills, so the usual rate is counted as visible;
+  is visible supply. A second with no trade anywhere in the instrument also teaches its
+  usual net arrival rate at the touch (and that rate's variance), fitted against the queue
+  (arrivals less cancellations in proportion to it); a second with trades on the other side
+  does not teach, since the last print may have hidden some selling here too, which would
+  make the usual arrivals look fewer than they are. The fit is a plain mean over the first
+  quiet seconds and then remembers about the last fifty. In a second with trades, arrivals
+  cannot be told from refills, so the usual rate is counted as visible;
 * a **refill**: a second with trades in which the level came back by at least
   ``min_refill_share`` of what traded and ``min_refill_orders`` of its typical order, with
   no new order (a native iceberg's disclosed quantity coming back: the same order); with
@@ -221,10 +225,11 @@ def _walk(
             typical = p_shown / max(p_orders, 1)  # the level's typical order, shares
             level[i, s, F_SHOWN_MAX] = max(level[i, s, F_SHOWN_MAX], shown)
             if hit <= 0:
-                # Nothing traded: whatever appeared is visible supply, and it teaches the
-                # instrument's usual arrival rate at its touch.
+                # Nothing traded here: whatever appeared is visible supply. A second with
+                # no trade at all teaches the usual arrival rate at the touch.
                 level[i, s, F_VISIBLE] += added
-                _learn_arrivals(arrivals, i, s, p_shown, added / dt)
+                if traded <= 0:
+                    _learn_arrivals(arrivals, i, s, p_shown, added / dt)
             else:
                 # Trades hide what arrived meanwhile: count the usual arrivals for a queue of
                 # what the trades left as visible.
@@ -270,15 +275,16 @@ def _walk(
 
 
 # Moments of (queue shown, net arrivals a second) per level, exponentially weighted.
-A_X, A_Y, A_XX, A_XY, A_YY = range(5)
-A_FIELDS = 5
-A_WEIGHT = 0.05
+A_X, A_Y, A_XX, A_XY, A_YY, A_N = range(6)
+A_FIELDS = 6
+A_WEIGHT = 0.02
 
 
 @numba.njit(cache=True)
 def _learn_arrivals(arrivals, i, s, shown, rate):
     """Fold one no-trade second in: the queue it started with and its net arrivals."""
-    w = A_WEIGHT
+    arrivals[i, s, A_N] += 1.0
+    w = max(A_WEIGHT, 1.0 / arrivals[i, s, A_N])  # a plain mean until the memory fills
     arrivals[i, s, A_X] += w * (shown - arrivals[i, s, A_X])
     arrivals[i, s, A_Y] += w * (rate - arrivals[i, s, A_Y])
     arrivals[i, s, A_XX] += w * (shown * shown - arrivals[i, s, A_XX])
