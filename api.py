@@ -317,6 +317,7 @@ def openapi_document() -> dict:
                         "peak": number,
                         "refills": {"type": "integer"},
                         "hidden_volume": number,
+                        "hidden_se": number,
                         "first_seen": text,
                         "last_seen": text,
                         "native": {"type": "boolean"},

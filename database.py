@@ -1084,13 +1084,19 @@ class SignalStore:
 
     def iceberg_lifetimes(self, since: date) -> tuple[np.ndarray, np.ndarray]:
         """``(refills, completed)`` of the icebergs stored since ``since``: what the
-        hidden-size estimate learns from (``engine.hidden_size.SizeModel.learn``)."""
+        hidden-size estimate learns from (``engine.hidden_size.SizeModel.learn``), refills
+        counted as the displays their revealed hidden volume amounts to."""
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(IcebergRow.refills, IcebergRow.state).where(IcebergRow.trade_date >= since)
+                select(
+                    IcebergRow.refills, IcebergRow.peak, IcebergRow.hidden_volume, IcebergRow.state
+                ).where(IcebergRow.trade_date >= since)
             ).all()
-        refills = np.array([r for r, _ in rows], dtype=np.int64)
-        return refills, np.array([state == "completed" for _, state in rows], dtype=bool)
+        refills = np.array(
+            [hidden // peak if peak > 0 else count for count, peak, hidden, _ in rows],
+            dtype=np.int64,
+        )
+        return refills, np.array([row.state == "completed" for row in rows], dtype=bool)
 
     def recent_signals(self, limit: int = 200) -> pd.DataFrame:
         """The latest signals (for the manual-trade form's picker)."""

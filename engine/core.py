@@ -36,7 +36,7 @@ from engine.factors import (
     volume_surge,
     vwap_distance_pct,
 )
-from engine.hidden_size import SizeEstimate, SizeModel
+from engine.hidden_size import SizeEstimate, SizeModel, revealed_refills
 from engine.history import MetricHistory
 from engine.iceberg_evidence import evidence_points
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strongest_side
@@ -255,7 +255,10 @@ class SignalEngine:
         if ended:
             self.ended_icebergs.extend(ended)
             self._unsaved_icebergs.extend(ended)
-            self.sizes.learn([i.refills for i in ended], [i.state == "completed" for i in ended])
+            self.sizes.learn(
+                [revealed_refills(i, margin=0.0) for i in ended],
+                [i.state == "completed" for i in ended],
+            )
         # The published icebergs (objects, with their estimated totals) follow the evidence
         # arrays: rebuilt when one starts or ends, else once a bucket, so a busy replay does
         # not build objects every frame (the rules read the arrays, never these). A new one

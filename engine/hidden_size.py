@@ -8,6 +8,13 @@ that many. For an iceberg with ``r`` refills so far, the total refills ``R`` fol
 ``P(R > k | R >= r) = S(k) / S(r - 1)``; its total size is ``peak x (1 + R)`` (the first
 display and every refill), given as the median with an interval between two quantiles.
 
+Refills are counted in volume, not in the level's jumps (:func:`revealed_refills`): the
+displays of its peak that its revealed hidden volume amounts to. A jump at the level may be
+the crowd's arrivals; hidden volume is what no visible order accounts for. An ended iceberg
+counts its whole revealed volume; an active one only what it has surely revealed,
+``SURE_MARGIN`` standard errors below the estimate, since an iceberg is first seen just when
+its estimate has risen clear of the noise (and is then more often too high than too low).
+
 Exchange rules bound it: on NSE/BSE equity a disclosed quantity is at least 10 % of the
 order, so one native iceberg has at most nine refills (``NATIVE_MAX_REFILLS``); a level seen
 refilling more often than that is more than one order, and goes unbounded. Beyond the
@@ -22,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NATIVE_MAX_REFILLS = 9
+SURE_MARGIN = 2.0  # standard errors: what an active iceberg has surely revealed
 
 
 def survival(refills: np.ndarray, completed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +99,17 @@ def total_size(
     return SizeEstimate(peak * (1 + low), peak * (1 + middle), peak * (1 + high), capped)
 
 
+def revealed_refills(iceberg, margin: float = SURE_MARGIN) -> int:
+    """The refills an iceberg's revealed hidden volume amounts to: whole displays of its
+    peak in ``hidden_volume - margin x hidden_se`` (the volume it has surely shown, ``margin``
+    standard errors below the estimate; 0 for the whole estimate). Its ``refills`` when it
+    has no peak."""
+    if iceberg.peak <= 0:
+        return int(iceberg.refills)
+    sure = max(iceberg.hidden_volume - margin * iceberg.hidden_se, 0.0)
+    return int(sure // iceberg.peak)
+
+
 class SizeModel:
     """The refill counts of the icebergs seen so far (the day's and the stored history), and
     each new iceberg's total size from them (:func:`total_size`).
@@ -118,13 +137,16 @@ class SizeModel:
         self._completed = np.concatenate([self._completed, completed])[-self.limit :]
 
     def estimate(self, icebergs: list) -> list[SizeEstimate]:
-        """One estimate per iceberg (objects with ``peak``, ``refills`` and ``native``);
-        they are also the curve's censored observations."""
+        """One estimate per iceberg (objects with ``peak``, ``refills``, ``hidden_volume``,
+        ``hidden_se`` and ``native``); they are also the curve's censored observations."""
         if not icebergs:
             return []
-        active = np.array([i.refills for i in icebergs], dtype=np.int64)
+        active = np.array([revealed_refills(i) for i in icebergs], dtype=np.int64)
         counts, survivor = survival(
             np.concatenate([self._refills, active]),
             np.concatenate([self._completed, np.zeros(len(active), dtype=bool)]),
         )
-        return [total_size(i.peak, i.refills, counts, survivor, i.native) for i in icebergs]
+        return [
+            total_size(i.peak, int(n), counts, survivor, i.native)
+            for i, n in zip(icebergs, active, strict=True)
+        ]

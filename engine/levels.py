@@ -114,6 +114,7 @@ class Iceberg:
     total: float = float("nan")
     total_high: float = float("nan")
     total_capped: bool = False
+    hidden_se: float = 0.0  # standard error of hidden_volume (its guesses), shares
 
     @property
     def direction(self) -> int:
@@ -324,10 +325,11 @@ def _record(events, event_count, i, s, end_state, level, level_int, last_seen):
     events[k, 10] = 1.0 if level_int[i, s, I_NATIVE] >= level_int[i, s, I_REPOSTS] else 0.0
     events[k, 11] = level_int[i, s, I_RECORDED]
     events[k, 12] = level_int[i, s, I_DETECTED_REFILLS]
+    events[k, 13] = np.sqrt(level[i, s, F_GUESSED])
     event_count[0] = k + 1
 
 
-EVENT_FIELDS = 13
+EVENT_FIELDS = 14
 
 
 class LevelTracker:
@@ -415,6 +417,7 @@ class LevelTracker:
             native=bool(event[10]),
             state=STATE_NAMES[int(event[2])],
             refills_at_detection=int(event[12]),
+            hidden_se=float(event[13]),
         )
 
     def active_mask(self) -> np.ndarray:
@@ -453,6 +456,7 @@ class LevelTracker:
                     native=bool(native),
                     state="active",
                     refills_at_detection=int(self.level_int[row, side, I_DETECTED_REFILLS]),
+                    hidden_se=float(np.sqrt(self.level[row, side, F_GUESSED])),
                 )
             )
         return found

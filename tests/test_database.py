@@ -340,9 +340,10 @@ def test_ended_icebergs_are_stored_once_and_teach_the_size_estimate(store):
 
     start = int(T0.timestamp())
 
-    def iceberg(symbol: str, refills: int, state: str) -> Iceberg:
+    def iceberg(symbol: str, displays: int, state: str) -> Iceberg:
+        # Hidden volume of ``displays`` peaks, though the level jumped back 9 times.
         return Iceberg(
-            symbol, "BID", 100.0, 500.0, refills, 4_000.0, 9_000.0,
+            symbol, "BID", 100.0, 500.0, 9, displays * 500.0 + 250.0, 9_000.0,
             start, start + 60, start + 300, True, state,
         )  # fmt: skip
 

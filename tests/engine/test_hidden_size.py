@@ -60,12 +60,30 @@ def test_the_size_model_counts_active_icebergs_as_censored():
 
     model = SizeModel()
     model.learn([4, 5, 6, 7, 8], [True] * 5)
-    young = SimpleNamespace(peak=100.0, refills=3, native=False)
+    young = SimpleNamespace(
+        peak=100.0, refills=7, hidden_volume=350.0, hidden_se=20.0, native=False
+    )
     [alone] = model.estimate([young])
     assert alone.low == 100 * 5 and alone.high <= 100 * 9  # between the ends seen
     # Many icebergs still going past 8 refills: the curve no longer ends at 8.
-    veterans = [SimpleNamespace(peak=100.0, refills=12, native=False)] * 20
+    veterans = [
+        SimpleNamespace(peak=100.0, refills=12, hidden_volume=1_200.0, hidden_se=0.0, native=False)
+    ] * 20
     [crowded, *_] = model.estimate([young, *veterans])
     assert crowded.median > alone.median and crowded.capped  # open-ended beyond 8
     with pytest.raises(ValueError, match="one value per iceberg"):
         model.learn([1, 2], [True])
+
+
+def test_refills_are_counted_in_revealed_volume_and_surely_so_while_active():
+    from types import SimpleNamespace
+
+    from engine.hidden_size import SURE_MARGIN, revealed_refills
+
+    # The level jumped back 9 times, but only 4.5 peaks of volume went unexplained.
+    level = SimpleNamespace(peak=100.0, refills=9, hidden_volume=450.0, hidden_se=50.0)
+    assert revealed_refills(level, margin=0.0) == 4
+    # While active, only what lies SURE_MARGIN standard errors below the estimate counts.
+    assert revealed_refills(level) == int((450.0 - SURE_MARGIN * 50.0) // 100.0) == 3
+    # No peak seen: the level's own count.
+    assert revealed_refills(SimpleNamespace(peak=0.0, refills=5, hidden_volume=0, hidden_se=0)) == 5
