@@ -27,7 +27,10 @@ While the level's price holds (the same best price in ``prev`` and ``cur``), per
   exactly one new order it is a **re-post** (a synthetic iceberg placing its next slice);
 * the level's revealed hidden volume is what traded there minus (shown first + visible
   additions - shown now), as in Zotikov and Antonov (2021): volume no visible order can
-  account for.
+  account for. Whenever it falls below zero (the visible book explains everything that
+  traded) the level's evidence starts again from that second, the price's age kept: a
+  cumulative sum restarted at zero, so the small errors of a long-held busy touch do not
+  pile up into an iceberg, nor dilute one that arrives later.
 
 A level is an **iceberg** once its price has held ``min_held_seconds``, it has at least
 ``min_refills`` refills or re-posts, its revealed hidden volume reaches ``min_hidden_shown``
@@ -249,6 +252,12 @@ def _walk(
             hidden = level[i, s, F_TRADED] - (
                 level[i, s, F_SHOWN_FIRST] + level[i, s, F_VISIBLE] - shown
             )
+            if hidden < 0 and level_int[i, s, I_RECORDED] == 0:
+                # The visible book explains all that traded here: the evidence starts again
+                # from now (a cumulative sum restarted at zero), so the small errors of a
+                # long-held busy touch do not pile up, nor dilute an iceberg arriving later.
+                _restart_evidence(level, level_int, i, s, shown)
+                hidden = 0.0
             level[i, s, F_HIDDEN] = max(hidden, 0.0)
             if (
                 level_int[i, s, I_REFILLS] >= min_refills
@@ -273,6 +282,18 @@ def _walk(
         prev_int[i, 0] = t
         prev_int[i, 1] = best_orders[j, 0]
         prev_int[i, 2] = best_orders[j, 1]
+
+
+@numba.njit(cache=True)
+def _restart_evidence(level, level_int, i, s, shown):
+    """Forget a level's evidence, not its price or when that price was first held."""
+    for field in (F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_GUESSED):
+        level[i, s, field] = 0.0
+    level[i, s, F_SHOWN_FIRST] = shown
+    level[i, s, F_SHOWN_MAX] = shown
+    level_int[i, s, I_REFILLS] = 0
+    level_int[i, s, I_NATIVE] = 0
+    level_int[i, s, I_REPOSTS] = 0
 
 
 # Moments of (queue shown, net arrivals a second) per level, exponentially weighted.
