@@ -110,10 +110,11 @@ else:
     )
 st.markdown(
     "**What this says today:** on a realistic book the level tracker finds about half of "
-    "the simulated icebergs, but two to four of every five levels it calls icebergs are "
+    "the simulated icebergs, but nearly two of every three levels it calls icebergs are "
     "ordinary busy levels. ACCUMULATION and DISTRIBUTION need one of its icebergs and "
-    "selling (buying) in the trade flow: they find about one iceberg in four at any "
-    "confidence, right about two times in seven, and higher confidence makes them little "
-    "more often right. Treat them as prompts to look at the book, not as proof of a hidden "
-    "order."
+    "selling (buying) in the trade flow: they find between a quarter and a third of the "
+    "icebergs at any confidence, right about three times in eight, and higher confidence "
+    "does not make them more often right (in the simulator, one-sided flow and volume "
+    "surges come with news and momentum more than with icebergs). Treat them as prompts to "
+    "look at the book, not as proof of a hidden order."
 )
