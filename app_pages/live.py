@@ -198,6 +198,7 @@ def iceberg_table(icebergs) -> None:
             "Refills": i.refills,
             "Peak": i.peak,
             "Hidden revealed": i.hidden_volume,
+            "± s.e.": i.hidden_se,
             "Estimated total": dashed_range(i.total_low, i.total, i.total_high, i.total_capped),
             "Kind": "native" if i.native else "synthetic",
             "Held": f"{(i.last_seen - i.first_seen) / 60:.1f} min",
@@ -214,10 +215,16 @@ def iceberg_table(icebergs) -> None:
             "Hidden revealed": st.column_config.NumberColumn(
                 format="%,.0f", help="Traded at the price beyond anything the book showed"
             ),
+            "± s.e.": st.column_config.NumberColumn(
+                format="%,.0f",
+                help="Standard error of the revealed hidden volume: how far the guesses "
+                "behind it (arrivals unseen during trades, the side each second traded on) "
+                "may be off",
+            ),
             "Estimated total": st.column_config.TextColumn(
                 help="The whole order, shares: median (10-90 % interval) from how many refills "
-                "the icebergs seen so far survived; ≤ marks a bound (NSE/BSE disclosed "
-                "quantity, or the largest seen)"
+                "(peaks of revealed hidden volume) the icebergs seen so far survived; ≤ marks "
+                "a bound (NSE/BSE disclosed quantity, or the largest seen)"
             ),
         },
     )
