@@ -89,7 +89,9 @@ class LevelSettings:
     max_gap_seconds: int = 30
     min_refill_share: float = 0.5  # a refill brings back at least this share of what traded
     min_refill_orders: float = 3.0  # ... and at least this many of the level's typical orders
-    min_z: float = 3.0  # hidden volume in standard errors of its guesses (arrivals, sides)
+    # Hidden volume in standard errors of its guesses (arrivals, sides). The test is made
+    # every second of a level's life, so it sits above the usual 3.
+    min_z: float = 3.5
     min_held_seconds: int = 30  # the price held at least this long
 
 
