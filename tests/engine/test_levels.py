@@ -74,6 +74,44 @@ def test_refills_that_come_with_new_orders_are_visible_supply_not_hidden():
     assert tracker.active() == []
 
 
+def test_the_usual_arrivals_are_learned_only_from_seconds_without_trades():
+    from engine.levels import A_N, A_Y
+
+    # Every second trades, the last print at the ask, while the bid quietly loses 100 a
+    # second (selling the last print hides): nothing to learn arrivals from.
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, book(20, [3_000 - 100 * t for t in range(20)], [30] * 20, 300, "ask"))
+    assert tracker.arrivals[0, 0, A_N] == 0
+    # Seconds without a trade: the bid's growth is its usual net arrivals.
+    quiet = book(31, [1_000 + 50 * t for t in range(31)], [10 + t for t in range(31)], 0)
+    quiet["exchange_timestamp"] += 20
+    quiet["volume_traded"] = tracker.prev[0, 5]
+    feed(tracker, quiet)
+    assert tracker.arrivals[0, 0, A_N] >= 25
+    assert tracker.arrivals[0, 0, A_Y] > 40  # shares a second, from its first quiet seconds
+
+
+def test_a_touch_the_book_explained_does_not_owe_its_past_to_a_later_iceberg():
+    # 40 s of a held bid shrinking by more than traded there (cancellations: the book
+    # explains everything, and more), then a native iceberg at the same price.
+    shrinking = book(41, [5_000 - 100 * t for t in range(41)], [50] * 41, 50)
+    refilling = book(60, [500, 200] * 30, [5] * 60, 300)
+    refilling["exchange_timestamp"] += 41
+    refilling["volume_traded"] += (
+        int(shrinking["volume_traded"][-1] - refilling["volume_traded"][0]) + 300
+    )
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, shrinking)
+    assert tracker.active() == []
+    for second in range(len(refilling)):
+        tracker.update(np.zeros(1, dtype=np.int64), refilling[second : second + 1])
+        if tracker.active():
+            break
+    # Found within 15 s: its evidence started again when the book had explained it all,
+    # instead of first paying back the shrinking book's 2,000 shares and its 5,000 peak.
+    assert tracker.active() and second <= 15, second
+
+
 def test_the_engine_runs_the_tracker_on_its_batches_and_publishes_the_icebergs(settings):
     from engine import SignalEngine
 
