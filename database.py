@@ -65,7 +65,7 @@ from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
 # What a history row's outcome can read (a filter's choices): "open" is a row without one.
 OUTCOMES = ("target", "stop", "expired", VOID, "open")
@@ -203,6 +203,8 @@ class IcebergRow(Base):
     peak: Mapped[float] = mapped_column(Float)  # display size, shares
     refills: Mapped[int] = mapped_column(Integer)
     hidden_volume: Mapped[float] = mapped_column(Float)  # revealed hidden volume, shares
+    # Its standard error (0 for icebergs stored before it was kept), shares.
+    hidden_se: Mapped[float] = mapped_column(Float, server_default="0")
     traded: Mapped[float] = mapped_column(Float)  # all that traded at the price, shares
     native: Mapped[bool] = mapped_column(Boolean)
     state: Mapped[str] = mapped_column(String(16))  # completed / broken
@@ -518,7 +520,12 @@ def _v7(connection: Connection) -> None:
     ).create(connection)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(connection: Connection) -> None:
+    """Version 8: an iceberg's revealed hidden volume keeps its standard error."""
+    connection.execute(text("ALTER TABLE icebergs ADD COLUMN hidden_se FLOAT DEFAULT 0 NOT NULL"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(
@@ -1191,6 +1198,7 @@ def iceberg_row(iceberg, source: str = "", simulated: bool = False) -> dict:
         "peak": float(iceberg.peak),
         "refills": int(iceberg.refills),
         "hidden_volume": float(iceberg.hidden_volume),
+        "hidden_se": float(iceberg.hidden_se),
         "traded": float(iceberg.traded),
         "native": bool(iceberg.native),
         "state": iceberg.state,

@@ -92,6 +92,24 @@ def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
     assert store.daily_summary(HistoryFilter())["r_total"].sum() == 2.0
 
 
+def test_a_version_7_iceberg_keeps_its_row_with_no_standard_error_when_upgraded(store):
+    from engine.levels import Iceberg
+
+    wipe(store)
+    start = int(T0.timestamp())
+    old = Iceberg(
+        "TCS", "ASK", 100.0, 500.0, 4, 2_000.0, 5_000.0, start, start, start, True, "completed"
+    )
+    row = database.iceberg_row(old, "simulator", True)
+    del row["hidden_se"]
+    with store.engine.begin() as connection:
+        at_version(connection, 7)
+        connection.execute(database.IcebergRow.__table__.insert().values(**row))
+    assert store.migrate() == 7
+    stored = store.icebergs(T0.date())
+    assert stored["symbol"].tolist() == ["TCS"] and stored["hidden_se"].tolist() == [0.0]
+
+
 def test_version_4_keeps_one_row_per_signal_event_and_voids_outcomes_before_their_signal(store):
     wipe(store)
     with store.engine.begin() as connection:
@@ -344,7 +362,7 @@ def test_ended_icebergs_are_stored_once_and_teach_the_size_estimate(store):
         # Hidden volume of ``displays`` peaks, though the level jumped back 9 times.
         return Iceberg(
             symbol, "BID", 100.0, 500.0, 9, displays * 500.0 + 250.0, 9_000.0,
-            start, start + 60, start + 300, True, state,
+            start, start + 60, start + 300, True, state, hidden_se=displays * 10.0,
         )  # fmt: skip
 
     ended = [iceberg("TCS", 6, "completed"), iceberg("INFY", 4, "broken")]
@@ -356,6 +374,7 @@ def test_ended_icebergs_are_stored_once_and_teach_the_size_estimate(store):
     stored = store.icebergs(T0.date())
     assert sorted(stored["symbol"]) == ["INFY", "TCS"]
     assert str(stored["first_seen"].iloc[0].tz) in ("IST", "Asia/Kolkata", "UTC+05:30")
+    assert sorted(stored["hidden_se"]) == [40.0, 60.0]
     refills, completed = store.iceberg_lifetimes(T0.date())
     assert sorted(zip(refills.tolist(), completed.tolist(), strict=True)) == [
         (4, False),
