@@ -44,7 +44,7 @@ PROBLEMS = """() => {
 def test_no_page_cuts_or_breaks_what_a_trader_reads_at_three_widths(tmp_path):
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
     with (
-        running_server(tmp_path, SIMULATOR_SPEED="30") as url,
+        running_server(tmp_path, SIMULATOR_SPEED="30", MIN_CONFIDENCE="5") as url,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
