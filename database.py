@@ -60,6 +60,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.charges import net_pnl
+from engine.hidden_size import revealed_refills
 from engine.sessions import IST, IST_ZONE
 from engine.signals import Signal, SignalType, direction_of
 
@@ -1096,13 +1097,14 @@ class SignalStore:
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
-                    IcebergRow.refills, IcebergRow.peak, IcebergRow.hidden_volume, IcebergRow.state
+                    IcebergRow.refills,
+                    IcebergRow.peak,
+                    IcebergRow.hidden_volume,
+                    IcebergRow.hidden_se,
+                    IcebergRow.state,
                 ).where(IcebergRow.trade_date >= since)
             ).all()
-        refills = np.array(
-            [hidden // peak if peak > 0 else count for count, peak, hidden, _ in rows],
-            dtype=np.int64,
-        )
+        refills = np.array([revealed_refills(row, margin=0.0) for row in rows], dtype=np.int64)
         return refills, np.array([row.state == "completed" for row in rows], dtype=bool)
 
     def recent_signals(self, limit: int = 200) -> pd.DataFrame:
