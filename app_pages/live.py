@@ -49,6 +49,11 @@ WATCHLIST_COLUMNS = {
 }
 
 
+def has_ticks(status: dict, metrics) -> bool:
+    """True once the feed has delivered ticks for the watchlist (something to draw)."""
+    return not metrics.empty and status["ticks_total"] > 0
+
+
 def empty_state(status: dict, metrics) -> bool:
     """Tell the user what to do when there is nothing to show; True if nothing else shows."""
     if not service.running:
@@ -67,7 +72,7 @@ def empty_state(status: dict, metrics) -> bool:
             "any time."
         )
         return True
-    if metrics.empty or status["ticks_total"] == 0:
+    if not has_ticks(status, metrics):
         st.info("Waiting for the first ticks...")
         return True
     return False
@@ -133,12 +138,7 @@ def status_panel() -> None:
 def signal_cards(snapshot) -> None:
     """The open signals as cards and the latest outcomes: drawn on a page run only."""
     status, metrics = snapshot.status, snapshot.metrics
-    if (
-        not service.running
-        or status["state"] == "market_closed"
-        or metrics.empty
-        or status["ticks_total"] == 0
-    ):
+    if not service.running or status["state"] == "market_closed" or not has_ticks(status, metrics):
         return
     st.subheader("Active signals")
     active = sorted(snapshot.active, key=lambda s: (-s.rank_points, -s.confidence))
@@ -169,7 +169,7 @@ def market_tables() -> None:
     """The active icebergs and the watchlist, every second."""
     snapshot = service.snapshot()
     status, metrics = snapshot.status, snapshot.metrics
-    if not service.running or metrics.empty or status["ticks_total"] == 0:
+    if not service.running or not has_ticks(status, metrics):
         return
     if snapshot.icebergs:
         iceberg_table(snapshot.icebergs)
@@ -253,7 +253,7 @@ def chart_panel() -> None:
     new sample: the second-by-second refresh above stays light."""
     snapshot = service.snapshot()
     metrics = snapshot.metrics
-    if metrics.empty or snapshot.status["ticks_total"] == 0:
+    if not has_ticks(snapshot.status, metrics):
         return
     st.plotly_chart(
         charts.watchlist_ratio_chart(metrics, settings.institutional_threshold),
