@@ -685,7 +685,9 @@ class SignalStore:
     ) -> None:
         """One transaction: signals first (outcomes refer to them). A signal already stored
         (the same event: source, instrument, type and exchange time) is skipped, and so is an
-        iceberg already stored."""
+        iceberg already stored, and an outcome for a signal that has one: a signal is decided
+        once, and a restart that resumed a signal whose outcome the stopped run was still
+        writing decides it again (the first decision stands)."""
         with self.engine.begin() as connection:
             if icebergs:
                 connection.execute(
@@ -695,10 +697,14 @@ class SignalStore:
             if signals:
                 connection.execute(self._insert_new_signals(), list(signals))
             if outcomes:
-                connection.execute(OutcomeRow.__table__.insert(), list(outcomes))
+                connection.execute(self._insert_new(OutcomeRow, ["signal_id"]), list(outcomes))
+                signals_table = SignalRow.__table__
                 connection.execute(
-                    SignalRow.__table__.update()
-                    .where(SignalRow.__table__.c.id == bindparam("target_id"))
+                    signals_table.update()
+                    .where(
+                        signals_table.c.id == bindparam("target_id"),
+                        signals_table.c.outcome.is_(None),
+                    )
                     .values(
                         outcome=bindparam("kind"),
                         outcome_r=bindparam("r"),

@@ -281,6 +281,10 @@ class MarketService:
             run.stop.set()
             market, pcr = run.threads
             market.join(10)
+            if market.is_alive():
+                # Still draining: it may yet decide a signal the next run resumes (the
+                # store keeps the first decision).
+                log.warning("the stopped %s run is still processing its queued frames", run.name)
             pcr.join(0.5)
             if run.recorder is not None:
                 run.recorder.close()

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LOG_TAIL_LINES = 60
 
 
 def free_port() -> int:
@@ -39,10 +40,16 @@ def health(url: str, token: str = "") -> dict | None:
 
 @contextmanager
 def running_server(data_dir: Path, **environment: str) -> Iterator[str]:
-    """Start the server on the simulator with ``environment``; yield its URL once it answers."""
+    """Start the server on the simulator with ``environment``; yield its URL once it answers.
+
+    The server's output goes to ``data_dir/server.log``; a test that fails inside the block
+    prints its last lines (pytest shows them with the failure)."""
     port = free_port()
     env = dict(os.environ, DATA_DIR=str(data_dir), AUTO_START="true", DATA_SOURCE="simulator")
     env.update(environment)
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    log_path = Path(data_dir) / "server.log"
+    log = log_path.open("a")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -59,8 +66,8 @@ def running_server(data_dir: Path, **environment: str) -> Iterator[str]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -68,6 +75,12 @@ def running_server(data_dir: Path, **environment: str) -> Iterator[str]:
         while health(url) is None and time.monotonic() < deadline:
             time.sleep(0.5)
         yield url
+    except BaseException:
+        log.flush()
+        lines = log_path.read_text(errors="replace").splitlines()
+        print(f"--- last lines of {log_path} ---", *lines[-LOG_TAIL_LINES:], sep="\n")
+        raise
     finally:
         server.terminate()
         server.wait(15)
+        log.close()

@@ -353,6 +353,27 @@ def test_an_outcome_whose_signal_was_never_stored_does_not_lose_the_rest(store):
     assert "outcome ghost not stored" in writer.status()["last_error"]
 
 
+def test_a_signal_keeps_its_first_outcome_when_a_restart_decides_it_again(store):
+    # A restart resumes the signals stored without an outcome; one whose outcome the stopped
+    # run was still writing is decided twice. The first decision stands, nothing is dropped.
+    writer = SignalWriter(store, max_wait=0.05)
+    writer.submit_signal(signal_dict("twice", T0))
+    writer.submit_outcome(outcome_dict("twice", T0, 2.0, "target"))
+    assert writer.flush(10)
+    writer.submit_outcome(outcome_dict("twice", T0, -1.0, "stop"))
+    writer.submit_signal(signal_dict("other", T0 + timedelta(minutes=1)))
+    writer.submit_outcome(outcome_dict("other", T0, -1.0, "stop"))
+    writer.close()
+    assert writer.status()["dropped"] == 0 and writer.status()["last_error"] == ""
+    rows = store.history(HistoryFilter()).set_index("id")
+    assert rows.loc["twice", "outcome"] == "target" and rows.loc["twice", "r_multiple"] == 2.0
+    assert rows.loc["other", "outcome"] == "stop"
+    # The signal's own copy of its outcome (what the daily summary reads) agrees.
+    assert store.daily_summary(HistoryFilter())["r_total"].sum() == pytest.approx(2.0 - 1.0)
+    outcomes = store.outcomes_frame()
+    assert sorted(outcomes["outcome"]) == ["stop", "target"]
+
+
 def test_ended_icebergs_are_stored_once_and_teach_the_size_estimate(store):
     from engine.levels import Iceberg
 
