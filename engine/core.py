@@ -251,7 +251,12 @@ class SignalEngine:
         return taken
 
     def _follow_icebergs(self, rows: np.ndarray, ticks: np.ndarray) -> None:
-        ended = self.levels.update(rows, ticks)
+        settling = None
+        if self.continuous_only and self.settings.opening_quiet_minutes:
+            settling = in_opening_minutes(
+                ticks["exchange_timestamp"], self.settings.opening_quiet_minutes
+            )
+        ended = self.levels.update(rows, ticks, settling)
         if ended:
             self.ended_icebergs.extend(ended)
             self._unsaved_icebergs.extend(ended)

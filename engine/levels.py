@@ -20,7 +20,12 @@ While the level's price holds (the same best price in ``prev`` and ``cur``), per
   does not teach, since the last print may have hidden some selling here too, which would
   make the usual arrivals look fewer than they are. The fit is a plain mean over the first
   quiet seconds and then remembers about the last fifty. In a second with trades, arrivals
-  cannot be told from refills, so the usual rate is counted as visible;
+  cannot be told from refills, so the usual rate is counted as visible, raised when the
+  book is busier than usual: when new quantity appears at the prices behind both touches
+  (which no trade reaches) at ``C_MIN_MULTIPLE`` or more times its usual rate over the last
+  ten seconds (news, a crowd refilling the book), the touch is taken to gain as many times
+  its usual gross arrivals, so a crowd re-posting at the touch is not taken for a hidden
+  order;
 * a **refill**: a second with trades in which the level came back by at least
   ``min_refill_share`` of what traded and ``min_refill_orders`` of its typical order, with
   no new order (a native iceberg's disclosed quantity coming back: the same order); with
@@ -40,6 +45,12 @@ from the last print, so any second's volume may have been the other side's). It 
 price is traded through or the level leaves the top (``broken``), or when nothing trades
 there for ``quiet_seconds`` (``completed``).
 
+The opening minutes (``update``'s ``settling`` ticks; the engine marks the first
+OPENING_QUIET_MINUTES after 09:15) teach the usual arrivals, but every level's evidence
+starts again each second until they end: the opening's flow and cancellations are not the
+day's, and the usual arrivals are still being learned, so nothing is called an iceberg on
+them. A level held since before keeps its age.
+
 The walk is compiled (numba) because a level's story is sequential; every instrument is
 handled in one pass over the batch, sorted by instrument and time, and the state lives in
 arrays of shape (instruments, 2).
@@ -55,7 +66,7 @@ import numba
 import numpy as np
 
 from engine.sessions import IST
-from engine.ticks import MODE_FULL
+from engine.ticks import DEPTH_LEVELS, MODE_FULL
 
 BID, ASK = 0, 1
 SIDE_NAMES = ("BID", "ASK")
@@ -140,13 +151,18 @@ class Iceberg:
 def _walk(
     rows,
     times,
+    settling,
     volumes,
     last_prices,
     best_prices,
     best_qty,
     best_orders,
+    depth_prices,
+    depth_qty,
     prev,
     prev_int,
+    prev_depth,
+    crowd,
     level,
     level_int,
     arrivals,
@@ -178,6 +194,8 @@ def _walk(
         traded = 0.0
         if linked and volume > prev[i, 5]:
             traded = volume - prev[i, 5]
+        if linked:
+            _learn_crowd(crowd, i, prev_depth, depth_prices, depth_qty, j, t - p_time)
         ltp = last_prices[j]
         sells, buys = 0.0, 0.0
         if traded > 0:
@@ -240,6 +258,11 @@ def _walk(
                 # Trades hide what arrived meanwhile: count the usual arrivals for a queue of
                 # what the trades left as visible.
                 rate, variance = _expected_arrivals(arrivals, i, s, max(p_shown - hit, 0.0))
+                # More orders than usual arrive behind the touch (news, a crowd): as many
+                # times more arrive at it.
+                busy = _crowd_multiple(crowd, i)
+                rate += arrivals[i, s, A_G] * (busy - 1.0)
+                variance *= busy
                 level[i, s, F_VISIBLE] += rate * dt
                 level[i, s, F_GUESSED] += variance * dt  # variance of that guess
                 sized = added >= min_refill_orders * typical and added >= min_refill_share * hit
@@ -254,7 +277,7 @@ def _walk(
             hidden = level[i, s, F_TRADED] - (
                 level[i, s, F_SHOWN_FIRST] + level[i, s, F_VISIBLE] - shown
             )
-            if hidden < 0 and level_int[i, s, I_RECORDED] == 0:
+            if (hidden < 0 or settling[j]) and level_int[i, s, I_RECORDED] == 0:
                 # The visible book explains all that traded here: the evidence starts again
                 # from now (a cumulative sum restarted at zero), so the small errors of a
                 # long-held busy touch do not pile up, nor dilute an iceberg arriving later.
@@ -275,6 +298,10 @@ def _walk(
                     _record(events, event_count, i, s, STATE_COMPLETED, level, level_int, t)
                 level[i, s, :] = 0.0
                 level_int[i, s, :] = 0
+        for s in range(2):
+            for k in range(prev_depth.shape[2]):
+                prev_depth[i, s, k, 0] = depth_prices[j, s, k]
+                prev_depth[i, s, k, 1] = depth_qty[j, s, k]
         prev[i, 0] = best_prices[j, 0]
         prev[i, 1] = best_prices[j, 1]
         prev[i, 2] = best_qty[j, 0]
@@ -298,10 +325,57 @@ def _restart_evidence(level, level_int, i, s, shown):
     level_int[i, s, I_REPOSTS] = 0
 
 
-# Moments of (queue shown, net arrivals a second) per level, exponentially weighted.
-A_X, A_Y, A_XX, A_XY, A_YY, A_N = range(6)
-A_FIELDS = 6
+# Moments of (queue shown, net arrivals a second) per level, exponentially weighted, and
+# the level's gross arrivals a second (what appeared, cancellations not netted).
+A_X, A_Y, A_XX, A_XY, A_YY, A_N, A_G = range(7)
+A_FIELDS = 7
 A_WEIGHT = 0.02
+
+# How busy the book behind the touch is: new quantity a second per level at prices behind
+# both sides' touches, over the last seconds (C_FAST) and the usual (C_SLOW).
+C_FAST, C_SLOW, C_N = range(3)
+C_FIELDS = 3
+C_FAST_WEIGHT = 0.1  # about the last ten seconds
+C_SLOW_WEIGHT = 0.005  # about the last few minutes
+C_MIN_MULTIPLE = 1.5  # less is the usual wobble of a ten-second mean: counted as usual
+C_MAX_MULTIPLE = 10.0
+
+
+@numba.njit(cache=True)
+def _learn_crowd(crowd, i, prev_depth, depth_prices, depth_qty, j, dt):
+    """Fold in what appeared at the prices behind the touch that both snapshots show (a
+    price no trade reaches: its increases are new orders)."""
+    added, matched = 0.0, 0
+    for s in range(2):
+        sign = 1.0 if s == 0 else -1.0  # bids behind the touch are lower, asks higher
+        touch = min(sign * prev_depth[i, s, 0, 0], sign * depth_prices[j, s, 0])
+        for k in range(1, depth_prices.shape[2]):
+            price = depth_prices[j, s, k]
+            if not price > 0 or sign * price >= touch:
+                continue
+            for m in range(1, prev_depth.shape[2]):
+                if prev_depth[i, s, m, 0] == price:
+                    added += max(depth_qty[j, s, k] - prev_depth[i, s, m, 1], 0.0)
+                    matched += 1
+                    break
+    if matched == 0:
+        return
+    rate = added / matched / dt
+    crowd[i, C_N] += 1.0
+    fast = max(C_FAST_WEIGHT, 1.0 / crowd[i, C_N])
+    slow = max(C_SLOW_WEIGHT, 1.0 / crowd[i, C_N])
+    crowd[i, C_FAST] += fast * (rate - crowd[i, C_FAST])
+    crowd[i, C_SLOW] += slow * (rate - crowd[i, C_SLOW])
+
+
+@numba.njit(cache=True)
+def _crowd_multiple(crowd, i):
+    """How many times the usual orders arrive behind the touch now: 1 until the usual is
+    known, and for anything less than ``C_MIN_MULTIPLE`` times it."""
+    if crowd[i, C_N] < 1.0 / C_SLOW_WEIGHT or crowd[i, C_SLOW] <= 0:
+        return 1.0
+    multiple = crowd[i, C_FAST] / crowd[i, C_SLOW]
+    return min(multiple, C_MAX_MULTIPLE) if multiple >= C_MIN_MULTIPLE else 1.0
 
 
 @numba.njit(cache=True)
@@ -314,6 +388,7 @@ def _learn_arrivals(arrivals, i, s, shown, rate):
     arrivals[i, s, A_XX] += w * (shown * shown - arrivals[i, s, A_XX])
     arrivals[i, s, A_XY] += w * (shown * rate - arrivals[i, s, A_XY])
     arrivals[i, s, A_YY] += w * (rate * rate - arrivals[i, s, A_YY])
+    arrivals[i, s, A_G] += w * (max(rate, 0.0) - arrivals[i, s, A_G])
 
 
 @numba.njit(cache=True)
@@ -371,25 +446,33 @@ class LevelTracker:
         self.level_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
         # Moments of each touch's queue and net visible arrivals (shares/s), per side.
         self.arrivals = np.zeros((n, 2, A_FIELDS))
+        # The last snapshot's depth (price, quantity per level and side) and how busy it is.
+        self.prev_depth = np.zeros((n, 2, DEPTH_LEVELS, 2))
+        self.crowd = np.zeros((n, C_FIELDS))
         self._events = np.zeros((capacity, EVENT_FIELDS))
         self.dropped_events = 0
 
     def take_rows(self, previous: LevelTracker, rows: np.ndarray, from_rows: np.ndarray) -> None:
         """Continue ``previous``'s levels for ``rows`` (its ``from_rows``): a watchlist change."""
-        for name in ("prev", "prev_int", "level", "level_int", "arrivals"):
+        for name in ("prev", "prev_int", "prev_depth", "crowd", "level", "level_int", "arrivals"):
             getattr(self, name)[rows] = getattr(previous, name)[from_rows]
 
-    def update(self, rows: np.ndarray, ticks: np.ndarray) -> list[Iceberg]:
+    def update(
+        self, rows: np.ndarray, ticks: np.ndarray, settling: np.ndarray | None = None
+    ) -> list[Iceberg]:
         """Fold a batch in (``rows[i]`` is the instrument row of ``ticks[i]``); return the
-        icebergs that ended in it."""
+        icebergs that ended in it. ``settling`` (per tick, optional) marks snapshots of the
+        opening minutes: they teach the usual arrivals, but no level gathers evidence from
+        them, so an iceberg is found only on what trades after the opening settles."""
+        settling = np.zeros(len(ticks), bool) if settling is None else np.asarray(settling)
         full = (ticks["mode"] == MODE_FULL) & (ticks["exchange_timestamp"] > 0)
         if not np.all(full):
-            rows, ticks = rows[full], ticks[full]
+            rows, ticks, settling = rows[full], ticks[full], settling[full]
         if len(ticks) == 0:
             return []
         if np.bincount(rows).max() > 1:  # several snapshots of one instrument: in time order
             order = np.lexsort((ticks["exchange_timestamp"], rows))
-            rows, ticks = rows[order], ticks[order]
+            rows, ticks, settling = rows[order], ticks[order], settling[order]
         quantity = np.empty((len(ticks), 2))
         quantity[:, 0], quantity[:, 1] = ticks["bid_qty"][:, 0], ticks["ask_qty"][:, 0]
         prices = np.empty((len(ticks), 2))
@@ -397,18 +480,26 @@ class LevelTracker:
         prices[~(quantity > 0) | np.isnan(prices)] = 0.0  # an empty level has no price
         orders = np.empty((len(ticks), 2), dtype=np.int64)
         orders[:, 0], orders[:, 1] = ticks["bid_orders"][:, 0], ticks["ask_orders"][:, 0]
+        depth_prices = np.stack([ticks["bid_price"], ticks["ask_price"]], axis=1)
+        depth_qty = np.stack([ticks["bid_qty"], ticks["ask_qty"]], axis=1).astype(np.float64)
+        depth_prices[~(depth_qty > 0) | np.isnan(depth_prices)] = 0.0
         count = np.zeros(1, dtype=np.int64)
         s = self.settings
         _walk(
             rows.astype(np.int64, copy=False),
             ticks["exchange_timestamp"].astype(np.int64, copy=False),
+            settling.astype(np.bool_, copy=False),
             ticks["volume_traded"].astype(np.float64),
             np.nan_to_num(ticks["last_price"]),
             prices,
             quantity,
             orders,
+            depth_prices,
+            depth_qty,
             self.prev,
             self.prev_int,
+            self.prev_depth,
+            self.crowd,
             self.level,
             self.level_int,
             self.arrivals,

@@ -8,11 +8,19 @@ from engine.levels import LevelTracker
 from engine.synthetic import steady_flow
 
 START = 1_763_005_500  # 09:15 IST
+SETTLED = START + 600  # 09:25 IST: the opening minutes (OPENING_QUIET_MINUTES 10) are over
 
 
-def book(seconds: int, bid_qty, bid_orders, volume_per_second: int, last_at: str = "bid"):
+def book(
+    seconds: int,
+    bid_qty,
+    bid_orders,
+    volume_per_second: int,
+    last_at: str = "bid",
+    start: int = START,
+):
     """One instrument whose best bid (100.00) shows ``bid_qty[t]`` in ``bid_orders[t]``."""
-    ticks = steady_flow(101, START, seconds - 1, traded_per_second=volume_per_second)
+    ticks = steady_flow(101, start, seconds - 1, traded_per_second=volume_per_second)
     ticks["bid_price"][:, 0], ticks["ask_price"][:, 0] = 100.0, 100.05
     ticks["bid_qty"][:, 0] = bid_qty
     ticks["bid_orders"][:, 0] = bid_orders
@@ -117,11 +125,32 @@ def test_the_engine_runs_the_tracker_on_its_batches_and_publishes_the_icebergs(s
 
     engine = SignalEngine(settings, {101: "AAA"})
     shown = [500, 200] * 20 + [500]
-    ticks = book(len(shown), shown, [5] * len(shown), 300)
+    ticks = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED)
     for second in range(len(ticks)):
         engine.update(ticks[second : second + 1])
     [iceberg] = engine.icebergs()
     assert (iceberg.symbol, iceberg.side, iceberg.state) == ("AAA", "BID", "active")
+
+
+def test_the_opening_minutes_find_no_iceberg_until_they_settle(settings):
+    from engine import SignalEngine
+
+    # The same refills from 09:24:20: nothing in the opening minutes (their flow is the
+    # opening's, and the usual arrivals are still being learned), found soon after 09:25.
+    engine = SignalEngine(settings, {101: "AAA"})
+    shown = [500, 200] * 60
+    ticks = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED - 40)
+    found_at = None
+    for second in range(len(ticks)):
+        engine.update(ticks[second : second + 1])
+        if engine.icebergs() and found_at is None:
+            found_at = int(ticks["exchange_timestamp"][second])
+    assert found_at is not None and SETTLED < found_at <= SETTLED + 20, found_at - SETTLED
+    # Without the opening's treatment the same book is an iceberg before 09:25.
+    raw = SignalEngine(settings.model_copy(update={"opening_quiet_minutes": 0}), {101: "AAA"})
+    for second in range(40):
+        raw.update(ticks[second : second + 1])
+    assert raw.icebergs()
 
 
 def test_the_engine_estimates_each_icebergs_total_and_hands_over_the_ended_ones(settings):
@@ -130,7 +159,7 @@ def test_the_engine_estimates_each_icebergs_total_and_hands_over_the_ended_ones(
     engine = SignalEngine(settings, {101: "AAA"})
     engine.sizes.learn([5, 10, 20, 30, 40, 60], [True] * 6)  # a stored history
     shown = [500, 200] * 20 + [500]
-    ticks = book(len(shown), shown, [5] * len(shown), 300)
+    ticks = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED)
     for second in range(len(ticks)):
         engine.update(ticks[second : second + 1])
     [iceberg] = engine.icebergs()
@@ -139,10 +168,41 @@ def test_the_engine_estimates_each_icebergs_total_and_hands_over_the_ended_ones(
     described = iceberg.as_json()
     assert described["first_seen"].endswith("+05:30") and described["total"] == round(iceberg.total)
     assert engine.take_ended_icebergs() == []
-    through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
+    through = steady_flow(
+        101, SETTLED + len(shown), 0, start_volume=int(ticks["volume_traded"][-1])
+    )
     through["bid_price"][:, 0], through["ask_price"][:, 0] = 99.95, 100.0
     through["last_price"] = 99.95
     engine.update(through)
     [ended] = engine.take_ended_icebergs()
     assert ended.state == "broken" and engine.take_ended_icebergs() == []
     assert len(engine.sizes) == 7 and engine.icebergs() == ()
+
+
+def crowd_session(crowd: float) -> np.ndarray:
+    """240 quiet seconds (no trades; the touch gains or loses 100 shares a second at random,
+    the levels behind it gain 400 and lose it again by turns), then 90 s of a native
+    iceberg's pattern at the bid while ``crowd`` times the usual orders arrive behind the
+    touch (and are cancelled again)."""
+    steps = np.random.default_rng(3).choice([-100, 100], 239)
+    touch = 5_000 + np.concatenate([[0], np.cumsum(steps)])
+    quiet = book(240, touch, 20 + (touch - 5_000) // 100, 0, start=SETTLED)
+    quiet["bid_qty"][:, 1:] = np.array([2_000, 2_400] * 120)[:, None]
+    quiet["ask_qty"][:, 1:] = np.array([2_000, 2_400] * 120)[:, None]
+    busy = book(90, [500, 200] * 45, [5] * 90, 300, start=SETTLED + 240)
+    busy["volume_traded"] += int(quiet["volume_traded"][-1]) - int(busy["volume_traded"][0]) + 300
+    behind = np.array([2_000, 2_000 + 400 * crowd] * 45)[:, None]
+    busy["bid_qty"][:, 1:] = busy["ask_qty"][:, 1:] = behind
+    return np.concatenate([quiet, busy])
+
+
+def test_orders_crowding_in_behind_the_touch_explain_its_refills():
+    # Usual flow behind the touch: the refills are more than the usual arrivals, an iceberg.
+    usual = LevelTracker(["AAA"])
+    feed(usual, crowd_session(1.0))
+    assert [i.side for i in usual.active()] == ["BID"]
+    # Eight times the usual orders arrive behind it (news, a crowd): more arrive at the
+    # touch too, so the same refills are what the crowd brings, not a hidden order.
+    crowded = LevelTracker(["AAA"])
+    feed(crowded, crowd_session(8.0))
+    assert crowded.active() == []
