@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from config import get_settings
-from engine.signals import FACTOR_MAX_POINTS, MAX_POINTS
+from engine.signals import FACTOR_MAX_POINTS, ICEBERG_MAX_POINTS, MAX_POINTS
 from feeds.service import MarketService, get_service
 
 BADGES = {
@@ -155,19 +155,30 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
             f"{signal.order_imbalance:+.2f} · volume surge {_number(signal.volume_surge, 1)}x · "
             f"{pcr_text}"
         )
-        st.caption(factor_breakdown(signal.factors))
+        st.caption(factor_breakdown(signal.factors, str(signal.signal_type)))
 
 
-def factor_breakdown(factors: dict) -> str:
-    """The points each factor gave, e.g. ``signal type 3/3 · PCR no view · ... = 9/12``: a
-    PCR without a view is left out of the total (see :mod:`engine.signals`)."""
-    possible = factors.get("max", MAX_POINTS)
-    parts = [
-        f"{FACTOR_LABELS[name]} no view"
-        if name == "pcr" and possible == MAX_POINTS - FACTOR_MAX_POINTS["pcr"]
-        else f"{FACTOR_LABELS[name]} **{factors.get(name, 0)}**/{FACTOR_MAX_POINTS[name]}"
-        for name in FACTOR_LABELS
-    ]
+def factor_breakdown(factors: dict, signal_type: str = "") -> str:
+    """The points each factor gave, e.g. ``signal type 3/3 · PCR no view · ... = 5/7``: a
+    PCR without a view is left out of the total, and an ACCUMULATION or DISTRIBUTION does not
+    score the flow's imbalance and loses points in a volume surge (see
+    :mod:`engine.signals`)."""
+    iceberg = signal_type in ("ACCUMULATION", "DISTRIBUTION")
+    possible = factors.get("max", ICEBERG_MAX_POINTS if iceberg else MAX_POINTS)
+    no_pcr_view = (
+        possible == (ICEBERG_MAX_POINTS if iceberg else MAX_POINTS) - FACTOR_MAX_POINTS["pcr"]
+    )
+    parts = []
+    for name, label in FACTOR_LABELS.items():
+        points = factors.get(name, 0)
+        if name == "pcr" and no_pcr_view:
+            parts.append(f"{label} no view")
+        elif iceberg and name == "imbalance":
+            parts.append(f"{label} not scored")
+        elif iceberg and name == "volume_surge":
+            parts.append(f"{label} **{points}**" + (" (a surge counts against)" if points else ""))
+        else:
+            parts.append(f"{label} **{points}**/{FACTOR_MAX_POINTS[name]}")
     total = factors.get("total", sum(factors.get(name, 0) for name in FACTOR_LABELS))
     return " · ".join(parts) + f" = **{total}/{possible}** points"
 

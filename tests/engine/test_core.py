@@ -108,9 +108,13 @@ def test_an_iceberg_ask_under_visible_buying_gives_distribution(settings):
 
 
 def test_min_confidence_gates_signals(settings):
-    engine, warm = warm_engine(settings, min_confidence=10)
+    engine, warm = warm_engine(settings)
+    # A bearish PCR counts against the hidden buyer: at most 7 of 11 points, 6.4 < 7.
+    engine.set_pcr("ICEBERG", 0.5)
     assert feed(engine, episode(warm, START + 601, 180)) == []
-    assert "ACCUMULATION" in engine.snapshot()["state"].tolist()
+    snapshot = engine.snapshot()
+    assert "ACCUMULATION" in snapshot["state"].tolist()
+    assert 0 < snapshot["confidence"].max() < settings.min_confidence
 
 
 def test_cooldown_keeps_a_second_episode_quiet_until_it_expires(settings):
@@ -224,8 +228,8 @@ def test_a_mock_pcr_is_shown_but_scores_as_unknown(settings):
     signals = feed(engine, episode(warm, START + 601, 180))
     row = engine.snapshot().set_index("symbol").loc["ICEBERG"]
     assert row["pcr"] == 1.0 and row["pcr_origin"] == "mock"
-    # Unknown: no points, and left out of what could be scored (16 less the PCR's 4).
-    assert signals[0].factors["pcr"] == 0 and signals[0].factors["max"] == 12
+    # Unknown: no points, and left out of what could be scored (11 less the PCR's 4).
+    assert signals[0].factors["pcr"] == 0 and signals[0].factors["max"] == 7
     assert signals[0].factors["pcr_origin"] == "mock"
 
 

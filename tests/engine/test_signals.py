@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.signals import MAX_POINTS, generate_signal
+from engine.signals import ICEBERG_MAX_POINTS, MAX_POINTS, SURGE_PENALTY, generate_signal
 
 NAN = float("nan")
 BUYER = [[True, False]]  # a hidden buyer at the bid, no hidden seller
@@ -51,16 +51,27 @@ def test_accumulation_reads_the_selling_from_the_tape_not_the_book(settings):
 
 
 def test_the_trade_flow_need_only_lean_the_icebergs_way(settings):
-    # Mild selling (below IMBALANCE_THRESHOLD) into a hidden buyer: accumulation, but the
-    # imbalance factor scores nothing; one-sided selling scores its points.
+    # Mild selling (below IMBALANCE_THRESHOLD) into a hidden buyer is accumulation, and
+    # one-sided selling is no surer of it: the hidden buyer supplies whoever sells.
     mild = classify(settings, tape_imbalance=-settings.imbalance_threshold / 2)
     assert mild.signal_type.tolist() == ["ACCUMULATION"]
-    assert mild.points["imbalance"].tolist() == [0]
     strong = classify(settings, tape_imbalance=-settings.strong_imbalance)
-    assert strong.points["imbalance"].tolist() == [3]
-    assert strong.confidence[0] > mild.confidence[0]
+    assert mild.points["imbalance"].tolist() == strong.points["imbalance"].tolist() == [0]
+    assert strong.confidence[0] == mild.confidence[0]
     # Buying into a hidden buyer is not accumulation, however slight.
     assert classify(settings, tape_imbalance=0.01).signal_type.tolist() == [""]
+
+
+def test_a_volume_surge_counts_against_an_accumulation_and_for_a_buy(settings):
+    calm = classify(settings, volume_surge=1.0)
+    surging = classify(settings, volume_surge=settings.volume_surge_threshold)
+    assert calm.signal_type.tolist() == surging.signal_type.tolist() == ["ACCUMULATION"]
+    assert calm.points["volume_surge"].tolist() == [0]
+    assert surging.points["volume_surge"].tolist() == [-SURGE_PENALTY]
+    assert surging.confidence[0] < calm.confidence[0]
+    buy = dict(hidden=[[False, False]], order_imbalance=0.6, price_move_atr=2.0)
+    big = classify(settings, volume_surge=2 * settings.volume_surge_threshold, **buy)
+    assert big.signal_type.tolist() == ["BUY"] and big.points["volume_surge"].tolist() == [2]
 
 
 def test_strong_buying_with_a_surge_and_a_rising_price_is_buy(settings):
@@ -89,24 +100,35 @@ def test_a_bearish_pcr_vetoes_a_buy_and_a_bullish_one_confirms_it(settings):
 def test_a_contradicting_pcr_counts_against_an_accumulation(settings):
     against = classify(settings, pcr_bias=-1.0)
     assert against.signal_type.tolist() == ["ACCUMULATION"]  # PCR vetoes momentum only
-    assert against.points["pcr"][0] == 0 and against.possible[0] == MAX_POINTS
+    assert against.points["pcr"][0] == 0 and against.possible[0] == ICEBERG_MAX_POINTS
     assert against.confidence[0] < classify(settings).confidence[0]
 
 
 def test_points_explain_the_score_exactly(settings):
     result = classify(settings, pcr_bias=1.0)
     points = {name: int(value[0]) for name, value in result.points.items()}
-    # base 3, PCR bullish confirms a long 4, tape selling 0.5 >= 0.4 3, iceberg evidence 3,
-    # surge 3 >= 2 1
-    assert points == {"base": 3, "pcr": 4, "imbalance": 3, "institutional": 3, "volume_surge": 1}
-    assert result.confidence[0] == round(10 * 14 / MAX_POINTS, 1)
+    # base 3, PCR bullish confirms a long 4, the tape's imbalance not scored, iceberg
+    # evidence 3, a surge (3 >= 2) against it -2
+    assert points == {"base": 3, "pcr": 4, "imbalance": 0, "institutional": 3, "volume_surge": -2}
+    assert ICEBERG_MAX_POINTS == 3 + 4 + 4
+    assert result.confidence[0] == round(10 * 8 / ICEBERG_MAX_POINTS, 1)
     # Without a PCR view the same evidence is scored out of what could be known.
     alone = classify(settings)
-    assert alone.confidence[0] == round(10 * 10 / (MAX_POINTS - 4), 1)
+    assert alone.confidence[0] == round(10 * 4 / (ICEBERG_MAX_POINTS - 4), 1)
+    # A BUY is scored on every factor: base 2, book imbalance 0.6 >= 0.4 3, surge 3 >= 2 1,
+    # no hidden order.
+    buy = classify(
+        settings,
+        hidden=[[False, False]],
+        evidence=[[0, 0]],
+        order_imbalance=0.6,
+        price_move_atr=2.0,
+    )
+    assert buy.confidence[0] == round(10 * (2 + 3 + 1) / (MAX_POINTS - 4), 1)
 
 
 def test_without_options_an_accumulation_can_reach_the_top(settings):
-    best = classify(settings, evidence=[[4, 0]], volume_surge=10.0, tape_imbalance=-0.9)
+    best = classify(settings, evidence=[[4, 0]], volume_surge=1.0, tape_imbalance=-0.9)
     assert best.confidence[0] == 10.0
 
 

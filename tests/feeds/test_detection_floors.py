@@ -24,10 +24,13 @@ def test_detection_on_unseen_seeds_keeps_its_floors():
     levels, signals = pooled(runs, "levels"), pooled(runs, "signals")
     assert levels["icebergs"] >= 20  # enough agents to judge
     assert levels["found"] / levels["icebergs"] >= 0.35, levels
-    assert levels["true_positives"] / levels["detections"] >= 0.25, levels
+    assert levels["true_positives"] / levels["detections"] >= 0.4, levels
     judged = sum(run["sizes"]["judged"] for run in runs)
     covered = sum(run["sizes"]["covered"] for run in runs)
-    assert judged >= 5 and covered / judged >= 0.3, runs  # the size interval holds the order
+    assert judged >= 4 and covered / judged >= 0.3, runs  # the size interval holds the order
+    # At the default MIN_CONFIDENCE the dashboard shows some of them, and mostly right.
+    assert signals["found"] >= 3, signals
+    assert signals["true_positives"] / signals["detections"] >= 0.5, signals
     for run in runs:
         false = run["levels"]["false_per_instrument_hour"]
         assert false["all"] <= 3.0, run  # busy touches called icebergs
@@ -36,5 +39,5 @@ def test_detection_on_unseen_seeds_keeps_its_floors():
         assert run["signals"]["false_per_instrument_hour"]["all"] <= 0.5, run
     # Over every confidence, the signals are right more often than chance would make them.
     [first] = [point for point in results["curve"] if point["min_confidence"] == 1.0]
-    assert first["signals"] >= 10 and first["precision"] >= 0.25, first
+    assert first["signals"] >= 10 and first["precision"] >= 0.5, first
     assert signals["detections"] <= first["signals"]
