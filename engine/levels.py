@@ -157,8 +157,10 @@ def _walk(
     best_prices,
     best_qty,
     best_orders,
-    depth_prices,
-    depth_qty,
+    bid_prices,
+    ask_prices,
+    bid_qty,
+    ask_qty,
     prev,
     prev_int,
     prev_depth,
@@ -195,7 +197,9 @@ def _walk(
         if linked and volume > prev[i, 5]:
             traded = volume - prev[i, 5]
         if linked:
-            _learn_crowd(crowd, i, prev_depth, depth_prices, depth_qty, j, t - p_time)
+            bid_added, bid_matched = _added_behind(prev_depth, i, 0, bid_prices, bid_qty, j)
+            ask_added, ask_matched = _added_behind(prev_depth, i, 1, ask_prices, ask_qty, j)
+            _learn_crowd(crowd, i, bid_added + ask_added, bid_matched + ask_matched, t - p_time)
         ltp = last_prices[j]
         sells, buys = 0.0, 0.0
         if traded > 0:
@@ -298,10 +302,11 @@ def _walk(
                     _record(events, event_count, i, s, STATE_COMPLETED, level, level_int, t)
                 level[i, s, :] = 0.0
                 level_int[i, s, :] = 0
-        for s in range(2):
-            for k in range(prev_depth.shape[2]):
-                prev_depth[i, s, k, 0] = depth_prices[j, s, k]
-                prev_depth[i, s, k, 1] = depth_qty[j, s, k]
+        for k in range(prev_depth.shape[2]):
+            prev_depth[i, 0, k, 0] = bid_prices[j, k] if bid_qty[j, k] > 0 else 0.0
+            prev_depth[i, 0, k, 1] = bid_qty[j, k]
+            prev_depth[i, 1, k, 0] = ask_prices[j, k] if ask_qty[j, k] > 0 else 0.0
+            prev_depth[i, 1, k, 1] = ask_qty[j, k]
         prev[i, 0] = best_prices[j, 0]
         prev[i, 1] = best_prices[j, 1]
         prev[i, 2] = best_qty[j, 0]
@@ -342,22 +347,31 @@ C_MAX_MULTIPLE = 10.0
 
 
 @numba.njit(cache=True)
-def _learn_crowd(crowd, i, prev_depth, depth_prices, depth_qty, j, dt):
-    """Fold in what appeared at the prices behind the touch that both snapshots show (a
-    price no trade reaches: its increases are new orders)."""
+def _added_behind(prev_depth, i, s, prices, quantities, j):
+    """What appeared on side ``s`` of snapshot ``j`` at the prices behind the touch that the
+    previous snapshot showed too (prices no trade reaches: their increases are new orders),
+    and how many such prices there were."""
+    sign = 1.0 if s == 0 else -1.0  # bids behind the touch are lower, asks higher
+    touch = min(sign * prev_depth[i, s, 0, 0], sign * prices[j, 0])
     added, matched = 0.0, 0
-    for s in range(2):
-        sign = 1.0 if s == 0 else -1.0  # bids behind the touch are lower, asks higher
-        touch = min(sign * prev_depth[i, s, 0, 0], sign * depth_prices[j, s, 0])
-        for k in range(1, depth_prices.shape[2]):
-            price = depth_prices[j, s, k]
-            if not price > 0 or sign * price >= touch:
-                continue
-            for m in range(1, prev_depth.shape[2]):
-                if prev_depth[i, s, m, 0] == price:
-                    added += max(depth_qty[j, s, k] - prev_depth[i, s, m, 1], 0.0)
-                    matched += 1
-                    break
+    m = 1
+    for k in range(1, prices.shape[1]):
+        price = prices[j, k]
+        if not (price > 0 and quantities[j, k] > 0) or sign * price >= touch:
+            continue
+        # Both books are sorted away from the touch: walk the previous one along.
+        while m < prev_depth.shape[2] and sign * prev_depth[i, s, m, 0] > sign * price:
+            m += 1
+        if m < prev_depth.shape[2] and prev_depth[i, s, m, 0] == price:
+            added += max(quantities[j, k] - prev_depth[i, s, m, 1], 0.0)
+            matched += 1
+    return added, matched
+
+
+@numba.njit(cache=True)
+def _learn_crowd(crowd, i, added, matched, dt):
+    """Fold a snapshot's new quantity a level behind the touch, a second, into the running
+    means (a snapshot with no such level teaches nothing)."""
     if matched == 0:
         return
     rate = added / matched / dt
@@ -480,9 +494,6 @@ class LevelTracker:
         prices[~(quantity > 0) | np.isnan(prices)] = 0.0  # an empty level has no price
         orders = np.empty((len(ticks), 2), dtype=np.int64)
         orders[:, 0], orders[:, 1] = ticks["bid_orders"][:, 0], ticks["ask_orders"][:, 0]
-        depth_prices = np.stack([ticks["bid_price"], ticks["ask_price"]], axis=1)
-        depth_qty = np.stack([ticks["bid_qty"], ticks["ask_qty"]], axis=1).astype(np.float64)
-        depth_prices[~(depth_qty > 0) | np.isnan(depth_prices)] = 0.0
         count = np.zeros(1, dtype=np.int64)
         s = self.settings
         _walk(
@@ -494,8 +505,10 @@ class LevelTracker:
             prices,
             quantity,
             orders,
-            depth_prices,
-            depth_qty,
+            ticks["bid_price"],
+            ticks["ask_price"],
+            ticks["bid_qty"],
+            ticks["ask_qty"],
             self.prev,
             self.prev_int,
             self.prev_depth,
