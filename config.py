@@ -175,8 +175,8 @@ class Settings(BaseSettings):
         10,
         ge=0,
         le=60,
-        description="No ACCUMULATION/DISTRIBUTION in the first minutes after 09:15 IST, while "
-        "the opening's flow settles.",
+        description="No ACCUMULATION/DISTRIBUTION, and no iceberg found, in the first minutes "
+        "after 09:15 IST, while the opening's flow settles.",
     )
     signal_cooldown_seconds: int = Field(
         900, ge=0, le=86_400, description="Quiet time per symbol after a signal, seconds."

@@ -109,13 +109,13 @@ else:
         "is this server's setting."
     )
 st.markdown(
-    "**What this says today:** on a realistic book the level tracker finds two in five of "
+    "**What this says today:** on a realistic book the level tracker finds about a third of "
     "the simulated icebergs (the slow, large ones far more than the fast, small ones), and "
-    "more than half of the levels it calls icebergs are ordinary busy levels. ACCUMULATION "
-    "and DISTRIBUTION need one of its icebergs and selling (buying) in the trade flow: they "
-    "find about a quarter of the icebergs at any confidence, right a little under half the "
-    "time, and higher confidence "
-    "does not make them more often right (in the simulator, one-sided flow and volume "
-    "surges come with news and momentum more than with icebergs). Treat them as prompts to "
-    "look at the book, not as proof of a hidden order."
+    "about half of the levels it calls icebergs are ordinary busy levels, most of them in "
+    "news bursts. ACCUMULATION and DISTRIBUTION need one of its icebergs and selling "
+    "(buying) in the trade flow: they find about a quarter of the icebergs at any "
+    "confidence, right a little under half the time. A higher confidence does not make them "
+    "more often right: their evidence points (refills, size, time held) describe an old, "
+    "busy level, which is what a false detection looks like as much as an iceberg. Treat "
+    "them as prompts to look at the book, not as proof of a hidden order."
 )
