@@ -160,8 +160,9 @@ class Settings(BaseSettings):
         2.5,
         gt=0,
         le=1000,
-        description="Institutional ratio (book turnovers per reference period) that flags an "
-        "iceberg.",
+        description="Institutional ratio (book turnovers per reference period) drawn as the "
+        "reference line on the ratio charts and highlighted in the watchlist; icebergs are "
+        "found by the level tracker, not by this threshold.",
     )
     min_ratio_z: float = Field(
         2.0,

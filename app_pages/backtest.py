@@ -32,7 +32,7 @@ store = signal_store()
 recordings = sorted((Path(settings.data_dir) / "recordings").glob("*.kfr"), reverse=True)
 GRID_FIELDS = {
     "min_confidence": "MIN_CONFIDENCE",
-    "institutional_threshold": "INSTITUTIONAL_THRESHOLD",
+    "opening_quiet_minutes": "OPENING_QUIET_MINUTES",
     "risk_horizon_minutes": "RISK_HORIZON_MINUTES",
     "stop_atr_multiple": "STOP_ATR_MULTIPLE",
     "min_reward_risk": "MIN_REWARD_RISK",

@@ -41,10 +41,11 @@ from analytics import wilson_interval
 from engine import SignalEngine, parse_kite_frame
 from engine.outcomes import outcome_tracker, plan_quantity
 
-# Settings a grid may vary, and how to read their values from text.
+# Settings a grid may vary (each changes which signals a replay issues or how they are
+# planned and costed), and how to read their values from text.
 GRID_SETTINGS = (
     "min_confidence",
-    "institutional_threshold",
+    "opening_quiet_minutes",
     "risk_horizon_minutes",
     "stop_atr_multiple",
     "stop_buffer_atr",

@@ -455,12 +455,13 @@ def test_the_backtest_page_runs_a_grid_with_progress_and_keeps_the_run(make_app,
     assert "No backtest has run yet" in texts(app)
     app.multiselect[0].select("session.kfr")
     next(box for box in app.text_input if box.label == "Simulator sessions").input("")
-    next(box for box in app.text_input if box.label == "MIN_CONFIDENCE").input("5, 9.5")
+    next(box for box in app.text_input if box.label == "OPENING_QUIET_MINUTES").input("10, 20")
     button(app, "Run backtest").click().run(timeout=120)
     assert not app.exception
     table = app.dataframe[0].value
-    assert table["Setting"].tolist() == ["MIN_CONFIDENCE=5", "MIN_CONFIDENCE=9.5"]
-    assert "every setting: INSTITUTIONAL_THRESHOLD=" in texts(app)
+    # The session's hidden buyer trades 09:25-09:28: a 20-minute quiet opening holds it back.
+    assert table["Setting"].tolist() == ["OPENING_QUIET_MINUTES=10", "OPENING_QUIET_MINUTES=20"]
+    assert "every setting: MIN_CONFIDENCE=" in texts(app)
     assert table["Signals"].tolist() == [1, 0]
     assert "Includes SIMULATED sessions" not in texts(app)
     # A fresh visit finds the stored run.
