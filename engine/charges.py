@@ -23,7 +23,7 @@ does not round. All functions take arrays (one element per trade) or scalars, in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -73,6 +73,13 @@ def round_trip_charges(
     stamp = buy_value * rates.stamp_buy_pct / 100
     gst = (brokerage + transaction + sebi) * rates.gst_pct / 100
     return brokerage + transaction + sebi + stt + stamp + gst
+
+
+def rates_of(settings, base: ChargeRates = ZERODHA_INTRADAY_EQUITY) -> ChargeRates:
+    """``base`` with the brokerage ``settings`` give (BROKERAGE_FLAT, BROKERAGE_PCT)."""
+    return replace(
+        base, brokerage_flat=settings.brokerage_flat, brokerage_pct=settings.brokerage_pct
+    )
 
 
 @dataclass(frozen=True)

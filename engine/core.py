@@ -27,6 +27,7 @@ import pandas as pd
 from engine.bars import MinuteBars, horizon_atr, typical_minute_range
 from engine.baseline import RobustBaseline
 from engine.book import BOOK_STATE_NAMES, BOOK_TWO_SIDED, book_state
+from engine.charges import rates_of
 from engine.clock import implausible_times
 from engine.factors import (
     PRICE_STATE_NAMES,
@@ -43,7 +44,7 @@ from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strong
 from engine.levels import Iceberg, LevelTracker
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
 from engine.ranking import rank_points
-from engine.risk import in_the_way, position_size, risk_levels
+from engine.risk import in_the_way, position_size, risk_levels, uncovered_costs
 from engine.sessions import IST, IST_ZONE, in_continuous_session, in_opening_minutes, ist_day
 from engine.signals import (
     FACTOR_NAMES,
@@ -619,14 +620,31 @@ class SignalEngine:
             settings.risk_per_trade_pct,
             self._lot_size[rows],
         )
+        costly = uncovered_costs(
+            direction,
+            levels.entry,
+            levels.target,
+            levels.stop_loss,
+            quantity,
+            self._tick_size[rows],
+            settings.slippage_ticks,
+            rates_of(settings),
+        )
         notes = [
-            in_the_way(
-                int(direction[k]),
-                float(levels.entry[k]),
-                float(levels.target[k]),
-                float(self.bars.day_high[row]),
-                float(self.bars.day_low[row]),
-                float(ask_hidden[k] if direction[k] > 0 else bid_hidden[k]),
+            "; ".join(
+                note
+                for note in (
+                    in_the_way(
+                        int(direction[k]),
+                        float(levels.entry[k]),
+                        float(levels.target[k]),
+                        float(self.bars.day_high[row]),
+                        float(self.bars.day_low[row]),
+                        float(ask_hidden[k] if direction[k] > 0 else bid_hidden[k]),
+                    ),
+                    costly[k],
+                )
+                if note
             )
             for k, row in enumerate(rows.tolist())
         ]

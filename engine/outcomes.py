@@ -29,12 +29,12 @@ its net R is positive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from engine.charges import ZERODHA_INTRADAY_EQUITY, ChargeRates, net_pnl
+from engine.charges import ZERODHA_INTRADAY_EQUITY, ChargeRates, net_pnl, rates_of
 from engine.sessions import IST, session_end
 
 TARGET, STOP, EXPIRED = "target", "stop", "expired"
@@ -233,12 +233,9 @@ class OutcomeTracker:
 
 def outcome_tracker(settings) -> OutcomeTracker:
     """The tracker ``settings`` describe: the holding horizon, slippage and brokerage."""
-    rates = replace(
-        ZERODHA_INTRADAY_EQUITY,
-        brokerage_flat=settings.brokerage_flat,
-        brokerage_pct=settings.brokerage_pct,
+    return OutcomeTracker(
+        settings.risk_horizon_minutes * 60, settings.slippage_ticks, rates_of(settings)
     )
-    return OutcomeTracker(settings.risk_horizon_minutes * 60, settings.slippage_ticks, rates)
 
 
 def plan_quantity(signal, settings) -> int:

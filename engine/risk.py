@@ -15,7 +15,9 @@ or above ``min_reward_risk`` exactly. All arrays are per signal.
 
 :func:`position_size` turns the plan into a quantity: the capital's risk budget over the
 risk a share, never more than the capital buys. :func:`in_the_way` names what stands between
-the entry and the target.
+the entry and the target, and :func:`uncovered_costs` says when the plan's costs (slippage
+both ways and a round trip's charges) would take all the target's gain: a plan nobody could
+earn, shown as such.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from engine.charges import net_pnl
 
 # Rounding to a tick works on a tiny tolerance so that 100.05 / 0.05 does not land on
 # 2000.9999999 and round a whole tick the wrong way.
@@ -152,3 +156,34 @@ def in_the_way(
         side = "seller" if direction > 0 else "buyer"
         notes.append(f"hidden {side} at {hidden_price:g}")
     return "; ".join(notes)
+
+
+def uncovered_costs(
+    direction, entry, target, stop, quantity, tick_size, slippage_ticks: float, rates
+) -> list[str]:
+    """Per plan, ``"costs ₹C (N R) exceed the target's ₹G"`` when reaching the target would
+    still lose money after slippage and charges (``rates``: an ``engine.charges.ChargeRates``),
+    else "" (and "" for an unsized plan)."""
+    quantity = np.asarray(quantity, dtype=np.float64)
+    sized = quantity > 0
+    result = net_pnl(
+        direction,
+        entry,
+        target,
+        stop,
+        np.where(sized, quantity, 1.0),
+        tick_size,
+        slippage_ticks,
+        rates,
+    )
+    costs = result.slippage + result.charges
+    risk = np.abs(np.asarray(entry, dtype=np.float64) - np.asarray(stop)) * quantity
+    notes = []
+    for k in range(len(quantity)):
+        if not sized[k] or result.net_pnl[k] > 0:
+            notes.append("")
+            continue
+        in_r = f" ({costs[k] / risk[k]:.1f} R)" if risk[k] > 0 else ""
+        gain = result.gross_pnl[k]
+        notes.append(f"costs ₹{costs[k]:,.0f}{in_r} exceed the target's ₹{gain:,.0f}")
+    return notes

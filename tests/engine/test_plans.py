@@ -7,7 +7,8 @@ import pytest
 
 from engine import SignalEngine, SignalType
 from engine.bars import MinuteBars, horizon_atr, typical_minute_range
-from engine.risk import in_the_way, position_size, risk_levels
+from engine.charges import ZERODHA_INTRADAY_EQUITY
+from engine.risk import in_the_way, position_size, risk_levels, uncovered_costs
 from engine.state import RollingFlowState
 from engine.synthetic import steady_flow
 from tests.engine.test_core import START, WATCHLIST, episode, feed, normal_session
@@ -93,6 +94,24 @@ def test_the_plan_names_what_stands_between_entry_and_target():
     )
     assert in_the_way(-1, 100.0, 96.0, 105.0, 99.0) == "day low 99 before the target"
     assert in_the_way(1, 100.0, 104.0, 106.0, 95.0) == ""
+
+
+def test_a_plan_says_when_its_costs_would_take_the_whole_target():
+    notes = uncovered_costs(
+        np.array([1, 1, -1]),
+        np.array([1419.7, 100.0, 100.0]),
+        np.array([1420.1, 104.0, 96.0]),
+        np.array([1419.5, 98.0, 102.0]),
+        np.array([70, 500, 0]),
+        np.array([0.05, 0.05, 0.05]),
+        1.0,
+        ZERODHA_INTRADAY_EQUITY,
+    )
+    # 70 shares for 0.40 a share: 28 rupees; a tick of slippage each way (7) and the round
+    # trip's charges (brokerage 2 x 20, STT 24.85, exchange 5.90, stamp 2.98, SEBI 0.20,
+    # GST 8.30) come to 89, 6.4 times the 14 rupees at risk.
+    assert notes[0] == "costs ₹89 (6.4 R) exceed the target's ₹28"
+    assert notes[1:] == ["", ""]  # 2,000 rupees of target covers its costs; unsized: nothing
 
 
 def test_a_signal_plans_on_the_holding_horizon_not_on_a_few_seconds(settings):
