@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from config import get_settings
-from engine.signals import FACTOR_MAX_POINTS, ICEBERG_MAX_POINTS, MAX_POINTS
+from engine.signals import FACTOR_MAX_POINTS, ICEBERG_MAX_POINTS, ICEBERG_TYPES, MAX_POINTS
 from feeds.service import MarketService, get_service
 
 BADGES = {
@@ -163,7 +163,7 @@ def factor_breakdown(factors: dict, signal_type: str = "") -> str:
     PCR without a view is left out of the total, and an ACCUMULATION or DISTRIBUTION does not
     score the flow's imbalance and loses points in a volume surge (see
     :mod:`engine.signals`)."""
-    iceberg = signal_type in ("ACCUMULATION", "DISTRIBUTION")
+    iceberg = signal_type in ICEBERG_TYPES
     possible = factors.get("max", ICEBERG_MAX_POINTS if iceberg else MAX_POINTS)
     no_pcr_view = (
         possible == (ICEBERG_MAX_POINTS if iceberg else MAX_POINTS) - FACTOR_MAX_POINTS["pcr"]

@@ -19,7 +19,7 @@ iceberg holding its price is the "stable price" of accumulation: no ATR test is 
 momentum that simply bounces between bid and ask is not mistaken for absorption. The trade
 flow need only lean the iceberg's way, not pass IMBALANCE_THRESHOLD: an iceberg supplies
 liquidity to whoever trades against it (Frey and Sandas, 2009) and is not caused by one-sided
-flow, so how one-sided the flow is scores points instead of gating the signal.
+flow, so how one-sided the flow is neither gates nor scores the signal (see below).
 
 Confidence. Each factor gives points, kept in ``Signal.factors``:
 
@@ -88,6 +88,7 @@ class SignalType(StrEnum):
 
 
 LONG_TYPES = frozenset({SignalType.ACCUMULATION, SignalType.BUY})
+ICEBERG_TYPES = frozenset({SignalType.ACCUMULATION, SignalType.DISTRIBUTION})
 
 
 def direction_of(signal_type: str) -> int:
