@@ -256,11 +256,7 @@ class Settings(BaseSettings):
         0.4, gt=0, lt=1, description="Order imbalance that counts as strong pressure."
     )
     volume_surge_threshold: float = Field(
-        2.0,
-        gt=1,
-        le=100,
-        description="Window volume rate over the baseline rate for a surge (it scores BUY/SELL, "
-        "costs ACCUMULATION/DISTRIBUTION 2 points, and no iceberg is found during one).",
+        2.0, gt=1, le=100, description="Window volume rate over the baseline rate for a surge."
     )
     stable_move_atr: float = Field(
         1.0, gt=0, le=20, description="Window price move, in ATRs, that still counts as stable."
