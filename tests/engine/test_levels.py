@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from engine.levels import LevelTracker
@@ -221,7 +219,7 @@ def test_a_surge_in_the_instruments_volume_gathers_no_evidence(settings):
     shown = [500, 200] * 60
     refills = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED + 940)
     parts = [calm, buying, refills]
-    for before, after in itertools.pairwise(parts):
+    for before, after in zip(parts, parts[1:], strict=False):
         after["volume_traded"] += (
             int(before["volume_traded"][-1]) - int(after["volume_traded"][0]) + 300
         )
