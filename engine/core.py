@@ -252,13 +252,9 @@ class SignalEngine:
         return taken
 
     def _follow_icebergs(self, rows: np.ndarray, ticks: np.ndarray) -> None:
-        # No level gathers evidence while a crowd is in: the opening minutes, and an
-        # instrument whose volume surges (news, a run: many participants refill the touch, and
-        # what they bring cannot be told from a hidden order's refills).
-        surge = np.nan_to_num(self._published["volume_surge"][rows], nan=0.0)
-        settling = surge >= self.settings.volume_surge_threshold
+        settling = None
         if self.continuous_only and self.settings.opening_quiet_minutes:
-            settling |= in_opening_minutes(
+            settling = in_opening_minutes(
                 ticks["exchange_timestamp"], self.settings.opening_quiet_minutes
             )
         ended = self.levels.update(rows, ticks, settling)

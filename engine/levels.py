@@ -45,12 +45,11 @@ from the last print, so any second's volume may have been the other side's). It 
 price is traded through or the level leaves the top (``broken``), or when nothing trades
 there for ``quiet_seconds`` (``completed``).
 
-Snapshots taken while a crowd is in (``update``'s ``settling`` ticks: the engine marks the
-first OPENING_QUIET_MINUTES after 09:15, and an instrument whose volume surges) teach the
-usual arrivals, but every level's evidence starts again each second until they end: the
-opening's and a news burst's flow and cancellations are not the usual ones, and many
-participants refill the touch, so nothing is called an iceberg on them. A level held since
-before keeps its age; an iceberg already found stays found.
+The opening minutes (``update``'s ``settling`` ticks; the engine marks the first
+OPENING_QUIET_MINUTES after 09:15) teach the usual arrivals, but every level's evidence
+starts again each second until they end: the opening's flow and cancellations are not the
+day's, and the usual arrivals are still being learned, so nothing is called an iceberg on
+them. A level held since before keeps its age.
 
 The walk is compiled (numba) because a level's story is sequential; every instrument is
 handled in one pass over the batch, sorted by instrument and time, and the state lives in
@@ -476,9 +475,9 @@ class LevelTracker:
         self, rows: np.ndarray, ticks: np.ndarray, settling: np.ndarray | None = None
     ) -> list[Iceberg]:
         """Fold a batch in (``rows[i]`` is the instrument row of ``ticks[i]``); return the
-        icebergs that ended in it. ``settling`` (per tick, optional) marks snapshots taken
-        while a crowd is in (the opening minutes, a volume surge): they teach the usual
-        arrivals, but no level gathers evidence from them."""
+        icebergs that ended in it. ``settling`` (per tick, optional) marks snapshots of the
+        opening minutes: they teach the usual arrivals, but no level gathers evidence from
+        them, so an iceberg is found only on what trades after the opening settles."""
         settling = np.zeros(len(ticks), bool) if settling is None else np.asarray(settling)
         full = (ticks["mode"] == MODE_FULL) & (ticks["exchange_timestamp"] > 0)
         if not np.all(full):

@@ -206,35 +206,3 @@ def test_orders_crowding_in_behind_the_touch_explain_its_refills():
     crowded = LevelTracker(["AAA"])
     feed(crowded, crowd_session(8.0))
     assert crowded.active() == []
-
-
-def test_a_surge_in_the_instruments_volume_gathers_no_evidence(settings):
-    from engine import SignalEngine
-
-    # Fifteen minutes of 100 shares a second, then 300 a second (three times the
-    # instrument's own rate: a surge, VOLUME_SURGE_THRESHOLD 2): buying for 40 s, then the
-    # native iceberg's pattern at the bid.
-    calm = book(900, [1_000] * 900, [10] * 900, 100, last_at="ask", start=SETTLED)
-    buying = book(40, [1_000] * 40, [10] * 40, 300, last_at="ask", start=SETTLED + 900)
-    shown = [500, 200] * 60
-    refills = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED + 940)
-    parts = [calm, buying, refills]
-    for before, after in zip(parts, parts[1:], strict=False):
-        after["volume_traded"] += (
-            int(before["volume_traded"][-1]) - int(after["volume_traded"][0]) + 300
-        )
-    ticks = np.concatenate(parts)
-
-    def icebergs_seen(threshold: float) -> list:
-        engine = SignalEngine(
-            settings.model_copy(update={"volume_surge_threshold": threshold}), {101: "AAA"}
-        )
-        seen = []
-        for second in range(len(ticks)):
-            engine.update(ticks[second : second + 1])
-            seen += [(i.side, int(ticks["exchange_timestamp"][second])) for i in engine.icebergs()]
-        return seen
-
-    assert icebergs_seen(settings.volume_surge_threshold) == []
-    # Counted as usual flow (a surge only at five times the rate), the same refills are one.
-    assert {side for side, _ in icebergs_seen(5.0)} == {"BID"}
