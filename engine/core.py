@@ -630,24 +630,18 @@ class SignalEngine:
             settings.slippage_ticks,
             rates_of(settings),
         )
-        notes = [
-            "; ".join(
-                note
-                for note in (
-                    in_the_way(
-                        int(direction[k]),
-                        float(levels.entry[k]),
-                        float(levels.target[k]),
-                        float(self.bars.day_high[row]),
-                        float(self.bars.day_low[row]),
-                        float(ask_hidden[k] if direction[k] > 0 else bid_hidden[k]),
-                    ),
-                    costly[k],
-                )
-                if note
+        in_way = [
+            in_the_way(
+                int(direction[k]),
+                float(levels.entry[k]),
+                float(levels.target[k]),
+                float(self.bars.day_high[row]),
+                float(self.bars.day_low[row]),
+                float(ask_hidden[k] if direction[k] > 0 else bid_hidden[k]),
             )
             for k, row in enumerate(rows.tolist())
         ]
+        notes = ["; ".join(filter(None, pair)) for pair in zip(in_way, costly, strict=True)]
         return {"levels": levels, "quantity": quantity, "notes": notes}
 
     # --------------------------------------------------------------------------- snapshot

@@ -107,9 +107,6 @@ SIGNAL_OF_CODE = {code: kind for kind, code in SIGNAL_CODES.items()}
 SIGNAL_TYPE_NAMES = np.array(["", "ACCUMULATION", "DISTRIBUTION", "BUY", "SELL"])
 # +1 for the long signals, -1 for the short ones, indexed by code.
 SIGNAL_DIRECTION = np.array([0, 1, -1, 1, -1], dtype=np.int8)
-# Sign of the visible order imbalance each rule looks for: iceberg signals fade the visible
-# pressure (accumulation under visible selling), momentum signals follow it.
-RULE_PRESSURE = np.array([0, -1, 1, 1, -1], dtype=np.int8)
 
 
 @dataclass(frozen=True)
@@ -247,7 +244,7 @@ def generate_signal(
     active = code != NO_SIGNAL
     opinion = ~np.isnan(bias) & (bias != 0)  # a PCR that leans one way
     pcr_points = np.where(opinion & (bias * direction > 0), 4, 0)
-    pressure = imbalance * RULE_PRESSURE[code]  # momentum follows the visible book
+    pressure = imbalance * direction  # momentum follows the visible book (ACC/DIS: unscored)
     # Only a hidden order in the signal's favour is evidence for it: a buyer at the bid for
     # the long signals, a seller at the ask for the short ones. A hidden seller soaking up
     # the buying behind a BUY is evidence against it and scores nothing.
