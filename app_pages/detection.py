@@ -18,7 +18,7 @@ settings = get_settings()
 st.title("Detection quality")
 st.warning(
     "SIMULATED: measured on the event-driven order-book simulator (iceberg agents among thin "
-    "books, news bursts, spoofers and momentum runs), not on the market.",
+    "books, news bursts, spoofers, momentum runs and the opening), not on the market.",
     icon="🧪",
 )
 st.markdown(
@@ -39,7 +39,8 @@ if results is None:
 
 st.caption(
     f"Seeds {', '.join(map(str, results['seeds']))} · {results['instruments']} instruments x "
-    f"{results['minutes']} min each · MIN_CONFIDENCE {results['min_confidence']:g} · run "
+    f"{results['minutes']} min each from 09:15, its first {results.get('opening_minutes', 0)} "
+    f"min the opening's busier book · MIN_CONFIDENCE {results['min_confidence']:g} · run "
     f"{pd.Timestamp(results['date']):%Y-%m-%d %H:%M} UTC on {results['machine']} in "
     f"{results['seconds']:.0f} s"
 )

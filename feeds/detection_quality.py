@@ -138,11 +138,17 @@ CONFIDENCE_STEPS = tuple(np.arange(1.0, 10.01, 0.5).round(1))
 
 
 def run_benchmark(
-    settings, seeds=(101, 102, 103), instruments: int = 12, minutes: int = 60
+    settings,
+    seeds=(101, 102, 103),
+    instruments: int = 12,
+    minutes: int = 60,
+    opening_minutes: int = 10,
 ) -> dict:
     """Run the book simulator for each seed through the signal engine and the level tracker
     and score both; also precision and recall of ACC/DIS at each MIN_CONFIDENCE step (one run
-    at MIN_CONFIDENCE 1, its signals then filtered). A JSON-ready dict."""
+    at MIN_CONFIDENCE 1, its signals then filtered). Every run starts at 09:15 with the
+    simulator's opening (``opening_minutes`` of more flow, arrivals and cancellations). A
+    JSON-ready dict."""
     from engine import SignalEngine, parse_kite_frame
 
     started = time.perf_counter()
@@ -150,7 +156,13 @@ def run_benchmark(
     sizes = None  # what earlier seeds' icebergs taught, as a stored history would
     for seed in seeds:
         book = book_instruments(instruments, seed=seed)
-        simulator = BookSimulator(book, SESSION_START, seed=seed, session_seconds=minutes * 60)
+        simulator = BookSimulator(
+            book,
+            SESSION_START,
+            seed=seed,
+            session_seconds=minutes * 60,
+            opening_seconds=opening_minutes * 60,
+        )
         symbols = {i.instrument_token: i.symbol for i in book}
         engine = SignalEngine(
             settings.model_copy(update={"min_confidence": 1, "max_daily_signals": 1000}), symbols
@@ -214,6 +226,7 @@ def run_benchmark(
         "seeds": list(seeds),
         "instruments": instruments,
         "minutes": minutes,
+        "opening_minutes": opening_minutes,
         "min_confidence": settings.min_confidence,
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "seconds": round(time.perf_counter() - started, 1),
