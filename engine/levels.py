@@ -25,7 +25,9 @@ While the level's price holds (the same best price in ``prev`` and ``cur``), per
   (which no trade reaches) at ``C_MIN_MULTIPLE`` or more times its usual rate over the last
   ten seconds (news, a crowd refilling the book), the touch is taken to gain as many times
   its usual gross arrivals, so a crowd re-posting at the touch is not taken for a hidden
-  order;
+  order. The usual rate behind the touch is learned ten times slower during such a burst
+  (a burst is not the usual, though a lasting change of pace becomes it within about a
+  quarter of an hour);
 * a **refill**: a second with trades in which the level came back by at least
   ``min_refill_share`` of what traded and ``min_refill_orders`` of its typical order, with
   no new order (a native iceberg's disclosed quantity coming back: the same order); with
@@ -41,7 +43,10 @@ A level is an **iceberg** once its price has held ``min_held_seconds``, it has a
 ``min_refills`` refills or re-posts, its revealed hidden volume reaches ``min_hidden_shown``
 times the most it ever showed, and that volume stands ``min_z`` standard errors clear of what
 was guessed: the arrivals during trades, and the side each second's volume traded on (read
-from the last print, so any second's volume may have been the other side's). It ends when the
+from the last print, so any second's volume may have been the other side's). No level becomes
+an iceberg while the book is busier than usual behind the touch: its evidence keeps counting,
+but the decision waits until the burst has passed (in a crowd, the refills of one hidden
+order cannot be told from everyone re-posting). It ends when the
 price is traded through or the level leaves the top (``broken``), or when nothing trades
 there for ``quiet_seconds`` (``completed``).
 
@@ -294,6 +299,7 @@ def _walk(
                 and level[i, s, F_HIDDEN] >= min_z * np.sqrt(level[i, s, F_GUESSED] + 1.0)
                 and level_int[i, s, I_RECORDED] == 0
                 and t - level_int[i, s, I_FIRST] >= min_held
+                and _crowd_multiple(crowd, i) == 1.0  # not during a burst
             ):
                 level_int[i, s, I_RECORDED] = t  # when it became an iceberg
                 level_int[i, s, I_DETECTED_REFILLS] = level_int[i, s, I_REFILLS]
@@ -344,6 +350,7 @@ C_FAST_WEIGHT = 0.1  # about the last ten seconds
 C_SLOW_WEIGHT = 0.005  # about the last few minutes
 C_MIN_MULTIPLE = 1.5  # less is the usual wobble of a ten-second mean: counted as usual
 C_MAX_MULTIPLE = 10.0
+C_BURST_LEARNING = 0.1  # the usual learns this much slower during a burst
 
 
 @numba.njit(cache=True)
@@ -379,6 +386,10 @@ def _learn_crowd(crowd, i, added, matched, dt):
     fast = max(C_FAST_WEIGHT, 1.0 / crowd[i, C_N])
     slow = max(C_SLOW_WEIGHT, 1.0 / crowd[i, C_N])
     crowd[i, C_FAST] += fast * (rate - crowd[i, C_FAST])
+    if _crowd_multiple(crowd, i) > 1.0:
+        # A burst teaches the usual ten times slower: a burst is not the usual, but a
+        # lasting change of pace becomes it within about a quarter of an hour.
+        slow *= C_BURST_LEARNING
     crowd[i, C_SLOW] += slow * (rate - crowd[i, C_SLOW])
 
 
