@@ -168,9 +168,10 @@ class Settings(BaseSettings):
         2.0,
         ge=0,
         le=20,
-        description="ACCUMULATION/DISTRIBUTION also need the institutional ratio this unusual "
-        "for the instrument itself (robust z-score against its own history): a book that is "
-        "always thin is not institutional all day.",
+        description="The institutional ratio counts as unusual for the instrument at this "
+        "robust z-score against its own history (shown on the watchlist; the instrument's "
+        "normal learns a tenth as fast while it is unusual): a book that is always thin is "
+        "not institutional all day.",
     )
     opening_quiet_minutes: int = Field(
         10,

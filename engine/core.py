@@ -440,9 +440,6 @@ class SignalEngine:
             hidden_volume,
             held,
             typical_minute_volume,
-            (self.ratio_baseline.z(bid_ratio), self.ratio_baseline.z(ask_ratio)),
-            self.levels.settings.min_refills,
-            settings.min_ratio_z,
         )
         tape = order_imbalance(window["buy_volume"], window["sell_volume"])
         candidates = generate_signal(

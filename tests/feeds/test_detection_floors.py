@@ -1,7 +1,8 @@
-"""Detection on seeds no tuning ever used (106, 107): floors that catch a regression.
+"""Detection on seeds no tuning ever used (106-108): floors that catch a regression.
 
-The floors sit below what the detectors measure today (see the README's detection quality
-table): they say "not worse than this", not "good". The issue's targets are far above them.
+The floors sit below what the detectors measure today on these seeds (see the README's
+detection quality table): they say "not worse than this", not "good". The issue's targets
+are far above them.
 """
 
 from __future__ import annotations
@@ -19,25 +20,31 @@ def pooled(runs: list[dict], key: str) -> dict:
 
 
 def test_detection_on_unseen_seeds_keeps_its_floors():
-    results = run_benchmark(Settings(_env_file=None), seeds=(106, 107), instruments=12)
+    results = run_benchmark(Settings(_env_file=None), seeds=(106, 107, 108), instruments=12)
     runs = results["runs"]
     levels, signals = pooled(runs, "levels"), pooled(runs, "signals")
-    assert levels["icebergs"] >= 20  # enough agents to judge
-    assert levels["found"] / levels["icebergs"] >= 0.35, levels
-    assert levels["true_positives"] / levels["detections"] >= 0.4, levels
+    assert levels["icebergs"] >= 30  # enough agents to judge
+    assert levels["found"] / levels["icebergs"] >= 0.28, levels  # measured 0.32
+    assert levels["true_positives"] / levels["detections"] >= 0.4, levels  # 0.49
     judged = sum(run["sizes"]["judged"] for run in runs)
     covered = sum(run["sizes"]["covered"] for run in runs)
-    assert judged >= 4 and covered / judged >= 0.3, runs  # the size interval holds the order
-    # At the default MIN_CONFIDENCE the dashboard shows some of them, and mostly right.
-    assert signals["found"] >= 3, signals
-    assert signals["true_positives"] / signals["detections"] >= 0.5, signals
+    assert judged >= 6 and covered / judged >= 0.2, runs  # the size interval holds the order
+    # At the default MIN_CONFIDENCE the dashboard shows some of them (11 found), right
+    # about half the time (0.48).
+    assert signals["found"] >= 6, signals
+    assert signals["true_positives"] / signals["detections"] >= 0.4, signals
     for run in runs:
         false = run["levels"]["false_per_instrument_hour"]
-        assert false["all"] <= 3.0, run  # busy touches called icebergs
+        assert false["all"] <= 2.0, run  # busy touches called icebergs
         assert false["thin"] <= 0.25, run  # a thin book is no iceberg
+        assert false.get("opening", 0.0) == 0.0, run  # the opening makes no iceberg
         # What the dashboard shows at the default MIN_CONFIDENCE: few false alarms.
         assert run["signals"]["false_per_instrument_hour"]["all"] <= 0.5, run
+    curve = {point["min_confidence"]: point for point in results["curve"]}
     # Over every confidence, the signals are right more often than chance would make them.
-    [first] = [point for point in results["curve"] if point["min_confidence"] == 1.0]
-    assert first["signals"] >= 10 and first["precision"] >= 0.5, first
-    assert signals["detections"] <= first["signals"]
+    assert curve[1.0]["signals"] >= 20 and curve[1.0]["precision"] >= 0.4, curve[1.0]
+    assert signals["detections"] <= curve[1.0]["signals"]
+    # A higher confidence means a surer iceberg: at 9 or more they are right more often
+    # than at any confidence (0.70 against 0.48).
+    assert curve[9.0]["signals"] >= 5, curve[9.0]
+    assert curve[9.0]["precision"] >= curve[1.0]["precision"] + 0.1, curve

@@ -1,0 +1,40 @@
+"""The iceberg evidence points: pace of refills, time held, size against the instrument."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.iceberg_evidence import MAX_POINTS, evidence_points
+
+
+def points(refills, held, hidden, typical=6_000.0, active=True):
+    shape = (1, 2)
+    return evidence_points(
+        np.full(shape, active),
+        np.full(shape, refills),
+        np.full(shape, float(hidden)),
+        np.full(shape, held),
+        np.array([typical]),
+    )[0, 0]
+
+
+def test_one_order_coming_back_now_and_then_scores_every_point():
+    # 4 refills in 90 s (2.7 a minute), held over a minute, 2,000 hidden against 6,000 a
+    # minute of the instrument's volume (a third of a minute).
+    assert points(refills=4, held=90, hidden=2_000) == MAX_POINTS
+
+
+def test_a_level_refilling_every_few_seconds_is_a_busy_queue_and_loses_the_pace_points():
+    assert points(refills=9, held=90, hidden=2_000) == 3  # 6 a minute: one pace point
+    assert points(refills=12, held=90, hidden=2_000) == 2  # 8 a minute: none
+
+
+def test_a_young_or_small_iceberg_scores_less():
+    assert points(refills=3, held=45, hidden=2_000) == 3  # under a minute held
+    assert points(refills=4, held=90, hidden=1_000) == 3  # a sixth of a minute's volume
+    # An instrument with no typical minute yet gives no size point.
+    assert points(refills=4, held=90, hidden=10**9, typical=np.nan) == 3
+
+
+def test_no_active_iceberg_scores_nothing():
+    assert points(refills=4, held=90, hidden=2_000, active=False) == 0
