@@ -99,8 +99,8 @@ class LevelSettings:
     ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story.
     """
 
-    min_refills: int = 3
-    min_hidden_shown: float = 1.0
+    min_refills: int = 1
+    min_hidden_shown: float = 0.5
     quiet_seconds: int = 90
     max_gap_seconds: int = 30
     min_refill_share: float = 0.5  # a refill brings back at least this share of what traded

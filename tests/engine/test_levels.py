@@ -145,7 +145,7 @@ def test_the_opening_minutes_find_no_iceberg_until_they_settle(settings):
         engine.update(ticks[second : second + 1])
         if engine.icebergs() and found_at is None:
             found_at = int(ticks["exchange_timestamp"][second])
-    assert found_at is not None and SETTLED < found_at <= SETTLED + 20, found_at - SETTLED
+    assert found_at is not None and SETTLED <= found_at <= SETTLED + 20, found_at - SETTLED
     # Without the opening's treatment the same book is an iceberg before 09:25.
     raw = SignalEngine(settings.model_copy(update={"opening_quiet_minutes": 0}), {101: "AAA"})
     for second in range(40):

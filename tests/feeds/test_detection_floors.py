@@ -24,12 +24,12 @@ def test_detection_on_unseen_seeds_keeps_its_floors():
     runs = results["runs"]
     levels, signals = pooled(runs, "levels"), pooled(runs, "signals")
     assert levels["icebergs"] >= 30  # enough agents to judge
-    assert levels["found"] / levels["icebergs"] >= 0.28, levels  # measured 0.32
-    assert levels["true_positives"] / levels["detections"] >= 0.4, levels  # 0.49
+    assert levels["found"] / levels["icebergs"] >= 0.28, levels  # measured 0.34
+    assert levels["true_positives"] / levels["detections"] >= 0.4, levels  # 0.50
     judged = sum(run["sizes"]["judged"] for run in runs)
     covered = sum(run["sizes"]["covered"] for run in runs)
     assert judged >= 6 and covered / judged >= 0.2, runs  # the size interval holds the order
-    # At the default MIN_CONFIDENCE the dashboard shows some of them (11 found), right
+    # At the default MIN_CONFIDENCE the dashboard shows some of them (12 found), right
     # about half the time (0.48).
     assert signals["found"] >= 6, signals
     assert signals["true_positives"] / signals["detections"] >= 0.4, signals
@@ -45,6 +45,6 @@ def test_detection_on_unseen_seeds_keeps_its_floors():
     assert curve[1.0]["signals"] >= 20 and curve[1.0]["precision"] >= 0.4, curve[1.0]
     assert signals["detections"] <= curve[1.0]["signals"]
     # A higher confidence means a surer iceberg: at 9 or more they are right more often
-    # than at any confidence (0.70 against 0.48).
+    # than at any confidence (0.67 against 0.50).
     assert curve[9.0]["signals"] >= 5, curve[9.0]
     assert curve[9.0]["precision"] >= curve[1.0]["precision"] + 0.1, curve
