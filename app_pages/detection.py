@@ -110,13 +110,11 @@ else:
         "is this server's setting."
     )
 st.markdown(
-    "**What this says today:** on a realistic book the level tracker finds about a third of "
-    "the simulated icebergs (the slow, large ones far more than the fast, small ones), and "
-    "about half of the levels it calls icebergs are ordinary busy levels, most of them in "
-    "news bursts. ACCUMULATION and DISTRIBUTION need one of its icebergs and selling "
-    "(buying) in the trade flow: they find about a quarter of the icebergs at any "
-    "confidence, right a little under half the time. A higher confidence does not make them "
-    "more often right: their evidence points (refills, size, time held) describe an old, "
-    "busy level, which is what a false detection looks like as much as an iceberg. Treat "
-    "them as prompts to look at the book, not as proof of a hidden order."
+    "**What this says today:** on a realistic book the level tracker finds about four in ten "
+    "of the simulated icebergs (two thirds of the slow, large ones, few of the fast, small "
+    "ones), and about half of the levels it calls icebergs are ordinary busy levels. "
+    "ACCUMULATION and DISTRIBUTION need one of its icebergs and selling (buying) in the trade "
+    "flow: at the default MIN_CONFIDENCE they find about three in ten of the icebergs, right "
+    "about six times in ten, and a higher confidence is a surer iceberg (the curve above). "
+    "Treat them as prompts to look at the book, not as proof of a hidden order."
 )
