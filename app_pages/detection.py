@@ -110,11 +110,11 @@ else:
         "is this server's setting."
     )
 st.markdown(
-    "**What this says today:** on a realistic book the level tracker finds about four in ten "
-    "of the simulated icebergs (two thirds of the slow, large ones, few of the fast, small "
-    "ones), and about half of the levels it calls icebergs are ordinary busy levels. "
+    "**What this says today:** on a realistic book the level tracker finds about a third of "
+    "the simulated icebergs (six in ten of the slow, large ones, few of the fast, small "
+    "ones), and about a third of the levels it calls icebergs are ordinary busy levels. "
     "ACCUMULATION and DISTRIBUTION need one of its icebergs and selling (buying) in the trade "
-    "flow: at the default MIN_CONFIDENCE they find about three in ten of the icebergs, right "
-    "about six times in ten, and a higher confidence is a surer iceberg (the curve above). "
+    "flow: at the default MIN_CONFIDENCE they find about a quarter of the icebergs, right "
+    "about three times in four, and a higher confidence is a surer iceberg (the curve above). "
     "Treat them as prompts to look at the book, not as proof of a hidden order."
 )

@@ -42,7 +42,10 @@ While the level's price holds (the same best price in ``prev`` and ``cur``), per
 A level is an **iceberg** once its price has held ``min_held_seconds``, it has at least
 ``min_refills`` refills or re-posts, its revealed hidden volume reaches ``min_hidden_shown``
 times the most it ever showed, and that volume stands ``min_z`` standard errors clear of what
-was guessed: the arrivals during trades, and the side each second's volume traded on (read
+was guessed: the arrivals during trades (each second's scatter, and the error of the usual
+rate itself, which every guessed second shares, so that over T such seconds it grows as T^2:
+a rate learned from fifty quiet seconds is not known well enough to credit a level held for
+ten minutes with every share above it), and the side each second's volume traded on (read
 from the last print, so any second's volume may have been the other side's). No level becomes
 an iceberg while the book is busier than usual behind the touch: its evidence keeps counting,
 but the decision waits until the burst has passed (in a crowd, the refills of one hidden
@@ -80,7 +83,8 @@ STATE_NAMES = ("", "active", "completed", "broken")
 
 # Float state columns per (instrument, side).
 F_PRICE, F_SHOWN_FIRST, F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_SHOWN_MAX, F_GUESSED = range(8)
-F_FIELDS = 8
+F_EXPOSED = 8  # seconds with trades whose arrivals were guessed, since the evidence began
+F_FIELDS = 9
 # Integer state columns per (instrument, side).
 I_STATE, I_REFILLS, I_NATIVE, I_REPOSTS, I_FIRST, I_LAST_TRADE, I_RECORDED, I_DETECTED_REFILLS = (
     range(8)
@@ -273,7 +277,14 @@ def _walk(
                 rate += arrivals[i, s, A_G] * (busy - 1.0)
                 variance *= busy
                 level[i, s, F_VISIBLE] += rate * dt
-                level[i, s, F_GUESSED] += variance * dt  # variance of that guess
+                # The variance of that guess: the seconds' own scatter, and the error of the
+                # usual rate itself, which every guessed second shares (over T seconds it
+                # grows as T^2, not T).
+                exposed = level[i, s, F_EXPOSED]
+                level[i, s, F_EXPOSED] = exposed + dt
+                level[i, s, F_GUESSED] += variance * dt + (
+                    (2.0 * exposed + dt) * dt * variance / _samples(arrivals, i, s)
+                )
                 sized = added >= min_refill_orders * typical and added >= min_refill_share * hit
                 if sized and new_orders <= 0:
                     level_int[i, s, I_REFILLS] += 1
@@ -327,7 +338,7 @@ def _walk(
 @numba.njit(cache=True)
 def _restart_evidence(level, level_int, i, s, shown):
     """Forget a level's evidence, not its price or when that price was first held."""
-    for field in (F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_GUESSED):
+    for field in (F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_GUESSED, F_EXPOSED):
         level[i, s, field] = 0.0
     level[i, s, F_SHOWN_FIRST] = shown
     level[i, s, F_SHOWN_MAX] = shown
@@ -414,6 +425,13 @@ def _learn_arrivals(arrivals, i, s, shown, rate):
     arrivals[i, s, A_XY] += w * (shown * rate - arrivals[i, s, A_XY])
     arrivals[i, s, A_YY] += w * (rate * rate - arrivals[i, s, A_YY])
     arrivals[i, s, A_G] += w * (max(rate, 0.0) - arrivals[i, s, A_G])
+
+
+@numba.njit(cache=True)
+def _samples(arrivals, i, s):
+    """How many quiet seconds the usual arrivals rest on: the count, up to the effective
+    size of the exponentially weighted memory."""
+    return max(min(arrivals[i, s, A_N], (2.0 - A_WEIGHT) / A_WEIGHT), 1.0)
 
 
 @numba.njit(cache=True)
