@@ -206,3 +206,28 @@ def test_orders_crowding_in_behind_the_touch_explain_its_refills():
     crowded = LevelTracker(["AAA"])
     feed(crowded, crowd_session(8.0))
     assert crowded.active() == []
+
+
+def test_the_usual_rates_error_is_shared_by_every_second_it_is_guessed_for():
+    # A minute without trades teaches the bid's usual arrivals (its queue wanders);
+    # then 300 shares a second trade there while it shows 500 throughout. Each trade second
+    # guesses the arrivals from the same learned rate, so the error of that rate is one
+    # error repeated: its variance over T seconds grows as T^2, not T.
+    from engine.levels import BID, F_GUESSED
+
+    quiet, busy = 60, 101
+    wobble = np.random.default_rng(0).normal(0, 40, quiet).round()
+    shown = [*(500 + np.cumsum(wobble)), *[500] * busy]
+    ticks = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED)
+    ticks["volume_traded"] = 1_000_000 + 300 * np.maximum(np.arange(len(ticks)) - quiet, 0)
+    tracker = LevelTracker(["AAA"])
+    side_guess = 300 * 300 / 4  # a second's volume, either side's: variance V^2 / 4
+    arrivals = {}
+    for second in range(len(ticks)):
+        tracker.update(np.zeros(1, dtype=np.int64), ticks[second : second + 1])
+        traded_seconds = second - quiet
+        if traded_seconds in (20, 100):
+            guessed = tracker.level[0, BID, F_GUESSED] - traded_seconds * side_guess
+            arrivals[traded_seconds] = guessed
+    # Independent seconds would give 5 times the variance for 5 times the seconds.
+    assert arrivals[20] > 0 and arrivals[100] / arrivals[20] >= 8, arrivals
