@@ -77,22 +77,39 @@ def kite_login() -> None:
         if configured:
             st.caption("An API secret is configured on the server; it is never shown here.")
         login_settings = settings.model_copy(update={"kite_api_key": api_key})
+        # A button is True only in the run its click starts, and the live page reruns the
+        # whole script when a signal arrives: what a click said is kept in the session, so
+        # that rerun does not wipe it.
         if st.button("Generate Login URL"):
             try:
-                st.markdown(f"[Log in to Kite]({kite.login_url(login_settings)})")
-                st.caption("After logging in, Kite redirects you: paste that address below.")
+                url = kite.login_url(login_settings)
+                st.session_state["kite_login_url"] = (api_key, "url", url)
             except ValueError as error:
-                st.error(str(error))
+                st.session_state["kite_login_url"] = (api_key, "error", str(error))
+        for_key, kind, said = st.session_state.get("kite_login_url", ("", "", ""))
+        if for_key != api_key:  # another API key since: that answer no longer holds
+            kind = ""
+        if kind == "url":
+            st.markdown(f"[Log in to Kite]({said})")
+            st.caption("After logging in, Kite redirects you: paste that address below.")
+        elif kind == "error":
+            st.error(said)
         pasted = st.text_input("request_token, or the whole redirect URL")
         if st.button("Complete Login"):
             try:
                 kite.complete_login(login_settings, pasted, api_secret)
-                st.success("Logged in. Press Start Monitoring.")
+                outcome = ("success", "Logged in. Press Start Monitoring.")
             except (ValueError, KiteException) as error:
-                st.error(f"Kite login failed: {error}")
+                outcome = ("error", f"Kite login failed: {error}")
             except OSError as error:
                 log.warning("Kite login: Kite unreachable (%s)", type(error).__name__)
-                st.error(f"Kite could not be reached: {type(error).__name__}")
+                outcome = ("error", f"Kite could not be reached: {type(error).__name__}")
+            st.session_state["kite_login_result"] = outcome
+        kind, said = st.session_state.get("kite_login_result", ("", ""))
+        if kind == "success":
+            st.success(said)
+        elif kind == "error":
+            st.error(said)
 
 
 with st.sidebar:

@@ -378,8 +378,14 @@ def test_kite_login_in_the_sidebar_explains_what_is_missing(app):
     assert any(e.label == "Kite login" for e in app.sidebar.expander)
     button(app, "Generate Login URL").click().run()
     assert "KITE_API_KEY is not set" in texts(app)
+    # The live page runs the script again when a signal arrives: the answer stays.
+    app.run()
+    assert "KITE_API_KEY is not set" in texts(app)
     app.sidebar.text_input[0].input("myapikey").run()
+    assert "KITE_API_KEY is not set" not in texts(app)  # a key now: that answer is gone
     button(app, "Generate Login URL").click().run()
+    assert any("api_key=myapikey" in e.value for e in app.sidebar.markdown)
+    app.run()
     assert any("api_key=myapikey" in e.value for e in app.sidebar.markdown)
     app.sidebar.text_input[2].input("https://example.com/cb?status=success").run()
     button(app, "Complete Login").click().run()
