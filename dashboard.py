@@ -43,6 +43,21 @@ service = market_service()
 SOURCES = ["simulator", "kite", "replay"]
 
 
+def answer(key: str, said: list[tuple[str, str]] | None = None, valid_for: str = "") -> None:
+    """Show what a button's click said (``said``: Streamlit call and text, in order) and keep
+    it for the runs after. A button is True only in the run its click starts, and the live
+    page runs the whole script again whenever a signal arrives: without this, that rerun
+    would wipe an error a second after it appeared. ``valid_for`` ties the answer to an
+    input (an API key): once the input changes, the answer is no longer shown."""
+    if said is not None:
+        st.session_state[key] = (valid_for, said)
+    kept_for, kept = st.session_state.get(key, ("", []))
+    if kept_for != valid_for:
+        return
+    for call, text in kept:
+        getattr(st, call)(text)
+
+
 def kite_login() -> None:
     """Kite's login flow as a trader does it; errors are shown, secrets never are.
 
@@ -77,39 +92,28 @@ def kite_login() -> None:
         if configured:
             st.caption("An API secret is configured on the server; it is never shown here.")
         login_settings = settings.model_copy(update={"kite_api_key": api_key})
-        # A button is True only in the run its click starts, and the live page reruns the
-        # whole script when a signal arrives: what a click said is kept in the session, so
-        # that rerun does not wipe it.
+        said = None
         if st.button("Generate Login URL"):
             try:
-                url = kite.login_url(login_settings)
-                st.session_state["kite_login_url"] = (api_key, "url", url)
+                said = [
+                    ("markdown", f"[Log in to Kite]({kite.login_url(login_settings)})"),
+                    ("caption", "After logging in, Kite redirects you: paste that address below."),
+                ]
             except ValueError as error:
-                st.session_state["kite_login_url"] = (api_key, "error", str(error))
-        for_key, kind, said = st.session_state.get("kite_login_url", ("", "", ""))
-        if for_key != api_key:  # another API key since: that answer no longer holds
-            kind = ""
-        if kind == "url":
-            st.markdown(f"[Log in to Kite]({said})")
-            st.caption("After logging in, Kite redirects you: paste that address below.")
-        elif kind == "error":
-            st.error(said)
+                said = [("error", str(error))]
+        answer("kite_login_url", said, valid_for=api_key)
         pasted = st.text_input("request_token, or the whole redirect URL")
+        said = None
         if st.button("Complete Login"):
             try:
                 kite.complete_login(login_settings, pasted, api_secret)
-                outcome = ("success", "Logged in. Press Start Monitoring.")
+                said = [("success", "Logged in. Press Start Monitoring.")]
             except (ValueError, KiteException) as error:
-                outcome = ("error", f"Kite login failed: {error}")
+                said = [("error", f"Kite login failed: {error}")]
             except OSError as error:
                 log.warning("Kite login: Kite unreachable (%s)", type(error).__name__)
-                outcome = ("error", f"Kite could not be reached: {type(error).__name__}")
-            st.session_state["kite_login_result"] = outcome
-        kind, said = st.session_state.get("kite_login_result", ("", ""))
-        if kind == "success":
-            st.success(said)
-        elif kind == "error":
-            st.error(said)
+                said = [("error", f"Kite could not be reached: {type(error).__name__}")]
+        answer("kite_login_result", said)
 
 
 with st.sidebar:
@@ -136,16 +140,18 @@ with st.sidebar:
         help="EXCHANGE:TRADINGSYMBOL, a bare symbol is NSE: RELIANCE, BSE:RELIANCE, "
         "NFO:NIFTY-I (the nearest NIFTY future), MCX:CRUDEOIL-II",
     )
+    said = None
     if st.button("Start Monitoring", type="primary", width="stretch"):
         report = service.start(source_name, parse_symbols(symbols_text))
-        if report.error:
-            st.error(report.error)
+        said = [("error", report.error)] if report.error else []
         if report.invalid:
-            st.error("Not monitored: " + "; ".join(report.invalid))
+            said.append(("error", "Not monitored: " + "; ".join(report.invalid)))
         elif not report.error:
-            st.success(f"Monitoring {len(report.monitored)} symbols.")
+            said.append(("success", f"Monitoring {len(report.monitored)} symbols."))
     if st.button("Stop Monitoring", width="stretch"):
         service.stop()
+        said = []  # what the last start said no longer holds
+    answer("start_report", said)
 
     @st.fragment(run_every=2.0)
     def sidebar_status() -> None:
@@ -153,17 +159,26 @@ with st.sidebar:
 
     with status_slot:
         sidebar_status()
-    if service.alerts.enabled and st.button("Send test alert"):
-        for channel, result in service.alerts.send_test().items():
-            if result == "sent":
-                st.success(f"{channel}: sent")
-            else:
-                st.error(f"{channel}: {result}")
+    if service.alerts.enabled:
+        said = None
+        if st.button("Send test alert"):
+            said = [
+                ("success", f"{channel}: sent")
+                if result == "sent"
+                else ("error", f"{channel}: {result}")
+                for channel, result in service.alerts.send_test().items()
+            ]
+        answer("test_alert", said)
+    said = None
     if st.button("Run Self-Tests"):
+        said = []
         for result in selftest.run(settings):
             icon = ":material/check_circle:" if result.passed else ":material/error:"
-            st.markdown(f"{icon} **{result.name}**: {'passed' if result.passed else 'FAILED'}")
-            st.caption(result.detail)
+            said.append(
+                ("markdown", f"{icon} **{result.name}**: {'passed' if result.passed else 'FAILED'}")
+            )
+            said.append(("caption", result.detail))
+    answer("self_tests", said)
 
 pages = [
     st.Page("app_pages/live.py", title="Live Signals", icon=":material/monitoring:", default=True),

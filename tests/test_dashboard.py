@@ -127,11 +127,18 @@ def test_stop_and_start_monitoring_from_the_sidebar_with_a_bad_symbol(app):
     assert "Not monitored: NOTREAL (not simulated)" in texts(app)
     assert service_module._service.symbols == ["RELIANCE", "NOTREAL"]
     assert service_module._service.status()["symbols"] == ["RELIANCE"]
+    # The live page runs the whole script again when the signals change (a fresh start
+    # does): the error stays until the next start or stop.
+    app.run()
+    assert "Not monitored: NOTREAL (not simulated)" in texts(app)
+    button(app, "Stop Monitoring").click().run()
+    assert "Not monitored" not in texts(app).replace("Not monitoring", "")
 
 
 def test_self_tests_render_their_results(app):
     app.run()
     button(app, "Run Self-Tests").click().run()
+    app.run()  # a rerun (the live page's, when a signal arrives) keeps the results
     rendered = texts(app)
     for name in (
         "time normalisation",
