@@ -209,6 +209,9 @@ def _walk(
             bid_added, bid_matched = _added_behind(prev_depth, i, 0, bid_prices, bid_qty, j)
             ask_added, ask_matched = _added_behind(prev_depth, i, 1, ask_prices, ask_qty, j)
             _learn_crowd(crowd, i, bid_added + ask_added, bid_matched + ask_matched, t - p_time)
+        # How many times the usual orders arrive behind the touch now (1: as usual), for
+        # both sides' guesses and decisions below.
+        busy = _crowd_multiple(crowd, i)
         ltp = last_prices[j]
         sells, buys = 0.0, 0.0
         if traded > 0:
@@ -273,7 +276,6 @@ def _walk(
                 rate, variance = _expected_arrivals(arrivals, i, s, max(p_shown - hit, 0.0))
                 # More orders than usual arrive behind the touch (news, a crowd): as many
                 # times more arrive at it.
-                busy = _crowd_multiple(crowd, i)
                 rate += arrivals[i, s, A_G] * (busy - 1.0)
                 variance *= busy
                 level[i, s, F_VISIBLE] += rate * dt
@@ -310,7 +312,7 @@ def _walk(
                 and level[i, s, F_HIDDEN] >= min_z * np.sqrt(level[i, s, F_GUESSED] + 1.0)
                 and level_int[i, s, I_RECORDED] == 0
                 and t - level_int[i, s, I_FIRST] >= min_held
-                and _crowd_multiple(crowd, i) == 1.0  # not during a burst
+                and busy == 1.0  # not during a burst
             ):
                 level_int[i, s, I_RECORDED] = t  # when it became an iceberg
                 level_int[i, s, I_DETECTED_REFILLS] = level_int[i, s, I_REFILLS]
