@@ -164,10 +164,9 @@ def factor_breakdown(factors: dict, signal_type: str = "") -> str:
     score the flow's imbalance and loses points in a volume surge (see
     :mod:`engine.signals`)."""
     iceberg = signal_type in ICEBERG_TYPES
-    possible = factors.get("max", ICEBERG_MAX_POINTS if iceberg else MAX_POINTS)
-    no_pcr_view = (
-        possible == (ICEBERG_MAX_POINTS if iceberg else MAX_POINTS) - FACTOR_MAX_POINTS["pcr"]
-    )
+    best = ICEBERG_MAX_POINTS if iceberg else MAX_POINTS  # with a PCR view
+    possible = factors.get("max", best)
+    no_pcr_view = possible == best - FACTOR_MAX_POINTS["pcr"]
     parts = []
     for name, label in FACTOR_LABELS.items():
         points = factors.get(name, 0)
