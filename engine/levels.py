@@ -49,9 +49,11 @@ ten minutes with every share above it), and the side each second's volume traded
 from the last print, so any second's volume may have been the other side's). No level becomes
 an iceberg while the book is busier than usual behind the touch: its evidence keeps counting,
 but the decision waits until the burst has passed (in a crowd, the refills of one hidden
-order cannot be told from everyone re-posting). It ends when the
-price is traded through or the level leaves the top (``broken``), or when nothing trades
-there for ``quiet_seconds`` (``completed``).
+order cannot be told from everyone re-posting); nor before its side's usual arrivals rest on
+``A_MIN_SAMPLES`` quiet seconds (a book that trades every second shows none, and a queue
+replenished by its usual orders would look like an iceberg to a tracker that assumed none).
+It ends when the price is traded through or the level leaves the top (``broken``), or when
+nothing trades there for ``quiet_seconds`` (``completed``).
 
 The opening minutes (``update``'s ``settling`` ticks; the engine marks the first
 OPENING_QUIET_MINUTES after 09:15) teach the usual arrivals, but every level's evidence
@@ -313,6 +315,7 @@ def _walk(
                 and level_int[i, s, I_RECORDED] == 0
                 and t - level_int[i, s, I_FIRST] >= min_held
                 and busy == 1.0  # not during a burst
+                and arrivals[i, s, A_N] >= A_MIN_SAMPLES  # its usual arrivals are known
             ):
                 level_int[i, s, I_RECORDED] = t  # when it became an iceberg
                 level_int[i, s, I_DETECTED_REFILLS] = level_int[i, s, I_REFILLS]
@@ -354,6 +357,7 @@ def _restart_evidence(level, level_int, i, s, shown):
 A_X, A_Y, A_XX, A_XY, A_YY, A_N, A_G = range(7)
 A_FIELDS = 7
 A_WEIGHT = 0.02
+A_MIN_SAMPLES = 10  # quiet seconds a touch's usual arrivals rest on before it is judged
 
 # How busy the book behind the touch is: new quantity a second per level at prices behind
 # both sides' touches, over the last seconds (C_FAST) and the usual (C_SLOW).

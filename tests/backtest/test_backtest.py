@@ -17,7 +17,7 @@ from backtest import (
 from backtest.__main__ import main
 from engine.ticks import encode_kite_frame
 from feeds.recording import FrameRecorder
-from tests.engine.test_core import START, WATCHLIST, episode, normal_session
+from tests.engine.test_core import START, WATCHLIST, episode, normal_session, warm_session
 
 
 def record(path, ticks: np.ndarray) -> Session:
@@ -32,7 +32,7 @@ def record(path, ticks: np.ndarray) -> Session:
 
 def iceberg_session() -> np.ndarray:
     """Ten quiet minutes, then a hidden buyer on ICEBERG for three, then ten calm minutes."""
-    warm = normal_session(START, 600)
+    warm = warm_session()
     hidden = episode(warm, START + 601, 180)
     volumes = {
         t: int(hidden[hidden["instrument_token"] == t]["volume_traded"][-1]) for t in WATCHLIST

@@ -25,7 +25,11 @@ def feed(engine: SignalEngine, ticks: np.ndarray) -> list:
 
 
 def normal_session(
-    start: int, seconds: int, volumes: dict[int, int] | None = None, tokens=tuple(WATCHLIST)
+    start: int,
+    seconds: int,
+    volumes: dict[int, int] | None = None,
+    tokens=tuple(WATCHLIST),
+    traded_per_second: int = 100,
 ):
     """Balanced two-sided flow for ``tokens``, continuing from their ``volumes``."""
     volumes = volumes or {}
@@ -35,7 +39,7 @@ def normal_session(
                 token,
                 start,
                 seconds,
-                traded_per_second=100,
+                traded_per_second=traded_per_second,
                 trade_at="mid",
                 start_volume=volumes.get(token, 1_000_000),
             )
@@ -44,15 +48,24 @@ def normal_session(
     )
 
 
-def iceberg(start: int, seconds: int, start_volume: int, token: int = 101, side: str = "bid"):
-    heavy, light = 20_000, 1_000
+def iceberg(
+    start: int,
+    seconds: int,
+    start_volume: int,
+    token: int = 101,
+    side: str = "bid",
+    traded_per_second: int = 180,
+):
+    # Sellers hit a bid that keeps showing 100 a level: 180 a second, under twice the
+    # normal flow (a surge would count against an ACCUMULATION).
+    heavy, light = 20_000, 500
     bid, ask = (light, heavy) if side == "bid" else (heavy, light)
     buy_total, sell_total = (50_000, 200_000) if side == "bid" else (200_000, 50_000)
     return steady_flow(
         token,
         start,
         seconds,
-        traded_per_second=250,
+        traded_per_second=traded_per_second,
         bid_depth=bid,
         ask_depth=ask,
         trade_at=side,
@@ -62,9 +75,18 @@ def iceberg(start: int, seconds: int, start_volume: int, token: int = 101, side:
     )
 
 
+def warm_session() -> np.ndarray:
+    """The opening ten minutes: a minute before the first trade (it teaches the level
+    tracker the touches' usual arrivals; it judges no level before it has seen quiet
+    seconds), then normal flow."""
+    return np.concatenate(
+        [normal_session(START, 59, traded_per_second=0), normal_session(START + 60, 540)]
+    )
+
+
 def warm_engine(settings, **overrides) -> tuple[SignalEngine, np.ndarray]:
     engine = SignalEngine(settings.model_copy(update=overrides), WATCHLIST)
-    warm = normal_session(START, 600)
+    warm = warm_session()
     assert feed(engine, warm) == []
     return engine, warm
 
@@ -127,7 +149,14 @@ def test_cooldown_keeps_a_second_episode_quiet_until_it_expires(settings):
     feed(engine, calm)
     again = episode(calm, START + 843, 120)
     assert feed(engine, again) == []  # 242 s after the first signal: still cooling down
-    calm = normal_session(START + 964, 400, {t: last_volume(again, t) for t in WATCHLIST})
+    # A lull (nothing trades on ICEBERG for 400 s, its book as it was) ends the hidden
+    # buyer; the next one is a new order.
+    calm = interleave(
+        iceberg(START + 964, 400, last_volume(again, 101), traded_per_second=0),
+        normal_session(
+            START + 964, 400, {t: last_volume(again, t) for t in (202, 303)}, tokens=(202, 303)
+        ),
+    )
     feed(engine, calm)
     assert len(feed(engine, episode(calm, START + 1365, 120))) == 1
 

@@ -28,6 +28,13 @@ def book(
     return ticks
 
 
+def quiet_lead(end: int = START, seconds: int = 20) -> np.ndarray:
+    """``seconds`` without a trade just before ``end``, the touch a tick lower (so no level
+    is held from them): they teach the tracker the touches' usual arrivals (none here),
+    without which it judges no level."""
+    return steady_flow(101, end - seconds, seconds - 1, traded_per_second=0, price=99.95)
+
+
 def feed(tracker: LevelTracker, ticks: np.ndarray) -> list:
     ended = []
     for second in range(len(ticks)):
@@ -40,6 +47,7 @@ def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
     # order's display comes back (the order count never rises).
     shown = [500, 200] * 20 + [500]
     tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
     ticks = book(len(shown), shown, [5] * len(shown), 300)
     assert feed(tracker, ticks) == []
     [active] = tracker.active()
@@ -54,11 +62,31 @@ def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
     assert ended.state == "broken" and ended.refills == active.refills
 
 
+def test_no_level_is_judged_before_quiet_seconds_have_taught_the_usual_arrivals():
+    # The same refills on a book that has traded every second since it was first seen: its
+    # usual arrivals at the touch are unknown (only a second without trades shows them), so
+    # the refills may be just the usual orders joining; nothing is called an iceberg.
+    shown = [500, 200] * 20 + [500]
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, book(len(shown), shown, [5] * len(shown), 300))
+    assert tracker.active() == []
+    # Quiet seconds (the touch gaining nothing while nothing trades) teach them; then the
+    # same pattern is one.
+    lull = book(20, [500] * 20, [5] * 20, 0, start=START + len(shown))
+    lull["volume_traded"] = tracker.prev[0, 5]
+    lull["bid_price"][:, 0] = 99.95  # the touch a tick lower: a new level follows
+    more = book(len(shown), shown, [5] * len(shown), 300, start=START + len(shown) + 20)
+    more["volume_traded"] += int(tracker.prev[0, 5]) - int(more["volume_traded"][0]) + 300
+    feed(tracker, np.concatenate([lull, more]))
+    assert [i.side for i in tracker.active()] == ["BID"]
+
+
 def test_refills_at_a_price_that_gives_way_within_seconds_are_no_iceberg():
     # The same refills for 20 s (a news crowd re-posting at a touch that soon breaks): the
     # price has not held long enough to call it a hidden order.
     shown = [500, 200] * 10
     tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
     feed(tracker, book(len(shown), shown, [5] * len(shown), 300))
     assert tracker.active() == []
     # Ten seconds more at the same price and it is one.
@@ -109,6 +137,7 @@ def test_a_touch_the_book_explained_does_not_owe_its_past_to_a_later_iceberg():
         int(shrinking["volume_traded"][-1] - refilling["volume_traded"][0]) + 300
     )
     tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
     feed(tracker, shrinking)
     assert tracker.active() == []
     for second in range(len(refilling)):
@@ -124,6 +153,7 @@ def test_the_engine_runs_the_tracker_on_its_batches_and_publishes_the_icebergs(s
     from engine import SignalEngine
 
     engine = SignalEngine(settings, {101: "AAA"})
+    engine.update(quiet_lead(SETTLED))
     shown = [500, 200] * 20 + [500]
     ticks = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED)
     for second in range(len(ticks)):
@@ -138,6 +168,7 @@ def test_the_opening_minutes_find_no_iceberg_until_they_settle(settings):
     # The same refills from 09:24:20: nothing in the opening minutes (their flow is the
     # opening's, and the usual arrivals are still being learned), found soon after 09:25.
     engine = SignalEngine(settings, {101: "AAA"})
+    engine.update(quiet_lead(SETTLED - 40))
     shown = [500, 200] * 60
     ticks = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED - 40)
     found_at = None
@@ -148,6 +179,7 @@ def test_the_opening_minutes_find_no_iceberg_until_they_settle(settings):
     assert found_at is not None and SETTLED <= found_at <= SETTLED + 20, found_at - SETTLED
     # Without the opening's treatment the same book is an iceberg before 09:25.
     raw = SignalEngine(settings.model_copy(update={"opening_quiet_minutes": 0}), {101: "AAA"})
+    raw.update(quiet_lead(SETTLED - 40))
     for second in range(40):
         raw.update(ticks[second : second + 1])
     assert raw.icebergs()
@@ -157,6 +189,7 @@ def test_the_engine_estimates_each_icebergs_total_and_hands_over_the_ended_ones(
     from engine import SignalEngine
 
     engine = SignalEngine(settings, {101: "AAA"})
+    engine.update(quiet_lead(SETTLED))
     engine.sizes.learn([5, 10, 20, 30, 40, 60], [True] * 6)  # a stored history
     shown = [500, 200] * 20 + [500]
     ticks = book(len(shown), shown, [5] * len(shown), 300, start=SETTLED)

@@ -11,7 +11,7 @@ from engine.charges import ZERODHA_INTRADAY_EQUITY
 from engine.risk import in_the_way, position_size, risk_levels, uncovered_costs
 from engine.state import RollingFlowState
 from engine.synthetic import steady_flow
-from tests.engine.test_core import START, WATCHLIST, episode, feed, normal_session
+from tests.engine.test_core import START, WATCHLIST, episode, feed, warm_session
 
 
 def swinging(ticks: np.ndarray, token: int, amplitude: float = 0.5) -> np.ndarray:
@@ -119,7 +119,7 @@ def test_a_signal_plans_on_the_holding_horizon_not_on_a_few_seconds(settings):
     # a steady price: the stop must lie outside one minute's swing, not a few ticks away.
     overrides = {"capital": 1_000_000, "risk_per_trade_pct": 0.1}
     engine = SignalEngine(settings.model_copy(update=overrides), WATCHLIST)
-    warm = swinging(normal_session(START, 600), 101)
+    warm = swinging(warm_session(), 101)
     assert feed(engine, warm) == []
     signals = feed(engine, episode(warm, START + 601, 180))
     [signal] = [s for s in signals if s.signal_type == SignalType.ACCUMULATION]
@@ -134,7 +134,7 @@ def test_a_signal_plans_on_the_holding_horizon_not_on_a_few_seconds(settings):
 def test_a_futures_plan_is_sized_in_whole_lots(settings):
     overrides = {"capital": 10_000_000, "risk_per_trade_pct": 0.1}
     engine = SignalEngine(settings.model_copy(update=overrides), WATCHLIST, lot_sizes={101: 75})
-    warm = swinging(normal_session(START, 600), 101)
+    warm = swinging(warm_session(), 101)
     feed(engine, warm)
     [signal] = [s for s in feed(engine, episode(warm, START + 601, 180)) if s.symbol == "ICEBERG"]
     risk = signal.entry - signal.stop_loss
