@@ -46,10 +46,14 @@ was guessed: the arrivals during trades (each second's scatter, and the error of
 rate itself, which every guessed second shares, so that over T such seconds it grows as T^2:
 a rate learned from fifty quiet seconds is not known well enough to credit a level held for
 ten minutes with every share above it), and the side each second's volume traded on (read
-from the last print, so any second's volume may have been the other side's). No level becomes
-an iceberg while the book is busier than usual behind the touch: its evidence keeps counting,
-but the decision waits until the burst has passed (in a crowd, the refills of one hidden
-order cannot be told from everyone re-posting); nor before its side's usual arrivals rest on
+from the last print, so any second's volume may have been the other side's). While the book is
+busier than usual behind the touch, every level's evidence starts again each second, as in
+the opening: in a crowd, the refills of one hidden order cannot be told from everyone
+re-posting, and evidence gathered then would make an iceberg of the burst the moment it
+passed. No level becomes an iceberg while the opposite touch, held too, shows as much hidden
+volume or more (the volume no queue explains went to one side or the other, read from the
+print: a real iceberg lends some of its volume to the other side's account, never more than
+it keeps); nor before its side's usual arrivals rest on
 ``A_MIN_SAMPLES`` quiet seconds (a book that trades every second shows none, and a queue
 replenished by its usual orders would look like an iceberg to a tracker that assumed none).
 It ends when the price is traded through or the level leaves the top (``broken``), or when
@@ -106,7 +110,7 @@ class LevelSettings:
     """
 
     min_refills: int = 1
-    min_hidden_shown: float = 0.5
+    min_hidden_shown: float = 0.25
     quiet_seconds: int = 90
     max_gap_seconds: int = 30
     min_refill_share: float = 0.5  # a refill brings back at least this share of what traded
@@ -301,10 +305,11 @@ def _walk(
             hidden = level[i, s, F_TRADED] - (
                 level[i, s, F_SHOWN_FIRST] + level[i, s, F_VISIBLE] - shown
             )
-            if (hidden < 0 or settling[j]) and level_int[i, s, I_RECORDED] == 0:
+            if (hidden < 0 or settling[j] or busy > 1.0) and level_int[i, s, I_RECORDED] == 0:
                 # The visible book explains all that traded here: the evidence starts again
                 # from now (a cumulative sum restarted at zero), so the small errors of a
                 # long-held busy touch do not pile up, nor dilute an iceberg arriving later.
+                # The opening and a burst teach nothing about hidden orders either.
                 _restart_evidence(level, level_int, i, s, shown)
                 hidden = 0.0
             level[i, s, F_HIDDEN] = max(hidden, 0.0)
@@ -314,8 +319,11 @@ def _walk(
                 and level[i, s, F_HIDDEN] >= min_z * np.sqrt(level[i, s, F_GUESSED] + 1.0)
                 and level_int[i, s, I_RECORDED] == 0
                 and t - level_int[i, s, I_FIRST] >= min_held
-                and busy == 1.0  # not during a burst
                 and arrivals[i, s, A_N] >= A_MIN_SAMPLES  # its usual arrivals are known
+                and not (  # the other touch explains less of what traded
+                    level_int[i, 1 - s, I_STATE] == STATE_ACTIVE
+                    and level[i, 1 - s, F_HIDDEN] >= level[i, s, F_HIDDEN]
+                )
             ):
                 level_int[i, s, I_RECORDED] = t  # when it became an iceberg
                 level_int[i, s, I_DETECTED_REFILLS] = level_int[i, s, I_REFILLS]

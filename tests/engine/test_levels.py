@@ -81,6 +81,29 @@ def test_no_level_is_judged_before_quiet_seconds_have_taught_the_usual_arrivals(
     assert [i.side for i in tracker.active()] == ["BID"]
 
 
+def test_of_two_touches_that_both_refill_the_one_that_explains_less_is_the_iceberg():
+    # Both touches hold 500 throughout; every other second 300 trade and print at the bid,
+    # and in between 600 print at the ask. Each side's volume came from the print, so each
+    # touch looks refilled; the ask's hidden volume is twice the bid's, and only the ask is
+    # called an iceberg (alone, the bid's would be one too).
+    seconds = 80
+    ticks = book(seconds, [500] * seconds, [5] * seconds, 0)
+    ticks["ask_qty"][:, 0], ticks["ask_orders"][:, 0] = 500, 5
+    at_ask = np.arange(seconds) % 2 == 1
+    ticks["volume_traded"] = 1_000_000 + np.cumsum(np.where(at_ask, 600, 300)) - 300
+    ticks["last_price"] = np.where(at_ask, 100.05, 100.0)
+    both = LevelTracker(["AAA"])
+    feed(both, quiet_lead())
+    feed(both, ticks)
+    assert [i.side for i in both.active()] == ["ASK"]
+    bid_only = ticks.copy()
+    bid_only["volume_traded"] = 1_000_000 + np.cumsum(np.where(at_ask, 0, 300)) - 300
+    alone = LevelTracker(["AAA"])
+    feed(alone, quiet_lead())
+    feed(alone, bid_only)
+    assert [i.side for i in alone.active()] == ["BID"]
+
+
 def test_refills_at_a_price_that_gives_way_within_seconds_are_no_iceberg():
     # The same refills for 20 s (a news crowd re-posting at a touch that soon breaks): the
     # price has not held long enough to call it a hidden order.
@@ -212,19 +235,20 @@ def test_the_engine_estimates_each_icebergs_total_and_hands_over_the_ended_ones(
     assert len(engine.sizes) == 7 and engine.icebergs() == ()
 
 
-def crowd_session(crowd: float) -> np.ndarray:
+def crowd_session(crowd: float, busy_seconds: int = 90) -> np.ndarray:
     """240 quiet seconds (no trades; the touch gains or loses 100 shares a second at random,
-    the levels behind it gain 400 and lose it again by turns), then 90 s of a native
-    iceberg's pattern at the bid while ``crowd`` times the usual orders arrive behind the
-    touch (and are cancelled again)."""
+    the levels behind it gain 400 and lose it again by turns), then ``busy_seconds`` (even)
+    of a native iceberg's pattern at the bid while ``crowd`` times the usual orders arrive
+    behind the touch (and are cancelled again)."""
     steps = np.random.default_rng(3).choice([-100, 100], 239)
     touch = 5_000 + np.concatenate([[0], np.cumsum(steps)])
     quiet = book(240, touch, 20 + (touch - 5_000) // 100, 0, start=SETTLED)
     quiet["bid_qty"][:, 1:] = np.array([2_000, 2_400] * 120)[:, None]
     quiet["ask_qty"][:, 1:] = np.array([2_000, 2_400] * 120)[:, None]
-    busy = book(90, [500, 200] * 45, [5] * 90, 300, start=SETTLED + 240)
+    half = busy_seconds // 2
+    busy = book(busy_seconds, [500, 200] * half, [5] * busy_seconds, 300, start=SETTLED + 240)
     busy["volume_traded"] += int(quiet["volume_traded"][-1]) - int(busy["volume_traded"][0]) + 300
-    behind = np.array([2_000, 2_000 + 400 * crowd] * 45)[:, None]
+    behind = np.array([2_000, 2_000 + 400 * crowd] * half)[:, None]
     busy["bid_qty"][:, 1:] = busy["ask_qty"][:, 1:] = behind
     return np.concatenate([quiet, busy])
 
@@ -239,6 +263,20 @@ def test_orders_crowding_in_behind_the_touch_explain_its_refills():
     crowded = LevelTracker(["AAA"])
     feed(crowded, crowd_session(8.0))
     assert crowded.active() == []
+
+
+def test_evidence_gathered_in_a_burst_is_not_kept_for_after_it():
+    # 150 s of the refills while 1.6 times the usual orders arrive behind the touch: more
+    # than the crowd explains, but in a crowd one hidden order's refills cannot be told from
+    # everyone re-posting, so none of it stands as evidence once the burst passes.
+    from engine.levels import BID, F_HIDDEN
+
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, crowd_session(1.6, busy_seconds=150))
+    assert tracker.active() == [] and tracker.level[0, BID, F_HIDDEN] == 0
+    usual = LevelTracker(["AAA"])
+    feed(usual, crowd_session(1.0, busy_seconds=150))
+    assert usual.level[0, BID, F_HIDDEN] > 10_000
 
 
 def test_the_usual_rates_error_is_shared_by_every_second_it_is_guessed_for():
