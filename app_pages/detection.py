@@ -50,13 +50,18 @@ def total(runs: list[dict], detector: str) -> dict:
     keys = ("detections", "true_positives", "icebergs", "found")
     summed = {key: sum(run[detector][key] for run in runs) for key in keys}
     strengths: dict[str, list[int]] = {}
+    paces: dict[str, list[int]] = {}
     false: dict[str, float] = {}
     delays = []
+    opening = [0, 0]
     for run in runs:
         score = run[detector]
-        for bucket, (found, count) in score["recall_by_strength"].items():
-            pair = strengths.setdefault(bucket, [0, 0])
-            pair[0], pair[1] = pair[0] + found, pair[1] + count
+        found, count = score.get("recall_opening_only", (0, 0))
+        opening = [opening[0] + found, opening[1] + count]
+        for buckets, key in ((strengths, "recall_by_strength"), (paces, "recall_by_pace")):
+            for bucket, (found, count) in score.get(key, {}).items():
+                pair = buckets.setdefault(bucket, [0, 0])
+                pair[0], pair[1] = pair[0] + found, pair[1] + count
         for kind, rate in score["false_per_instrument_hour"].items():
             false[kind] = false.get(kind, 0.0) + rate / len(runs)
         if score["median_seconds_to_detect"] is not None:
@@ -65,6 +70,8 @@ def total(runs: list[dict], detector: str) -> dict:
         "Precision": f"{summed['true_positives']} of {summed['detections']}",
         "Recall": f"{summed['found']} of {summed['icebergs']}",
         **{f"Recall {k}+ refills/min": f"{v[0]} of {v[1]}" for k, v in strengths.items()},
+        **{f"Recall at {k} refills/min achieved": f"{v[0]} of {v[1]}" for k, v in paces.items()},
+        "Recall of agents only in the opening": f"{opening[0]} of {opening[1]}",
         "False per instrument-hour": f"{false.get('all', 0.0):.2f}",
         "of them on thin books": f"{false.get('thin', 0.0):.2f}",
         "Median time to detect": f"{pd.Series(delays).median():.0f} s" if delays else "n/a",

@@ -9,7 +9,8 @@ frames go through the parser into
 * the level tracker (``engine.levels``): its iceberg records;
 
 and both are scored against the agents' own record (``feeds.detection_quality``): precision,
-recall overall and by the strength the agent achieved, false detections per
+recall overall, by the strength the agent was set to and by the pace (refills a minute) it
+achieved, false detections per
 instrument-hour on thin books and in each confounder, and the median time to detect.
 
 Seeds 1-3 are the ones the level tracker's defaults were looked at on; the default seeds
@@ -34,13 +35,18 @@ def describe(score: dict) -> str:
     strengths = " ".join(
         f"{k}+/min {found}/{total}" for k, (found, total) in score["recall_by_strength"].items()
     )
+    paces = " ".join(
+        f"{k}/min {found}/{total}" for k, (found, total) in score["recall_by_pace"].items()
+    )
+    opening = score["recall_opening_only"]
     false = " ".join(f"{k} {v:.2f}" for k, v in score["false_per_instrument_hour"].items())
     precision = "n/a" if score["precision"] is None else f"{score['precision']:.3f}"
     recall = "n/a" if score["recall"] is None else f"{score['recall']:.3f}"
     delay = score["median_seconds_to_detect"]
     return (
         f"precision {precision} ({score['true_positives']}/{score['detections']}) · recall "
-        f"{recall} ({score['found']}/{score['icebergs']}) · by strength {strengths} · false per "
+        f"{recall} ({score['found']}/{score['icebergs']}) · by strength {strengths} · by pace "
+        f"achieved {paces} · opening only {opening[0]}/{opening[1]} · false per "
         f"instrument-hour {false} · median time to detect "
         + ("n/a" if delay is None else f"{delay:.0f} s")
     )

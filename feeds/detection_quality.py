@@ -6,7 +6,10 @@ DISTRIBUTION) when it comes between the agent's start and ``grace_seconds`` afte
 
 * **recall**: agents with at least ``min_refills`` refills (fewer revealed nothing to
   anyone) that at least one detection matched; also by strength, the refills a minute the
-  agent was set to cause (3, 5, 10, 20; behind a busy queue it achieves fewer);
+  agent was set to cause (3, 5, 10, 20), and by pace, the refills a minute it achieved over
+  its life (behind a busy queue, or while the price stood away from it, an agent achieves
+  far fewer than it was set to: its pace is how hard it was to see); and of the agents that
+  lived only within the opening (its flow consumes them quickly: most of the fastest);
 * **precision**: detections that matched an agent, over all detections;
 * **false per instrument-hour**: unmatched detections per instrument-hour, overall, on thin
   books, and during each confounder episode (news, spoof, momentum, opening);
@@ -27,6 +30,8 @@ import numpy as np
 from feeds.book_simulator import BookSimulator, Episode, IcebergTruth, book_instruments
 
 STRENGTH_BUCKETS = (3.0, 5.0, 10.0, 20.0)
+# Refills a minute achieved over an agent's life: (label, from, up to).
+PACE_BUCKETS = (("under 1", 0.0, 1.0), ("1-3", 1.0, 3.0), ("3-5", 3.0, 5.0), ("5+", 5.0, 1e9))
 SIDE_OF = {"ACCUMULATION": "BID", "DISTRIBUTION": "ASK", "BID": "BID", "ASK": "ASK"}
 
 
@@ -48,6 +53,9 @@ class DetectionQuality:
     precision: float
     recall: float
     recall_by_strength: dict[float, tuple[int, int]] = field(default_factory=dict)
+    recall_by_pace: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Agents that started and ended within their symbol's opening episode (found, all).
+    recall_opening_only: tuple[int, int] = (0, 0)
     false_per_instrument_hour: dict[str, float] = field(default_factory=dict)
     median_seconds_to_detect: float = float("nan")
 
@@ -57,11 +65,17 @@ class DetectionQuality:
             f"{bucket:g}+/min {found}/{total}"
             for bucket, (found, total) in sorted(self.recall_by_strength.items())
         )
+        paces = " ".join(
+            f"{label}/min {found}/{total}" for label, (found, total) in self.recall_by_pace.items()
+        )
         false = " ".join(f"{k} {v:.2f}" for k, v in self.false_per_instrument_hour.items())
         return (
             f"precision {self.precision:.3f} ({self.true_positives}/{self.detections}) · "
             f"recall {self.recall:.3f} ({self.found}/{self.icebergs}) · by strength "
-            f"{strengths} · false per instrument-hour {false} · median time to detect "
+            f"{strengths} · by pace achieved {paces} · opening only "
+            f"{self.recall_opening_only[0]}/{self.recall_opening_only[1]} · false per "
+            f"instrument-hour {false} · "
+            f"median time to detect "
             f"{self.median_seconds_to_detect:.0f} s"
         )
 
@@ -70,6 +84,12 @@ def strength_bucket(strength: float) -> float:
     """The largest bucket at or below ``strength`` (below 3: 0)."""
     below = [bucket for bucket in STRENGTH_BUCKETS if strength >= bucket]
     return below[-1] if below else 0.0
+
+
+def pace_bucket(iceberg: IcebergTruth) -> str:
+    """The pace bucket of the refills a minute ``iceberg`` achieved over its life."""
+    pace = iceberg.refills * 60.0 / max(iceberg.end - iceberg.start, 1)
+    return next(label for label, low, high in PACE_BUCKETS if low <= pace < high)
 
 
 def score_detections(
@@ -118,6 +138,21 @@ def score_detections(
         if bucket:
             by_strength[bucket][1] += 1
             by_strength[bucket][0] += index in first_hit
+    by_pace: dict[str, list[int]] = {label: [0, 0] for label, _, _ in PACE_BUCKETS}
+    for index, iceberg in enumerate(truth):
+        pair = by_pace[pace_bucket(iceberg)]
+        pair[0], pair[1] = pair[0] + (index in first_hit), pair[1] + 1
+    opening_only = [
+        index
+        for index, iceberg in enumerate(truth)
+        if any(
+            episode.kind == "opening"
+            and episode.symbol == iceberg.symbol
+            and episode.start <= iceberg.start
+            and iceberg.end <= episode.end
+            for episode in episodes
+        )
+    ]
     delays = [first_hit[index] - truth[index].start for index in first_hit]
     hours = max(instrument_hours, 1e-9)
     return DetectionQuality(
@@ -128,6 +163,8 @@ def score_detections(
         precision=true_positives / len(detections) if detections else float("nan"),
         recall=len(first_hit) / len(truth) if truth else float("nan"),
         recall_by_strength={k: (v[0], v[1]) for k, v in by_strength.items()},
+        recall_by_pace={k: (v[0], v[1]) for k, v in by_pace.items()},
+        recall_opening_only=(sum(index in first_hit for index in opening_only), len(opening_only)),
         false_per_instrument_hour={k: round(v / hours, 3) for k, v in false.items()},
         median_seconds_to_detect=float(np.median(delays)) if delays else float("nan"),
     )

@@ -30,5 +30,13 @@ def test_recall_precision_false_rates_and_time_to_detect():
     assert (quality.icebergs, quality.found, quality.recall) == (2, 1, 0.5)
     assert (quality.true_positives, quality.detections) == (2, 5)
     assert quality.recall_by_strength[5.0] == (1, 1) and quality.recall_by_strength[20.0] == (0, 1)
+    # By the pace achieved: A refilled 4 times in 200 s (1.2 a minute), B in 100 s (2.4),
+    # whatever they were set to.
+    assert quality.recall_by_pace == {"under 1": (0, 0), "1-3": (1, 2), "3-5": (0, 0), "5+": (0, 0)}
+    # Neither lived only within an opening; one that did is counted apart too.
+    assert quality.recall_opening_only == (0, 0)
+    opening = [Episode("A", "opening", 900, 1_300)]
+    again = score_detections(detections, icebergs, opening, {"E"}, instrument_hours=5.0)
+    assert again.recall_opening_only == (1, 1)
     assert quality.false_per_instrument_hour == {"all": 0.6, "thin": 0.2, "news": 0.2}
     assert quality.median_seconds_to_detect == 30.0
