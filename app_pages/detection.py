@@ -118,10 +118,12 @@ else:
     )
 st.markdown(
     "**What this says today:** on a realistic book the level tracker finds about a third of "
-    "the simulated icebergs (six in ten of the slow, large ones, few of the fast, small "
-    "ones), and about a third of the levels it calls icebergs are ordinary busy levels. "
-    "ACCUMULATION and DISTRIBUTION need one of its icebergs and selling (buying) in the trade "
-    "flow: at the default MIN_CONFIDENCE they find about a quarter of the icebergs, right "
-    "about three times in four, and a higher confidence is a surer iceberg (the curve above). "
-    "Treat them as prompts to look at the book, not as proof of a hidden order."
+    "the simulated icebergs, and about one level in six it calls an iceberg is an ordinary "
+    "busy level. ACCUMULATION and DISTRIBUTION need one of its icebergs and selling (buying) "
+    "in the trade flow: at the default MIN_CONFIDENCE they find about a quarter of the "
+    "icebergs, right about nine times in ten, and a higher confidence is a surer iceberg (the "
+    "curve above). The fast ones are missed: most lived only in the opening, where the "
+    "tracker gathers no evidence, and the rest for less time than the noise of a busy touch "
+    "takes to clear (the pace rows: refills a minute each agent achieved, whatever it was set "
+    "to). Treat signals as prompts to look at the book, not as proof of a hidden order."
 )
