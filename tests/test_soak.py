@@ -1,5 +1,6 @@
-"""Soak: a whole simulated session (09:15-15:30 IST) through the live Kite path at high
-speed, with faults injected on the loopback fakes and the database.
+"""Soak: a whole simulated session (09:15-15:30 IST) of the event-driven order book through
+the live Kite path at high speed, with faults injected on the loopback fakes and the
+database.
 
 Faults, by exchange time: an abrupt socket drop (10:00), a frozen socket the watchdog must
 notice (11:00), REST bursts of 429 then 500 on the option-chain quotes (12:00), and a
@@ -31,7 +32,7 @@ RSS_GROWTH_BOUND_MIB = 150
 def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
     instruments, _ = simulated_instruments(SYMBOLS)
     api = FakeKiteApi(instruments, option_chain(SYMBOLS))
-    ticker = FakeKiteTicker(instruments, interval=0.001)
+    ticker = FakeKiteTicker(instruments, interval=0.001, book_seconds=SESSION_SECONDS + 600)
     settings = Settings(
         _env_file=None,
         data_source="kite",

@@ -23,6 +23,7 @@ from websockets.http11 import Response
 
 from engine.sessions import CONTINUOUS_START, IST, ist_today
 from engine.ticks import encode_kite_frame
+from feeds.book_simulator import BookSimulator, book_instruments_like
 from feeds.simulator import MarketSimulator, SimulatedInstrument
 
 GOOD_TOKEN = "good-access-token-123"
@@ -87,11 +88,29 @@ class FakeKiteTicker:
 
     max_tokens = 3_000
 
-    def __init__(self, instruments: list[SimulatedInstrument], interval: float = 0.1):
+    def __init__(
+        self,
+        instruments: list[SimulatedInstrument],
+        interval: float = 0.1,
+        book_seconds: int = 0,
+    ):
         self.port = free_port()
         self.instruments = instruments
         self.interval = interval
-        self.simulator = MarketSimulator(instruments, START, seed=3)
+        # The scenario simulator by default (cheap for thousands of instruments); with
+        # ``book_seconds`` the event-driven order book for that long, whose quiet seconds
+        # and iceberg agents the detector needs to find anything.
+        self.simulator = (
+            BookSimulator(
+                book_instruments_like(instruments, seed=3),
+                START,
+                seed=3,
+                session_seconds=book_seconds,
+                demo_at=60,
+            )
+            if book_seconds
+            else MarketSimulator(instruments, START, seed=3)
+        )
         self.token = GOOD_TOKEN
         self.attempts = 0
         self.freeze = False
