@@ -118,10 +118,10 @@ else:
     )
 st.markdown(
     "**What this says today:** on a realistic book the level tracker finds about a third of "
-    "the simulated icebergs, and about one level in six it calls an iceberg is an ordinary "
+    "the simulated icebergs, and about one level in five it calls an iceberg is an ordinary "
     "busy level. ACCUMULATION and DISTRIBUTION need one of its icebergs and selling (buying) "
     "in the trade flow: at the default MIN_CONFIDENCE they find about a quarter of the "
-    "icebergs, right about nine times in ten, and a higher confidence is a surer iceberg (the "
+    "icebergs, right eight or nine times in ten, and a higher confidence is a surer iceberg (the "
     "curve above). The fast ones are missed: most lived only in the opening, where the "
     "tracker gathers no evidence, and the rest for less time than the noise of a busy touch "
     "takes to clear (the pace rows: refills a minute each agent achieved, whatever it was set "
