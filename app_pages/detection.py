@@ -52,7 +52,7 @@ def total(runs: list[dict], detector: str) -> dict:
     strengths: dict[str, list[int]] = {}
     paces: dict[str, list[int]] = {}
     false: dict[str, float] = {}
-    delays = []
+    delays, after_refill = [], []
     opening = [0, 0]
     for run in runs:
         score = run[detector]
@@ -66,6 +66,8 @@ def total(runs: list[dict], detector: str) -> dict:
             false[kind] = false.get(kind, 0.0) + rate / len(runs)
         if score["median_seconds_to_detect"] is not None:
             delays.append(score["median_seconds_to_detect"])
+        if score.get("median_seconds_after_first_refill") is not None:
+            after_refill.append(score["median_seconds_after_first_refill"])
     return {
         "Precision": f"{summed['true_positives']} of {summed['detections']}",
         "Recall": f"{summed['found']} of {summed['icebergs']}",
@@ -75,6 +77,9 @@ def total(runs: list[dict], detector: str) -> dict:
         "False per instrument-hour": f"{false.get('all', 0.0):.2f}",
         "of them on thin books": f"{false.get('thin', 0.0):.2f}",
         "Median time to detect": f"{pd.Series(delays).median():.0f} s" if delays else "n/a",
+        "after the agent's first refill": (
+            f"{pd.Series(after_refill).median():.0f} s" if after_refill else "n/a"
+        ),
     }
 
 

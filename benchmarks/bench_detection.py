@@ -43,12 +43,14 @@ def describe(score: dict) -> str:
     precision = "n/a" if score["precision"] is None else f"{score['precision']:.3f}"
     recall = "n/a" if score["recall"] is None else f"{score['recall']:.3f}"
     delay = score["median_seconds_to_detect"]
+    after_refill = score["median_seconds_after_first_refill"]
     return (
         f"precision {precision} ({score['true_positives']}/{score['detections']}) · recall "
         f"{recall} ({score['found']}/{score['icebergs']}) · by strength {strengths} · by pace "
         f"achieved {paces} · opening only {opening[0]}/{opening[1]} · false per "
         f"instrument-hour {false} · median time to detect "
         + ("n/a" if delay is None else f"{delay:.0f} s")
+        + ("" if after_refill is None else f" ({after_refill:.0f} s after the first refill)")
     )
 
 

@@ -65,6 +65,9 @@ class IcebergTruth:
     refills: int
     executed: int  # shares that traded against it
     ended: str  # completed / broken / session end
+    # When its display first came back (the first moment anything could have seen it
+    # refill: before it, the visible queue ahead was still trading); None if it never did.
+    first_refill: int | None = None
 
     @property
     def expected_signal(self) -> str:
@@ -535,6 +538,8 @@ class BookSimulator:
         for row, meta in enumerate(self._ice_meta):
             if meta is None:
                 continue
+            if self.ice_int[row, 3] > 0:
+                meta.setdefault("first_refill", self.now)
             state = self.ice_int[row, 0]
             if state in (2, 3) or force:
                 ended = {2: "completed", 3: "broken"}.get(int(state), "session end")
@@ -552,6 +557,7 @@ class BookSimulator:
                         refills=int(self.ice_int[row, 3]),
                         executed=int(self.ice_int[row, 4]),
                         ended=ended,
+                        first_refill=meta.get("first_refill"),
                     )
                 )
                 self._ice_meta[row] = None

@@ -13,7 +13,9 @@ DISTRIBUTION) when it comes between the agent's start and ``grace_seconds`` afte
 * **precision**: detections that matched an agent, over all detections;
 * **false per instrument-hour**: unmatched detections per instrument-hour, overall, on thin
   books, and during each confounder episode (news, spoof, momentum, opening);
-* **time to detect**: median seconds from an agent's start to its first matching detection.
+* **time to detect**: median seconds from an agent's start to its first matching detection,
+  and from its first refill (queued behind visible orders, an agent shows nothing until the
+  flow has eaten through them and its display comes back).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class DetectionQuality:
     recall_opening_only: tuple[int, int] = (0, 0)
     false_per_instrument_hour: dict[str, float] = field(default_factory=dict)
     median_seconds_to_detect: float = float("nan")
+    median_seconds_after_first_refill: float = float("nan")
 
     def table(self) -> str:
         """The figures as lines of text (for benchmarks and logs)."""
@@ -74,9 +77,9 @@ class DetectionQuality:
             f"recall {self.recall:.3f} ({self.found}/{self.icebergs}) · by strength "
             f"{strengths} · by pace achieved {paces} · opening only "
             f"{self.recall_opening_only[0]}/{self.recall_opening_only[1]} · false per "
-            f"instrument-hour {false} · "
-            f"median time to detect "
-            f"{self.median_seconds_to_detect:.0f} s"
+            f"instrument-hour {false} · median time to detect "
+            f"{self.median_seconds_to_detect:.0f} s "
+            f"({self.median_seconds_after_first_refill:.0f} s after the first refill)"
         )
 
 
@@ -154,6 +157,11 @@ def score_detections(
         )
     ]
     delays = [first_hit[index] - truth[index].start for index in first_hit]
+    after_refill = [
+        max(first_hit[index] - truth[index].first_refill, 0)
+        for index in first_hit
+        if truth[index].first_refill is not None
+    ]
     hours = max(instrument_hours, 1e-9)
     return DetectionQuality(
         detections=len(detections),
@@ -167,6 +175,9 @@ def score_detections(
         recall_opening_only=(sum(index in first_hit for index in opening_only), len(opening_only)),
         false_per_instrument_hour={k: round(v / hours, 3) for k, v in false.items()},
         median_seconds_to_detect=float(np.median(delays)) if delays else float("nan"),
+        median_seconds_after_first_refill=(
+            float(np.median(after_refill)) if after_refill else float("nan")
+        ),
     )
 
 

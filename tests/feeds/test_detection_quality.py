@@ -6,15 +6,35 @@ from feeds.book_simulator import Episode, IcebergTruth
 from feeds.detection_quality import Detection, score_detections
 
 
-def agent(symbol: str, side: str, start: int, end: int, strength: float, refills: int = 4):
+def agent(
+    symbol: str,
+    side: str,
+    start: int,
+    end: int,
+    strength: float,
+    refills: int = 4,
+    first_refill: int | None = None,
+):
     return IcebergTruth(
-        symbol, side, 100.0, 100, 400, True, strength, start, end, refills, 500, "completed"
+        symbol,
+        side,
+        100.0,
+        100,
+        400,
+        True,
+        strength,
+        start,
+        end,
+        refills,
+        500,
+        "completed",
+        first_refill,
     )
 
 
 def test_recall_precision_false_rates_and_time_to_detect():
     icebergs = [
-        agent("A", "BID", 1_000, 1_200, 5),
+        agent("A", "BID", 1_000, 1_200, 5, first_refill=1_020),
         agent("B", "ASK", 1_000, 1_100, 20),
         agent("C", "BID", 1_000, 1_100, 3, refills=1),  # revealed nothing: not counted
     ]
@@ -40,3 +60,4 @@ def test_recall_precision_false_rates_and_time_to_detect():
     assert again.recall_opening_only == (1, 1)
     assert quality.false_per_instrument_hour == {"all": 0.6, "thin": 0.2, "news": 0.2}
     assert quality.median_seconds_to_detect == 30.0
+    assert quality.median_seconds_after_first_refill == 10.0  # its display came back at 1,020
