@@ -120,6 +120,9 @@ class SignalEngine:
         self._pcr_origin = np.full(n, "", dtype=object)
         self._pcr_expiry = np.full(n, "", dtype=object)
         self._candidate = np.zeros(n, dtype=np.int8)  # last update's eligible type per row
+        # Per row and side (bid, ask): when the level last signalled as an ACCUMULATION /
+        # DISTRIBUTION was first held (its identity), so one hidden order is signalled once.
+        self._signalled_level = np.zeros((n, 2), dtype=np.int64)
         self._last_signal_time = np.full(n, -(10**12), dtype=np.int64)
         self._day = -1
         self.signals_today = 0
@@ -211,6 +214,7 @@ class SignalEngine:
             "_pcr_expiry",
             "_candidate",
             "_last_signal_time",
+            "_signalled_level",
         ):
             getattr(self, name)[rows] = getattr(previous, name)[from_rows]
         self._day, self.signals_today = previous._day, previous.signals_today
@@ -515,17 +519,31 @@ class SignalEngine:
         self._candidate = eligible
         cooled = now - self._last_signal_time >= settings.signal_cooldown_seconds
         firing = np.flatnonzero(new_episode & cooled)
+        # One hidden order, one ACCUMULATION / DISTRIBUTION: an iceberg whose evidence or
+        # flow comes and goes is not announced again while its price holds.
+        iceberg_side = (code[firing] == ICEBERG_CODES[1]).astype(np.int64)
+        level_seen = self.levels.first_seen()[firing, iceberg_side]
+        repeat = np.isin(code[firing], ICEBERG_CODES) & (
+            self._signalled_level[firing, iceberg_side] == level_seen
+        )
+        firing, iceberg_side, level_seen = (
+            firing[~repeat],
+            iceberg_side[~repeat],
+            level_seen[~repeat],
+        )
         if now and ist_day(now) != self._day:
             self._day, self.signals_today = int(ist_day(now)), 0
         room = settings.max_daily_signals - self.signals_today
         if firing.size == 0 or room <= 0:
             return []
         # Best rank first, then confidence, when the day's cap leaves room for only some.
-        order = np.lexsort((-confidence[firing], -metrics["rank_points"][firing]))
-        firing = firing[order][:room]
+        order = np.lexsort((-confidence[firing], -metrics["rank_points"][firing]))[:room]
+        firing, iceberg_side, level_seen = firing[order], iceberg_side[order], level_seen[order]
         plan = self._plan(firing, code[firing], metrics)
         levels = plan["levels"]
         self._last_signal_time[firing] = now
+        signalled = np.isin(code[firing], ICEBERG_CODES)
+        self._signalled_level[firing[signalled], iceberg_side[signalled]] = level_seen[signalled]
         self.signals_today += len(firing)
         self.signals_total += len(firing)
         timestamp = datetime.fromtimestamp(now, IST)

@@ -590,6 +590,12 @@ class LevelTracker:
             hidden_se=float(event[13]),
         )
 
+    def first_seen(self) -> np.ndarray:
+        """(instruments, 2) when each side's level was first held at its price (exchange
+        epoch seconds; 0 where none is): together with the side, which hidden order an
+        iceberg is, however often its evidence comes and goes."""
+        return self.level_int[:, :, I_FIRST].copy()
+
     def active_mask(self) -> np.ndarray:
         """(instruments, 2) True where an iceberg is active: column 0 the bid, 1 the ask."""
         return (self.level_int[:, :, I_STATE] == STATE_ACTIVE) & (

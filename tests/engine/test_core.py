@@ -161,6 +161,20 @@ def test_cooldown_keeps_a_second_episode_quiet_until_it_expires(settings):
     assert len(feed(engine, episode(calm, START + 1365, 120))) == 1
 
 
+def test_one_hidden_order_is_signalled_once_however_often_it_comes_back(settings):
+    # A short cool-down; the hidden buyer absorbs selling, the flow turns balanced for two
+    # minutes (its price still held, so the same order is still there), then the selling
+    # comes back: the same iceberg, not a new one, so no second ACCUMULATION.
+    engine, warm = warm_engine(settings, signal_cooldown_seconds=60)
+    first = episode(warm, START + 601, 180)
+    assert len(feed(engine, first)) == 1
+    [iceberg] = engine.icebergs()
+    calm = normal_session(START + 782, 120, {t: last_volume(first, t) for t in WATCHLIST})
+    feed(engine, calm)
+    assert feed(engine, episode(calm, START + 903, 180)) == []
+    assert [i.first_seen for i in engine.icebergs()] == [iceberg.first_seen]
+
+
 def test_daily_cap_counts_across_symbols_and_resets_next_ist_day(settings):
     engine, warm = warm_engine(settings, max_daily_signals=1, signal_cooldown_seconds=0)
     both = interleave(
