@@ -29,7 +29,7 @@ st.markdown(
 )
 
 results = load_results(settings.data_dir)
-if st.button("Run the benchmark now (about 25 s)", icon=":material/science:"):
+if st.button("Run the benchmark now (about 45 s)", icon=":material/science:"):
     with st.spinner("Simulating three seeds and scoring both detectors..."):
         results = run_benchmark(settings)
         save_results(results, settings.data_dir)
@@ -85,7 +85,7 @@ def total(runs: list[dict], detector: str) -> dict:
 
 table = pd.DataFrame(
     {
-        "ACCUMULATION / DISTRIBUTION signals (what the dashboard shows)": total(
+        "ACCUMULATION / DISTRIBUTION signals at this server's MIN_CONFIDENCE": total(
             results["runs"], "signals"
         ),
         "Level tracker (the icebergs the signals need)": total(results["runs"], "levels"),
@@ -126,9 +126,9 @@ st.markdown(
     "the simulated icebergs, and about one level in five it calls an iceberg is an ordinary "
     "busy level. ACCUMULATION and DISTRIBUTION need one of its icebergs and selling (buying) "
     "in the trade flow: at the default MIN_CONFIDENCE they find about a quarter of the "
-    "icebergs, right eight or nine times in ten, and a higher confidence is a surer iceberg (the "
-    "curve above). The fast ones are missed: most lived only in the opening, where the "
-    "tracker gathers no evidence, and the rest for less time than the noise of a busy touch "
-    "takes to clear (the pace rows: refills a minute each agent achieved, whatever it was set "
-    "to). Treat signals as prompts to look at the book, not as proof of a hidden order."
+    "icebergs, right about four times in five or better, and a higher confidence is a surer "
+    "iceberg (the curve above). The fast ones are missed: most lived only in the opening, "
+    "where the tracker gathers no evidence, and the rest for less time than the noise of a "
+    "busy touch takes to clear (the pace rows: refills a minute each agent achieved, whatever "
+    "it was set to). Treat signals as prompts to look at the book, not as proof of a hidden order."
 )
