@@ -521,29 +521,21 @@ class SignalEngine:
         firing = np.flatnonzero(new_episode & cooled)
         # One hidden order, one ACCUMULATION / DISTRIBUTION: an iceberg whose evidence or
         # flow comes and goes is not announced again while its price holds.
-        iceberg_side = (code[firing] == ICEBERG_CODES[1]).astype(np.int64)
-        level_seen = self.levels.first_seen()[firing, iceberg_side]
-        repeat = np.isin(code[firing], ICEBERG_CODES) & (
-            self._signalled_level[firing, iceberg_side] == level_seen
-        )
-        firing, iceberg_side, level_seen = (
-            firing[~repeat],
-            iceberg_side[~repeat],
-            level_seen[~repeat],
-        )
+        iceberg, side, seen = self._iceberg_levels(firing, code)
+        firing = firing[~(iceberg & (self._signalled_level[firing, side] == seen))]
         if now and ist_day(now) != self._day:
             self._day, self.signals_today = int(ist_day(now)), 0
         room = settings.max_daily_signals - self.signals_today
         if firing.size == 0 or room <= 0:
             return []
         # Best rank first, then confidence, when the day's cap leaves room for only some.
-        order = np.lexsort((-confidence[firing], -metrics["rank_points"][firing]))[:room]
-        firing, iceberg_side, level_seen = firing[order], iceberg_side[order], level_seen[order]
+        order = np.lexsort((-confidence[firing], -metrics["rank_points"][firing]))
+        firing = firing[order][:room]
         plan = self._plan(firing, code[firing], metrics)
         levels = plan["levels"]
         self._last_signal_time[firing] = now
-        signalled = np.isin(code[firing], ICEBERG_CODES)
-        self._signalled_level[firing[signalled], iceberg_side[signalled]] = level_seen[signalled]
+        iceberg, side, seen = self._iceberg_levels(firing, code)
+        self._signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
         self.signals_today += len(firing)
         self.signals_total += len(firing)
         timestamp = datetime.fromtimestamp(now, IST)
@@ -581,6 +573,12 @@ class SignalEngine:
                 )
             )
         return signals
+
+    def _iceberg_levels(self, rows: np.ndarray, code: np.ndarray):
+        """For ``rows``: whether their type is ACCUMULATION / DISTRIBUTION, the side of the
+        hidden order (0 bid, 1 ask) and when its level was first held (which order it is)."""
+        side = (code[rows] == ICEBERG_CODES[1]).astype(np.int64)
+        return np.isin(code[rows], ICEBERG_CODES), side, self.levels.first_seen(rows, side)
 
     def _plan(self, rows: np.ndarray, code: np.ndarray, metrics: dict) -> dict:
         """Levels, size and what stands in the way for the signals of ``rows`` (see

@@ -590,11 +590,11 @@ class LevelTracker:
             hidden_se=float(event[13]),
         )
 
-    def first_seen(self) -> np.ndarray:
-        """(instruments, 2) when each side's level was first held at its price (exchange
-        epoch seconds; 0 where none is): together with the side, which hidden order an
-        iceberg is, however often its evidence comes and goes."""
-        return self.level_int[:, :, I_FIRST].copy()
+    def first_seen(self, rows: np.ndarray, sides: np.ndarray) -> np.ndarray:
+        """When the level of each ``rows[k]``, ``sides[k]`` (0 bid, 1 ask) was first held at
+        its price (exchange epoch seconds; 0 where none is): together with the side, which
+        hidden order an iceberg is, however often its evidence comes and goes."""
+        return self.level_int[rows, sides, I_FIRST]
 
     def active_mask(self) -> np.ndarray:
         """(instruments, 2) True where an iceberg is active: column 0 the bid, 1 the ask."""

@@ -136,15 +136,12 @@ def score_detections(
             if episode.symbol == detection.symbol and episode.start <= detection.at <= episode.end:
                 false[episode.kind] = false.get(episode.kind, 0) + 1
     by_strength: dict[float, list[int]] = {bucket: [0, 0] for bucket in STRENGTH_BUCKETS}
-    for index, iceberg in enumerate(truth):
-        bucket = strength_bucket(iceberg.strength)
-        if bucket:
-            by_strength[bucket][1] += 1
-            by_strength[bucket][0] += index in first_hit
     by_pace: dict[str, list[int]] = {label: [0, 0] for label, _, _ in PACE_BUCKETS}
     for index, iceberg in enumerate(truth):
-        pair = by_pace[pace_bucket(iceberg)]
-        pair[0], pair[1] = pair[0] + (index in first_hit), pair[1] + 1
+        bucket = strength_bucket(iceberg.strength)
+        pairs = [by_pace[pace_bucket(iceberg)]] + ([by_strength[bucket]] if bucket else [])
+        for pair in pairs:
+            pair[0], pair[1] = pair[0] + (index in first_hit), pair[1] + 1
     opening_only = [
         index
         for index, iceberg in enumerate(truth)
@@ -200,6 +197,7 @@ def run_benchmark(
     starts at 09:15 with the simulator's opening (``opening_minutes`` of more flow, arrivals
     and cancellations). A JSON-ready dict."""
     from engine import SignalEngine, parse_kite_frame
+    from engine.signals import ICEBERG_TYPES
 
     started = time.perf_counter()
     runs, curve_signals, truths = [], [], []
@@ -238,9 +236,8 @@ def run_benchmark(
             {i.symbol for i in book if i.thin},
             instruments * minutes / 60,
         )
-        iceberg_types = ("ACCUMULATION", "DISTRIBUTION")
-        gated = [s for s in signals if str(s.signal_type) in iceberg_types]
-        iceberg_signals = [s for s in any_confidence if str(s.signal_type) in iceberg_types]
+        gated = [s for s in signals if s.signal_type in ICEBERG_TYPES]
+        iceberg_signals = [s for s in any_confidence if s.signal_type in ICEBERG_TYPES]
         runs.append(
             {
                 "seed": seed,
