@@ -51,6 +51,7 @@ def total(runs: list[dict], detector: str) -> dict:
     summed = {key: sum(run[detector][key] for run in runs) for key in keys}
     strengths: dict[str, list[int]] = {}
     paces: dict[str, list[int]] = {}
+    clarities: dict[str, list[int]] = {}
     false: dict[str, float] = {}
     delays, after_refill = [], []
     opening = [0, 0]
@@ -58,7 +59,11 @@ def total(runs: list[dict], detector: str) -> dict:
         score = run[detector]
         found, count = score.get("recall_opening_only", (0, 0))
         opening = [opening[0] + found, opening[1] + count]
-        for buckets, key in ((strengths, "recall_by_strength"), (paces, "recall_by_pace")):
+        for buckets, key in (
+            (strengths, "recall_by_strength"),
+            (paces, "recall_by_pace"),
+            (clarities, "recall_by_clarity"),
+        ):
             for bucket, (found, count) in score.get(key, {}).items():
                 pair = buckets.setdefault(bucket, [0, 0])
                 pair[0], pair[1] = pair[0] + found, pair[1] + count
@@ -73,6 +78,7 @@ def total(runs: list[dict], detector: str) -> dict:
         "Recall": f"{summed['found']} of {summed['icebergs']}",
         **{f"Recall {k}+ refills/min": f"{v[0]} of {v[1]}" for k, v in strengths.items()},
         **{f"Recall at {k} refills/min achieved": f"{v[0]} of {v[1]}" for k, v in paces.items()},
+        **{f"Recall at clarity {k}": f"{v[0]} of {v[1]}" for k, v in clarities.items()},
         "Recall of agents only in the opening": f"{opening[0]} of {opening[1]}",
         "False per instrument-hour": f"{false.get('all', 0.0):.2f}",
         "of them on thin books": f"{false.get('thin', 0.0):.2f}",
@@ -130,5 +136,8 @@ st.markdown(
     "iceberg (the curve above). The fast ones are missed: most lived only in the opening, "
     "where the tracker gathers no evidence, and the rest for less time than the noise of a "
     "busy touch takes to clear (the pace rows: refills a minute each agent achieved, whatever "
-    "it was set to). Treat signals as prompts to look at the book, not as proof of a hidden order."
+    "it was set to; the clarity rows: how many standard deviations of its level's own arrivals "
+    "and cancellations its hidden fills came to; under 3 no reading of the book can tell it "
+    "from an ordinary queue). Treat signals as prompts to look at the book, not as proof of "
+    "a hidden order."
 )

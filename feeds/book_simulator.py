@@ -27,6 +27,7 @@ skipped or sent twice. Liquidity varies about tenfold across instruments. Not ma
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numba
@@ -44,6 +45,9 @@ GRID = 800  # price levels per instrument; the price starts in the middle
 DEPTH_LEVELS = 12  # limit orders arrive up to this many ticks from the touch
 NO_ICEBERG = 0
 KIND_NAMES = ("iceberg", "news", "spoof", "momentum")
+
+CANCEL_CHANCE = 0.04  # each resting order's chance a second of being cancelled
+SIZE_SPREAD = 0.7  # limit order sizes: lognormal about the instrument's order size
 
 # Episode codes in the schedule arrays.
 E_NONE, E_ICEBERG, E_NEWS, E_SPOOF, E_MOMENTUM = range(5)
@@ -68,6 +72,13 @@ class IcebergTruth:
     # When its display first came back (the first moment anything could have seen it
     # refill: before it, the visible queue ahead was still trading); None if it never did.
     first_refill: int | None = None
+    # How hard it was to see: its hidden fills (what traded against it beyond the first
+    # display) in standard deviations of the visible orders arriving at and cancelled from
+    # its level over the seconds it was filled at the touch. The level's own arrivals hide
+    # an iceberg whatever reads the book: under about 3 no test of the traded volume against
+    # the visible book can tell it from them without calling many ordinary queues hidden
+    # orders too. NaN if it was never filled at the touch.
+    clarity: float = float("nan")
 
     @property
     def expected_signal(self) -> str:
@@ -198,8 +209,14 @@ def _step(
     episode,
     episode_side,
     opening,
+    last_fill,
 ):
     """One simulated second for every instrument (arrays are modified in place).
+
+    ``last_fill``: the size of each instrument's last trade, one market order against one
+    resting order (what Kite reports as the last traded quantity). A level's resting orders
+    are not kept one by one, so a fill against visible orders is taken as at most the level's
+    average order; a fill against an iceberg's display is against that one order.
 
     ``ice`` float columns: price level, peak, display, reserve, visible quantity queued
     ahead of the display; ``ice_int``: state (0 none,
@@ -226,7 +243,9 @@ def _step(
                 if level < 1 or level >= GRID - 1:
                     continue
                 for _ in range(np.random.poisson(lam)):
-                    size = max(1.0, np.round(np.random.lognormal(np.log(order_size[i]), 0.7)))
+                    size = max(
+                        1.0, np.round(np.random.lognormal(np.log(order_size[i]), SIZE_SPREAD))
+                    )
                     if side == 0 and level < ba:
                         bid[i, level] += size
                         bid_orders[i, level] += 1
@@ -237,7 +256,7 @@ def _step(
         # side at random (a fixed order would let one side close every gap: a drift).
         if ba - bb > 1:
             for _ in range(np.random.poisson(arrival[i] * 4.0 * crowd)):
-                size = max(1.0, np.round(np.random.lognormal(np.log(order_size[i]), 0.7)))
+                size = max(1.0, np.round(np.random.lognormal(np.log(order_size[i]), SIZE_SPREAD)))
                 if np.random.random() < 0.5:
                     bid[i, bb + 1] += size
                     bid_orders[i, bb + 1] += 1
@@ -247,7 +266,7 @@ def _step(
                 bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
                 if ba - bb <= 1:
                     break
-        chance = 0.04 * (2.0 if opening else 1.0)
+        chance = CANCEL_CHANCE * (2.0 if opening else 1.0)
         _cancel(bid[i], bid_orders[i], chance)
         _cancel(ask[i], ask_orders[i], chance)
         # ---- a synthetic iceberg re-posts its display after the fills of the second before
@@ -289,7 +308,10 @@ def _step(
                     # Time priority: visible orders queued ahead of the display trade first.
                     ahead = min(ice[i, 4], book[i, ice_level])
                     if ahead > 0:
+                        resting = book[i, ice_level] / max(orders[i, ice_level], 1)
                         took = _take(book[i], orders[i], ice_level, min(remaining, ahead))
+                        if took > 0:
+                            last_fill[i] = min(took, resting)
                         ice[i, 4] = ahead - took
                         remaining -= took
                         volume[i] += took
@@ -302,6 +324,7 @@ def _step(
                         ice[i, 4] = book[i, ice_level]
                         continue
                     take = min(remaining, ice[i, 2])
+                    last_fill[i] = take
                     ice[i, 2] -= take
                     ice_int[i, 4] += int(np.round(take))
                     remaining -= take
@@ -315,11 +338,15 @@ def _step(
                 if is_buy:
                     if others >= GRID:
                         break
+                    resting = ask[i, others] / max(ask_orders[i, others], 1)
                     took = _take(ask[i], ask_orders[i], others, remaining)
                 else:
                     if others < 0:
                         break
+                    resting = bid[i, others] / max(bid_orders[i, others], 1)
                     took = _take(bid[i], bid_orders[i], others, remaining)
+                if took > 0:
+                    last_fill[i] = min(took, resting)
                 remaining -= took
                 volume[i] += took
                 last[i] = others
@@ -382,6 +409,7 @@ class BookSimulator:
             self.ask_orders[:, middle + d] = np.maximum(1, np.round(depth / self.order_size))
         self.volume = np.zeros(n)
         self.last = np.full(n, float(middle))
+        self.last_fill = np.ones(n)  # the last trade's size, shares
         self.ice = np.zeros((n, 5))
         self.ice_int = np.zeros((n, 6), dtype=np.int64)
         self._ice_meta: list[dict | None] = [None] * n
@@ -532,6 +560,7 @@ class BookSimulator:
                 "native": native,
                 "strength": strength,
                 "side": "BID" if side > 0 else "ASK",
+                "noise": 0.0,
             }
 
     def _finish_agents(self, force: bool = False) -> None:
@@ -540,6 +569,7 @@ class BookSimulator:
                 continue
             if self.ice_int[row, 3] > 0:
                 meta.setdefault("first_refill", self.now)
+            self._follow_noise(row, meta)
             state = self.ice_int[row, 0]
             if state in (2, 3) or force:
                 ended = {2: "completed", 3: "broken"}.get(int(state), "session end")
@@ -558,11 +588,36 @@ class BookSimulator:
                         executed=int(self.ice_int[row, 4]),
                         ended=ended,
                         first_refill=meta.get("first_refill"),
+                        clarity=(
+                            max(int(self.ice_int[row, 4]) - meta["peak"], 0)
+                            / math.sqrt(meta["noise"])
+                            if meta["noise"] > 0
+                            else float("nan")
+                        ),
                     )
                 )
                 self._ice_meta[row] = None
                 self.ice_int[row] = 0
                 self.ice[row] = 0.0
+
+    def _follow_noise(self, row: int, meta: dict) -> None:
+        """Add this second's variance of the visible arrivals and cancellations at the
+        agent's level (from the book's own rates) while the agent is being filled at the
+        touch: the scatter its hidden fills must stand clear of (``IcebergTruth.clarity``)."""
+        executed = int(self.ice_int[row, 4])
+        filled, meta["executed"] = executed > meta.get("executed", 0), executed
+        if not filled or self.ice_int[row, 0] != 1:
+            return
+        level = int(self.ice[row, 0])
+        book = self.bid if meta["side"] == "BID" else self.ask
+        opening = self.now < self.start + self.opening_seconds
+        crowd = (3.0 if self._episode[row] == E_NEWS else 1.0) * (1.5 if opening else 1.0)
+        chance = CANCEL_CHANCE * (2.0 if opening else 1.0)
+        size = self.order_size[row]
+        mean_size = size * math.exp(SIZE_SPREAD**2 / 2)
+        arrivals = self.arrival[row] * crowd * size**2 * math.exp(2 * SIZE_SPREAD**2)
+        cancels = chance * (1 - chance) * book[row, level] * mean_size
+        meta["noise"] += arrivals + cancels
 
     def _confounders_now(self) -> None:
         self._episode[:] = E_NONE
@@ -630,6 +685,7 @@ class BookSimulator:
             self._episode,
             self._episode_side,
             opening,
+            self.last_fill,
         )
         self._finish_agents()
         if self.now >= self.start + self.session_seconds - 1:
@@ -720,7 +776,7 @@ class BookSimulator:
         ticks["mode"] = MODE_FULL
         ticks["tradable"] = True
         ticks["last_price"] = last_price
-        ticks["last_traded_quantity"] = 1
+        ticks["last_traded_quantity"] = np.maximum(np.round(self.last_fill), 1).astype(np.int64)
         ticks["average_traded_price"] = last_price
         ticks["volume_traded"] = self.volume.astype(np.int64)
         ticks["total_buy_quantity"] = self.bid.sum(axis=1).astype(np.int64)

@@ -8,8 +8,11 @@ DISTRIBUTION) when it comes between the agent's start and ``grace_seconds`` afte
   anyone) that at least one detection matched; also by strength, the refills a minute the
   agent was set to cause (3, 5, 10, 20), and by pace, the refills a minute it achieved over
   its life (behind a busy queue, or while the price stood away from it, an agent achieves
-  far fewer than it was set to: its pace is how hard it was to see); and of the agents that
-  lived only within the opening (its flow consumes them quickly: most of the fastest);
+  far fewer than it was set to: its pace is how hard it was to see), by clarity, how many
+  standard deviations of its level's own visible arrivals and cancellations its hidden fills
+  amount to (``IcebergTruth.clarity``: under about 3 no reading of the book can tell it from
+  an ordinary queue, however well made), and of the agents that lived only within the
+  opening (its flow consumes them quickly: most of the fastest);
 * **precision**: detections that matched an agent, over all detections;
 * **false per instrument-hour**: unmatched detections per instrument-hour, overall, on thin
   books, and during each confounder episode (news, spoof, momentum, opening);
@@ -34,6 +37,8 @@ from feeds.book_simulator import BookSimulator, Episode, IcebergTruth, book_inst
 STRENGTH_BUCKETS = (3.0, 5.0, 10.0, 20.0)
 # Refills a minute achieved over an agent's life: (label, from, up to).
 PACE_BUCKETS = (("under 1", 0.0, 1.0), ("1-3", 1.0, 3.0), ("3-5", 3.0, 5.0), ("5+", 5.0, 1e9))
+# Clarity of an agent's hidden fills against its level's own scatter: (label, from, up to).
+CLARITY_BUCKETS = (("under 3", -1e9, 3.0), ("3-5", 3.0, 5.0), ("5-8", 5.0, 8.0), ("8+", 8.0, 1e18))
 SIDE_OF = {"ACCUMULATION": "BID", "DISTRIBUTION": "ASK", "BID": "BID", "ASK": "ASK"}
 
 
@@ -56,6 +61,7 @@ class DetectionQuality:
     recall: float
     recall_by_strength: dict[float, tuple[int, int]] = field(default_factory=dict)
     recall_by_pace: dict[str, tuple[int, int]] = field(default_factory=dict)
+    recall_by_clarity: dict[str, tuple[int, int]] = field(default_factory=dict)
     # Agents that started and ended within their symbol's opening episode (found, all).
     recall_opening_only: tuple[int, int] = (0, 0)
     false_per_instrument_hour: dict[str, float] = field(default_factory=dict)
@@ -71,11 +77,14 @@ class DetectionQuality:
         paces = " ".join(
             f"{label}/min {found}/{total}" for label, (found, total) in self.recall_by_pace.items()
         )
+        clarities = " ".join(
+            f"{label} {found}/{total}" for label, (found, total) in self.recall_by_clarity.items()
+        )
         false = " ".join(f"{k} {v:.2f}" for k, v in self.false_per_instrument_hour.items())
         return (
             f"precision {self.precision:.3f} ({self.true_positives}/{self.detections}) · "
             f"recall {self.recall:.3f} ({self.found}/{self.icebergs}) · by strength "
-            f"{strengths} · by pace achieved {paces} · opening only "
+            f"{strengths} · by pace achieved {paces} · by clarity {clarities} · opening only "
             f"{self.recall_opening_only[0]}/{self.recall_opening_only[1]} · false per "
             f"instrument-hour {false} · median time to detect "
             f"{self.median_seconds_to_detect:.0f} s "
@@ -93,6 +102,12 @@ def pace_bucket(iceberg: IcebergTruth) -> str:
     """The pace bucket of the refills a minute ``iceberg`` achieved over its life."""
     pace = iceberg.refills * 60.0 / max(iceberg.end - iceberg.start, 1)
     return next(label for label, low, high in PACE_BUCKETS if low <= pace < high)
+
+
+def clarity_bucket(iceberg: IcebergTruth) -> str | None:
+    """The clarity bucket of ``iceberg`` (None if it was never filled at the touch)."""
+    clarity = iceberg.clarity
+    return next((label for label, low, high in CLARITY_BUCKETS if low <= clarity < high), None)
 
 
 def score_detections(
@@ -137,9 +152,15 @@ def score_detections(
                 false[episode.kind] = false.get(episode.kind, 0) + 1
     by_strength: dict[float, list[int]] = {bucket: [0, 0] for bucket in STRENGTH_BUCKETS}
     by_pace: dict[str, list[int]] = {label: [0, 0] for label, _, _ in PACE_BUCKETS}
+    by_clarity: dict[str, list[int]] = {label: [0, 0] for label, _, _ in CLARITY_BUCKETS}
     for index, iceberg in enumerate(truth):
         bucket = strength_bucket(iceberg.strength)
-        pairs = [by_pace[pace_bucket(iceberg)]] + ([by_strength[bucket]] if bucket else [])
+        clarity = clarity_bucket(iceberg)
+        pairs = (
+            [by_pace[pace_bucket(iceberg)]]
+            + ([by_strength[bucket]] if bucket else [])
+            + ([by_clarity[clarity]] if clarity else [])
+        )
         for pair in pairs:
             pair[0], pair[1] = pair[0] + (index in first_hit), pair[1] + 1
     opening_only = [
@@ -169,6 +190,7 @@ def score_detections(
         recall=len(first_hit) / len(truth) if truth else float("nan"),
         recall_by_strength={k: (v[0], v[1]) for k, v in by_strength.items()},
         recall_by_pace={k: (v[0], v[1]) for k, v in by_pace.items()},
+        recall_by_clarity={k: (v[0], v[1]) for k, v in by_clarity.items()},
         recall_opening_only=(sum(index in first_hit for index in opening_only), len(opening_only)),
         false_per_instrument_hour={k: round(v / hours, 3) for k, v in false.items()},
         median_seconds_to_detect=float(np.median(delays)) if delays else float("nan"),

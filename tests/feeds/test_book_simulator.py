@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from engine import parse_kite_frame
@@ -54,3 +56,32 @@ def test_ground_truth_is_what_the_agents_did():
             assert iceberg.executed == iceberg.peak + iceberg.hidden_total
     kinds = {episode.kind for episode in simulator.episodes}
     assert kinds >= {"news", "spoof", "momentum"}
+
+
+def test_the_last_traded_quantity_is_the_last_fill_not_the_seconds_volume():
+    _, _, frames = session(8, seconds=600, count=6)
+    ticks = [parse_kite_frame(frame) for frame in frames if len(frame) > 2]
+    seconds = [
+        (a, b)
+        for a, b in pairwise(ticks)
+        if b["exchange_timestamp"][0] > a["exchange_timestamp"][0]
+    ]
+    traded = np.concatenate([b["volume_traded"] - a["volume_traded"] for a, b in seconds])
+    last = np.concatenate([b["last_traded_quantity"] for _, b in seconds])
+    busy = traded > 0
+    assert busy.sum() > 500
+    assert (last[busy] <= traded[busy]).all()  # one trade of the second's
+    assert (last[busy] < traded[busy]).mean() > 0.5  # most seconds hold several fills
+    assert np.median(last[busy]) > 1  # a real size, not a placeholder
+
+
+def test_each_agent_records_how_clear_of_its_levels_own_scatter_it_stood():
+    _, simulator, _ = session(7, seconds=3_600, count=12)
+    filled = [i for i in simulator.icebergs if i.executed > i.peak]
+    assert filled and all(i.clarity > 0 for i in filled)
+    assert all(np.isnan(i.clarity) or i.clarity == 0 for i in simulator.icebergs if i.executed == 0)
+    # More hidden fills on the same kind of level stand clearer of it: clarity grows with
+    # the hidden volume over its typical scatter (checked across the session's agents).
+    hidden = np.array([i.executed - i.peak for i in filled], dtype=float)
+    clarity = np.array([i.clarity for i in filled])
+    assert np.corrcoef(np.log(hidden), np.log(clarity))[0, 1] > 0.3

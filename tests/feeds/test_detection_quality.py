@@ -14,6 +14,7 @@ def agent(
     strength: float,
     refills: int = 4,
     first_refill: int | None = None,
+    clarity: float = float("nan"),
 ):
     return IcebergTruth(
         symbol,
@@ -29,13 +30,14 @@ def agent(
         500,
         "completed",
         first_refill,
+        clarity,
     )
 
 
 def test_recall_precision_false_rates_and_time_to_detect():
     icebergs = [
-        agent("A", "BID", 1_000, 1_200, 5, first_refill=1_020),
-        agent("B", "ASK", 1_000, 1_100, 20),
+        agent("A", "BID", 1_000, 1_200, 5, first_refill=1_020, clarity=9.0),
+        agent("B", "ASK", 1_000, 1_100, 20, clarity=2.5),
         agent("C", "BID", 1_000, 1_100, 3, refills=1),  # revealed nothing: not counted
     ]
     episodes = [Episode("D", "news", 900, 1_500)]
@@ -53,6 +55,14 @@ def test_recall_precision_false_rates_and_time_to_detect():
     # By the pace achieved: A refilled 4 times in 200 s (1.2 a minute), B in 100 s (2.4),
     # whatever they were set to.
     assert quality.recall_by_pace == {"under 1": (0, 0), "1-3": (1, 2), "3-5": (0, 0), "5+": (0, 0)}
+    # By clarity: A's hidden fills stood 9 standard deviations clear of its level's scatter,
+    # B's 2.5 (no reading of the book sees that); one never filled has no clarity.
+    assert quality.recall_by_clarity == {
+        "under 3": (0, 1),
+        "3-5": (0, 0),
+        "5-8": (0, 0),
+        "8+": (1, 1),
+    }
     # Neither lived only within an opening; one that did is counted apart too.
     assert quality.recall_opening_only == (0, 0)
     opening = [Episode("A", "opening", 900, 1_300)]
