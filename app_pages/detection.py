@@ -78,7 +78,10 @@ def total(runs: list[dict], detector: str) -> dict:
         "Recall": f"{summed['found']} of {summed['icebergs']}",
         **{f"Recall {k}+ refills/min": f"{v[0]} of {v[1]}" for k, v in strengths.items()},
         **{f"Recall at {k} refills/min achieved": f"{v[0]} of {v[1]}" for k, v in paces.items()},
-        **{f"Recall at clarity {k}": f"{v[0]} of {v[1]}" for k, v in clarities.items()},
+        **{
+            f"Recall, hidden fills {k} σ clear of the level's own scatter": f"{v[0]} of {v[1]}"
+            for k, v in clarities.items()
+        },
         "Recall of agents only in the opening": f"{opening[0]} of {opening[1]}",
         "False per instrument-hour": f"{false.get('all', 0.0):.2f}",
         "of them on thin books": f"{false.get('thin', 0.0):.2f}",
