@@ -12,7 +12,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from config import get_settings
-from feeds.detection_quality import load_results, run_benchmark, save_results
+from feeds.detection_quality import (
+    describe_share,
+    load_results,
+    run_benchmark,
+    save_results,
+    share_interval,
+)
 
 settings = get_settings()
 st.title("Detection quality")
@@ -74,8 +80,8 @@ def total(runs: list[dict], detector: str) -> dict:
         if score.get("median_seconds_after_first_refill") is not None:
             after_refill.append(score["median_seconds_after_first_refill"])
     return {
-        "Precision": f"{summed['true_positives']} of {summed['detections']}",
-        "Recall": f"{summed['found']} of {summed['icebergs']}",
+        "Precision": describe_share(summed["true_positives"], summed["detections"]),
+        "Recall": describe_share(summed["found"], summed["icebergs"]),
         **{f"Recall {k}+ refills/min": f"{v[0]} of {v[1]}" for k, v in strengths.items()},
         **{f"Recall at {k} refills/min achieved": f"{v[0]} of {v[1]}" for k, v in paces.items()},
         **{
@@ -110,6 +116,22 @@ if curve.empty:
     st.info("No ACCUMULATION or DISTRIBUTION signal at any confidence in these runs.")
 else:
     figure = go.Figure()
+    # How sure each precision is: its 95 % interval from the count of signals behind it (a run
+    # saved before the counts were kept shows none).
+    bars = None
+    if "right" in curve:
+        bounds = pd.DataFrame(
+            [share_interval(r, n) for r, n in zip(curve["right"], curve["signals"], strict=True)],
+            columns=["low", "high"],
+            index=curve.index,
+        )
+        bars = {
+            "type": "data",
+            "symmetric": False,
+            "array": bounds["high"] - curve["precision"],
+            "arrayminus": curve["precision"] - bounds["low"],
+            "thickness": 1,
+        }
     for column, colour in (("precision", "#2ecc71"), ("recall", "#3498db")):
         figure.add_trace(
             go.Scatter(
@@ -118,6 +140,7 @@ else:
                 mode="lines+markers",
                 name=column,
                 line={"color": colour},
+                error_y=bars if column == "precision" else None,
             )
         )
     figure.add_vline(x=settings.min_confidence, line={"dash": "dot", "color": "#e67e22"})
@@ -127,8 +150,9 @@ else:
     st.plotly_chart(figure, key="precision_recall")
     st.caption(
         "One run at MIN_CONFIDENCE 1, its signals then kept at or above each step (the "
-        "cool-downs of lower-confidence signals make this an approximation). The dotted line "
-        "is this server's setting."
+        "cool-downs of lower-confidence signals make this an approximation). The bars are each "
+        "precision's 95 % interval: with few signals a high precision is a wide guess. The "
+        "dotted line is this server's setting."
     )
 st.markdown(
     "**What this says today:** on a realistic book the level tracker finds about a third of "

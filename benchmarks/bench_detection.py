@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config import Settings
-from feeds.detection_quality import run_benchmark
+from feeds.detection_quality import describe_share, run_benchmark
 
 
 def describe(score: dict) -> str:
@@ -44,13 +44,11 @@ def describe(score: dict) -> str:
     )
     opening = score["recall_opening_only"]
     false = " ".join(f"{k} {v:.2f}" for k, v in score["false_per_instrument_hour"].items())
-    precision = "n/a" if score["precision"] is None else f"{score['precision']:.3f}"
-    recall = "n/a" if score["recall"] is None else f"{score['recall']:.3f}"
     delay = score["median_seconds_to_detect"]
     after_refill = score["median_seconds_after_first_refill"]
     return (
-        f"precision {precision} ({score['true_positives']}/{score['detections']}) · recall "
-        f"{recall} ({score['found']}/{score['icebergs']}) · by strength {strengths} · by pace "
+        f"precision {describe_share(score['true_positives'], score['detections'])} · recall "
+        f"{describe_share(score['found'], score['icebergs'])} · by strength {strengths} · by pace "
         f"achieved {paces} · by clarity {clarities} · opening only {opening[0]}/{opening[1]} · "
         f"false per instrument-hour {false} · median time to detect "
         + ("n/a" if delay is None else f"{delay:.0f} s")
@@ -83,7 +81,8 @@ def main() -> None:
         if point["signals"]:
             print(
                 f"  >= {point['min_confidence']:4.1f}: {point['signals']:3d} signals, precision "
-                f"{point['precision']:.2f}, recall {point['recall']:.2f}"
+                f"{describe_share(point['right'], point['signals'])}, recall "
+                f"{point['recall']:.2f}"
             )
     print(f"({results['seconds']:.0f} s)")
 

@@ -16,6 +16,8 @@ DISTRIBUTION) when it comes between the agent's start and ``grace_seconds`` afte
 * **precision**: detections that matched an agent, over all detections;
 * **false per instrument-hour**: unmatched detections per instrument-hour, overall, on thin
   books, and during each confounder episode (news, spoof, momentum, opening);
+* **how sure these shares are**: each precision and recall comes with its 95 % Wilson score
+  interval (a few dozen signals pin a share down only to within about ±0.15);
 * **time to detect**: median seconds from an agent's start to its first matching detection,
   and from its first refill (queued behind visible orders, an agent shows nothing until the
   flow has eaten through them and its display comes back).
@@ -24,6 +26,7 @@ DISTRIBUTION) when it comes between the agent's start and ``grace_seconds`` afte
 from __future__ import annotations
 
 import json
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -82,14 +85,35 @@ class DetectionQuality:
         )
         false = " ".join(f"{k} {v:.2f}" for k, v in self.false_per_instrument_hour.items())
         return (
-            f"precision {self.precision:.3f} ({self.true_positives}/{self.detections}) · "
-            f"recall {self.recall:.3f} ({self.found}/{self.icebergs}) · by strength "
+            f"precision {describe_share(self.true_positives, self.detections)} · "
+            f"recall {describe_share(self.found, self.icebergs)} · by strength "
             f"{strengths} · by pace achieved {paces} · by clarity {clarities} · opening only "
             f"{self.recall_opening_only[0]}/{self.recall_opening_only[1]} · false per "
             f"instrument-hour {false} · median time to detect "
             f"{self.median_seconds_to_detect:.0f} s "
             f"({self.median_seconds_after_first_refill:.0f} s after the first refill)"
         )
+
+
+def share_interval(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of the share ``hits / total`` (95 % at the default ``z``):
+    where the true share plausibly lies, given how few the counts are. ``(nan, nan)`` for no
+    total."""
+    if total <= 0:
+        return float("nan"), float("nan")
+    share = hits / total
+    spread = z * z / total
+    centre = (share + spread / 2) / (1 + spread)
+    half = z * math.sqrt(share * (1 - share) / total + spread / (4 * total)) / (1 + spread)
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def describe_share(hits: int, total: int) -> str:
+    """``"20 of 23 (0.87; 95 % 0.68-0.95)"``, or ``"0 of 0"``."""
+    if total <= 0:
+        return "0 of 0"
+    low, high = share_interval(hits, total)
+    return f"{hits} of {total} ({hits / total:.2f}; 95 % {low:.2f}-{high:.2f})"
 
 
 def strength_bucket(strength: float) -> float:
@@ -288,6 +312,7 @@ def run_benchmark(
                 "precision": right / detections if detections else None,
                 "recall": found / icebergs if icebergs else None,
                 "signals": detections,
+                "right": right,
             }
         )
     return {

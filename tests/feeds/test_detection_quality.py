@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from feeds.book_simulator import Episode, IcebergTruth
-from feeds.detection_quality import Detection, score_detections
+from feeds.detection_quality import Detection, describe_share, score_detections, share_interval
 
 
 def agent(
@@ -71,3 +71,15 @@ def test_recall_precision_false_rates_and_time_to_detect():
     assert quality.false_per_instrument_hour == {"all": 0.6, "thin": 0.2, "news": 0.2}
     assert quality.median_seconds_to_detect == 30.0
     assert quality.median_seconds_after_first_refill == 10.0  # its display came back at 1,020
+
+
+def test_shares_come_with_how_sure_they_are():
+    # Wilson's 95 % interval: 20 of 23 right is somewhere in 0.68-0.95, not "0.87".
+    low, high = share_interval(20, 23)
+    assert round(low, 2) == 0.68 and round(high, 2) == 0.95
+    assert describe_share(20, 23) == "20 of 23 (0.87; 95 % 0.68-0.95)"
+    # More of the same share pins it down; none right or all right stay inside 0-1.
+    assert share_interval(200, 230)[1] - share_interval(200, 230)[0] < high - low
+    assert share_interval(0, 5)[0] == 0.0 and share_interval(5, 5)[1] == 1.0
+    assert 0.5 < share_interval(5, 5)[0] < 0.6  # five of five is no proof of 1.0
+    assert describe_share(0, 0) == "0 of 0"
