@@ -15,6 +15,7 @@ from config import get_settings
 from feeds.detection_quality import (
     describe_share,
     load_results,
+    pooled,
     run_benchmark,
     save_results,
     share_interval,
@@ -53,35 +54,17 @@ st.caption(
 
 
 def total(runs: list[dict], detector: str) -> dict:
-    keys = ("detections", "true_positives", "icebergs", "found")
-    summed = {key: sum(run[detector][key] for run in runs) for key in keys}
-    strengths: dict[str, list[int]] = {}
-    paces: dict[str, list[int]] = {}
-    clarities: dict[str, list[int]] = {}
-    false: dict[str, float] = {}
-    delays, after_refill = [], []
-    opening = [0, 0]
-    for run in runs:
-        score = run[detector]
-        found, count = score.get("recall_opening_only", (0, 0))
-        opening = [opening[0] + found, opening[1] + count]
-        for buckets, key in (
-            (strengths, "recall_by_strength"),
-            (paces, "recall_by_pace"),
-            (clarities, "recall_by_clarity"),
-        ):
-            for bucket, (found, count) in score.get(key, {}).items():
-                pair = buckets.setdefault(bucket, [0, 0])
-                pair[0], pair[1] = pair[0] + found, pair[1] + count
-        for kind, rate in score["false_per_instrument_hour"].items():
-            false[kind] = false.get(kind, 0.0) + rate / len(runs)
-        if score["median_seconds_to_detect"] is not None:
-            delays.append(score["median_seconds_to_detect"])
-        if score.get("median_seconds_after_first_refill") is not None:
-            after_refill.append(score["median_seconds_after_first_refill"])
+    score = pooled(runs, detector)
+    strengths, paces = score["recall_by_strength"], score["recall_by_pace"]
+    clarities, opening = score["recall_by_clarity"], score["recall_opening_only"]
+    false = score["false_per_instrument_hour"]
+    delay, after_refill = (
+        score["median_seconds_to_detect"],
+        score["median_seconds_after_first_refill"],
+    )
     return {
-        "Precision": describe_share(summed["true_positives"], summed["detections"]),
-        "Recall": describe_share(summed["found"], summed["icebergs"]),
+        "Precision": describe_share(score["true_positives"], score["detections"]),
+        "Recall": describe_share(score["found"], score["icebergs"]),
         **{f"Recall {k}+ refills/min": f"{v[0]} of {v[1]}" for k, v in strengths.items()},
         **{f"Recall at {k} refills/min achieved": f"{v[0]} of {v[1]}" for k, v in paces.items()},
         **{
@@ -91,9 +74,9 @@ def total(runs: list[dict], detector: str) -> dict:
         "Recall of agents only in the opening": f"{opening[0]} of {opening[1]}",
         "False per instrument-hour": f"{false.get('all', 0.0):.2f}",
         "of them on thin books": f"{false.get('thin', 0.0):.2f}",
-        "Median time to detect": f"{pd.Series(delays).median():.0f} s" if delays else "n/a",
+        "Median time to detect": "n/a" if delay is None else f"{delay:.0f} s",
         "after the agent's first refill": (
-            f"{pd.Series(after_refill).median():.0f} s" if after_refill else "n/a"
+            "n/a" if after_refill is None else f"{after_refill:.0f} s"
         ),
     }
 

@@ -355,6 +355,39 @@ def size_coverage(estimates, icebergs: list[IcebergTruth], tick: float = 0.05) -
     return {"judged": judged, "covered": covered, "share": covered / judged if judged else None}
 
 
+def pooled(runs: list[dict], detector: str) -> dict:
+    """One score over all ``runs`` (saved results' ``runs``; ``detector`` "signals" or
+    "levels"), shaped as one run's: counts and buckets summed, false rates averaged over the
+    runs, times the median of the runs' medians."""
+    keys = ("detections", "true_positives", "icebergs", "found")
+    score: dict = {key: sum(run[detector][key] for run in runs) for key in keys}
+    for share, hits, total in (
+        ("precision", "true_positives", "detections"),
+        ("recall", "found", "icebergs"),
+    ):
+        score[share] = score[hits] / score[total] if score[total] else None
+    for name in ("recall_by_strength", "recall_by_pace", "recall_by_clarity"):
+        buckets: dict[str, list[int]] = {}
+        for run in runs:
+            for bucket, (found, count) in run[detector].get(name, {}).items():
+                pair = buckets.setdefault(bucket, [0, 0])
+                pair[0], pair[1] = pair[0] + found, pair[1] + count
+        score[name] = buckets
+    score["recall_opening_only"] = [
+        sum(run[detector].get("recall_opening_only", (0, 0))[k] for run in runs) for k in (0, 1)
+    ]
+    false: dict[str, float] = {}
+    for run in runs:
+        for kind, rate in run[detector]["false_per_instrument_hour"].items():
+            false[kind] = false.get(kind, 0.0) + rate / len(runs)
+    score["false_per_instrument_hour"] = false
+    for name in ("median_seconds_to_detect", "median_seconds_after_first_refill"):
+        times = [run[detector].get(name) for run in runs]
+        times = [t for t in times if t is not None]
+        score[name] = float(np.median(times)) if times else None
+    return score
+
+
 def detections_of(signals) -> list[Detection]:
     """The signals as detections (symbol, type, exchange time)."""
     return [Detection(s.symbol, str(s.signal_type), int(s.timestamp.timestamp())) for s in signals]

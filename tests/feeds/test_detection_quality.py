@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from feeds.book_simulator import Episode, IcebergTruth
-from feeds.detection_quality import Detection, describe_share, score_detections, share_interval
+from feeds.detection_quality import (
+    Detection,
+    describe_share,
+    pooled,
+    score_detections,
+    share_interval,
+)
 
 
 def agent(
@@ -83,3 +89,34 @@ def test_shares_come_with_how_sure_they_are():
     assert share_interval(0, 5)[0] == 0.0 and share_interval(5, 5)[1] == 1.0
     assert 0.5 < share_interval(5, 5)[0] < 0.6  # five of five is no proof of 1.0
     assert describe_share(0, 0) == "0 of 0"
+
+
+def test_runs_pool_into_one_score():
+    def run(right, detections, found, agents, false, delay, clarity):
+        return {
+            "signals": {
+                "detections": detections,
+                "true_positives": right,
+                "icebergs": agents,
+                "found": found,
+                "recall_by_strength": {"3": [found, agents]},
+                "recall_by_pace": {},
+                "recall_by_clarity": {"8+": clarity},
+                "recall_opening_only": [0, 1],
+                "false_per_instrument_hour": {"all": false},
+                "median_seconds_to_detect": delay,
+                "median_seconds_after_first_refill": None,
+            }
+        }
+
+    runs = [run(7, 8, 7, 21, 0.1, 100.0, [4, 5]), run(0, 0, 0, 22, 0.3, None, [3, 8])]
+    score = pooled(runs, "signals")
+    assert (score["true_positives"], score["detections"], score["precision"]) == (7, 8, 7 / 8)
+    assert (score["found"], score["icebergs"]) == (7, 43)
+    assert score["recall_by_strength"] == {"3": [7, 43]}
+    assert score["recall_by_clarity"] == {"8+": [7, 13]}
+    assert score["recall_opening_only"] == [0, 2]
+    assert round(score["false_per_instrument_hour"]["all"], 6) == 0.2  # the runs' mean
+    assert score["median_seconds_to_detect"] == 100.0  # a run with none found has no time
+    assert score["median_seconds_after_first_refill"] is None
+    assert pooled([runs[1]], "signals")["precision"] is None  # nothing detected: no share
