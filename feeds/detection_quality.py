@@ -71,29 +71,6 @@ class DetectionQuality:
     median_seconds_to_detect: float = float("nan")
     median_seconds_after_first_refill: float = float("nan")
 
-    def table(self) -> str:
-        """The figures as lines of text (for benchmarks and logs)."""
-        strengths = " ".join(
-            f"{bucket:g}+/min {found}/{total}"
-            for bucket, (found, total) in sorted(self.recall_by_strength.items())
-        )
-        paces = " ".join(
-            f"{label}/min {found}/{total}" for label, (found, total) in self.recall_by_pace.items()
-        )
-        clarities = " ".join(
-            f"{label} {found}/{total}" for label, (found, total) in self.recall_by_clarity.items()
-        )
-        false = " ".join(f"{k} {v:.2f}" for k, v in self.false_per_instrument_hour.items())
-        return (
-            f"precision {describe_share(self.true_positives, self.detections)} · "
-            f"recall {describe_share(self.found, self.icebergs)} · by strength "
-            f"{strengths} · by pace achieved {paces} · by clarity {clarities} · opening only "
-            f"{self.recall_opening_only[0]}/{self.recall_opening_only[1]} · false per "
-            f"instrument-hour {false} · median time to detect "
-            f"{self.median_seconds_to_detect:.0f} s "
-            f"({self.median_seconds_after_first_refill:.0f} s after the first refill)"
-        )
-
 
 def share_interval(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval of the share ``hits / total`` (95 % at the default ``z``):
