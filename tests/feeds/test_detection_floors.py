@@ -1,22 +1,14 @@
 """Detection on seeds no tuning ever used (106-108): floors that catch a regression.
 
 The floors sit below what the detectors measure today on these seeds (see the README's
-detection quality table): they say "not worse than this", not "good". The issue's targets
-are far above them.
+detection quality table): they say "not worse than this", not "good". The targets in
+``benchmarks/bench_detection.py`` are far above them.
 """
 
 from __future__ import annotations
 
 from config import Settings
-from feeds.detection_quality import run_benchmark
-
-
-def pooled(runs: list[dict], key: str) -> dict:
-    total = {"found": 0, "icebergs": 0, "true_positives": 0, "detections": 0}
-    for run in runs:
-        for name in total:
-            total[name] += run[key][name]
-    return total
+from feeds.detection_quality import pooled, run_benchmark
 
 
 def test_detection_on_unseen_seeds_keeps_its_floors():
