@@ -194,6 +194,15 @@ def _take(book: np.ndarray, orders: np.ndarray, level: int, wanted: float) -> fl
 
 
 @numba.njit(cache=True)
+def _fill(i, shares, price, volume, value, high, low):
+    """Book one fill of instrument ``i``: the day's volume, value traded and range."""
+    volume[i] += shares
+    value[i] += shares * price
+    high[i] = max(high[i], price)
+    low[i] = min(low[i], price)
+
+
+@numba.njit(cache=True)
 def _step(
     bid,
     ask,
@@ -210,8 +219,15 @@ def _step(
     episode_side,
     opening,
     last_fill,
+    value,
+    base,
+    high,
+    low,
 ):
     """One simulated second for every instrument (arrays are modified in place).
+
+    ``value``, ``high``, ``low``: rupees traded and the day's highest and lowest fill, each
+    fill at its price (``base`` + level x TICK), for the day's average traded price and range.
 
     ``last_fill``: the size of each instrument's last trade, one market order against one
     resting order (what Kite reports as the last traded quantity). A level's resting orders
@@ -314,7 +330,7 @@ def _step(
                             last_fill[i] = min(took, resting)
                         ice[i, 4] = ahead - took
                         remaining -= took
-                        volume[i] += took
+                        _fill(i, took, base[i] + ice_level * TICK, volume, value, high, low)
                         last[i] = ice_level
                         continue
                     if ice[i, 2] <= 0:  # native: the same order refills, at the back
@@ -328,7 +344,7 @@ def _step(
                     ice[i, 2] -= take
                     ice_int[i, 4] += int(np.round(take))
                     remaining -= take
-                    volume[i] += take
+                    _fill(i, take, base[i] + ice_level * TICK, volume, value, high, low)
                     last[i] = ice_level
                     if ice[i, 2] <= 0 and ice[i, 3] <= 0:
                         ice_int[i, 0] = 2  # all of it executed: completed
@@ -348,7 +364,8 @@ def _step(
                 if took > 0:
                     last_fill[i] = min(took, resting)
                 remaining -= took
-                volume[i] += took
+                if took > 0:
+                    _fill(i, took, base[i] + others * TICK, volume, value, high, low)
                 last[i] = others
         # ---- an iceberg whose price the other side reached is broken
         if ice_int[i, 0] == 1:
@@ -408,6 +425,7 @@ class BookSimulator:
             self.bid_orders[:, middle - 1 - d] = np.maximum(1, np.round(depth / self.order_size))
             self.ask_orders[:, middle + d] = np.maximum(1, np.round(depth / self.order_size))
         self.volume = np.zeros(n)
+        self.value = np.zeros(n)  # rupees traded today: the average traded price's numerator
         self.last = np.full(n, float(middle))
         self.last_fill = np.ones(n)  # the last trade's size, shares
         self.ice = np.zeros((n, 5))
@@ -509,6 +527,7 @@ class BookSimulator:
             repeat_chance=self.repeat_chance,
         )
         following.volume[:] = self.volume
+        following.value[:] = self.value
         following._open, following._high, following._low = self._open, self._high, self._low
         following._close, following._pcr = self._close, self._pcr
         return following
@@ -686,6 +705,10 @@ class BookSimulator:
             self._episode_side,
             opening,
             self.last_fill,
+            self.value,
+            self._base,
+            self._high,
+            self._low,
         )
         self._finish_agents()
         if self.now >= self.start + self.session_seconds - 1:
@@ -777,14 +800,20 @@ class BookSimulator:
         ticks["tradable"] = True
         ticks["last_price"] = last_price
         ticks["last_traded_quantity"] = np.maximum(np.round(self.last_fill), 1).astype(np.int64)
-        ticks["average_traded_price"] = last_price
+        # The day's average traded price (Kite's, to the paisa); 0 before the first trade.
+        ticks["average_traded_price"] = np.round(
+            np.divide(self.value, self.volume, out=np.zeros(n), where=self.volume > 0), 2
+        )
         ticks["volume_traded"] = self.volume.astype(np.int64)
-        ticks["total_buy_quantity"] = self.bid.sum(axis=1).astype(np.int64)
-        ticks["total_sell_quantity"] = self.ask.sum(axis=1).astype(np.int64)
+        # The whole book's resting quantity, an iceberg's display included (not its reserve).
+        display = np.where(self.ice_int[:, 0] == 1, self.ice[:, 2], 0.0)
+        buyer = self.ice_int[:, 1] > 0
+        ticks["total_buy_quantity"] = (self.bid.sum(axis=1) + display * buyer).astype(np.int64)
+        ticks["total_sell_quantity"] = (self.ask.sum(axis=1) + display * ~buyer).astype(np.int64)
         ticks["open"], ticks["high"], ticks["low"], ticks["close"] = (
             self._open,
-            self._high,
-            self._low,
+            np.round(self._high, 2),
+            np.round(self._low, 2),
             close,
         )
         ticks["change"] = (last_price - close) * 100 / close

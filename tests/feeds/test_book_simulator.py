@@ -7,9 +7,15 @@ from itertools import pairwise
 import numpy as np
 
 from engine import parse_kite_frame
+from engine.ticks import encode_kite_frame
 from feeds.book_simulator import BookSimulator, book_instruments
 
 START = 1_763_005_500
+
+
+def encode_frame_now(simulator: BookSimulator) -> bytes:
+    """The simulator's snapshot of this moment, as a Kite frame (no jitter)."""
+    return encode_kite_frame(simulator._snapshot())
 
 
 def session(seed: int, seconds: int = 1_800, count: int = 8):
@@ -73,6 +79,44 @@ def test_the_last_traded_quantity_is_the_last_fill_not_the_seconds_volume():
     assert (last[busy] <= traded[busy]).all()  # one trade of the second's
     assert (last[busy] < traded[busy]).mean() > 0.5  # most seconds hold several fills
     assert np.median(last[busy]) > 1  # a real size, not a placeholder
+
+
+def test_the_average_traded_price_is_the_days_volume_weighted_price():
+    _, simulator, frames = session(9, seconds=900, count=6)
+    ticks = np.concatenate([parse_kite_frame(frame) for frame in frames if len(frame) > 2])
+    traded = ticks["volume_traded"] > 0
+    average, last = ticks["average_traded_price"][traded], ticks["last_price"][traded]
+    assert (average >= ticks["low"][traded] - 0.01).all()
+    assert (average <= ticks["high"][traded] + 0.01).all()
+    assert (average != last).mean() > 0.5  # the day's average, not the last print
+    # The simulator's own record of what traded gives the last figure, to the paisa.
+    final = parse_kite_frame(encode_frame_now(simulator))
+    expected = simulator.value / simulator.volume
+    assert np.allclose(final["average_traded_price"], expected, atol=0.005 + 1e-9)
+    # A day's average moves less from second to second than the last price does.
+    by_instrument = ticks[traded]["instrument_token"]
+    for token in np.unique(by_instrument):
+        mine = by_instrument == token
+        assert np.abs(np.diff(average[mine])).mean() < np.abs(np.diff(last[mine])).mean()
+
+
+def test_the_whole_books_quantity_counts_an_icebergs_display_but_not_its_reserve():
+    instruments = book_instruments(12, seed=7)
+    simulator = BookSimulator(instruments, START, seed=7, session_seconds=1_800)
+    seen = 0
+    for _ in range(1_800):
+        simulator.step()
+        ticks = parse_kite_frame(encode_frame_now(simulator))
+        assert (ticks["total_buy_quantity"] >= ticks["bid_qty"].sum(axis=1)).all()
+        assert (ticks["total_sell_quantity"] >= ticks["ask_qty"].sum(axis=1)).all()
+        for row in np.flatnonzero(simulator.ice_int[:, 0] == 1):
+            display, reserve = simulator.ice[row, 2], simulator.ice[row, 3]
+            buyer = simulator.ice_int[row, 1] > 0
+            total = ticks["total_buy_quantity" if buyer else "total_sell_quantity"][row]
+            resting = (simulator.bid if buyer else simulator.ask)[row].sum()
+            assert total == int(resting + display)  # shown, so counted; the reserve is not
+            seen += reserve > 0
+    assert seen > 100  # agents with a reserve behind their display were checked
 
 
 def test_each_agent_records_how_clear_of_its_levels_own_scatter_it_stood():
