@@ -18,6 +18,11 @@ WATCHLIST_COLUMNS = {
     "symbol": st.column_config.TextColumn("Symbol", pinned=True),
     "last_price": st.column_config.NumberColumn("Last", format="%.2f"),
     "change_pct": st.column_config.NumberColumn("Change %", format="%+.2f%%"),
+    "vwap_distance_pct": st.column_config.NumberColumn(
+        "vs VWAP",
+        help="The last price against the day's average traded price (Kite's VWAP), percent",
+        format="%+.2f%%",
+    ),
     "institutional_ratio": st.column_config.ProgressColumn(
         "Institutional ratio",
         help="Traded volume per minute over the visible depth of the absorbed side",

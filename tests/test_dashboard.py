@@ -61,6 +61,12 @@ def test_the_live_page_shows_the_simulated_feed_labelled_as_such(app):
     assert "SIMULATED DATA" in texts(app)
     service = service_module._service
     assert service is not None and wait_for(lambda: service.ticks_total > 0, 30)
+    app.run()
+    watchlist = next(t.value for t in app.dataframe if "vwap_distance_pct" in t.value)
+    # The distance from the day's VWAP comes from the feed's average traded price: a real
+    # figure for every instrument, not the last price compared with itself.
+    assert watchlist["vwap_distance_pct"].notna().all()
+    assert (watchlist["vwap_distance_pct"].abs() > 0).any()
 
 
 def test_futures_aliases_stream_and_the_live_page_names_their_contract(make_app):
