@@ -5,9 +5,14 @@ Rows are instruments; each has two tracked levels, the best bid (a hidden buyer 
 selling there) and the best ask (a hidden seller absorbs buying). From consecutive full-mode
 snapshots ``prev -> cur`` of an instrument (about a second apart) the tracker takes:
 
-* the volume that traded at the level: the cumulative volume's increase, given to the
+* the volume that traded at the level: the cumulative volume's increase (Kite gives no
+  trade-by-trade tape). A touch that gave way was traded out: what the previous snapshot
+  showed at the prices a touch has left behind (asks below the new best ask, bids above the
+  new best bid) traded on that side, as far as the volume goes. The rest is given to the
   sellers when the last price printed at or below the previous bid, to the buyers at or
-  above the previous ask, half each in between (Kite gives no trade-by-trade tape);
+  above the previous ask, half each in between. (Without the first rule, a large buy that
+  takes out the offer in a second whose last print is a small sell at the bid reads as
+  that much selling absorbed by the bid);
 * what the level showed before and after, and its order count.
 
 While the level's price holds (the same best price in ``prev`` and ``cur``), per step:
@@ -46,14 +51,14 @@ was guessed: the arrivals during trades (each second's scatter, and the error of
 rate itself, which every guessed second shares, so that over T such seconds it grows as T^2:
 a rate learned from fifty quiet seconds is not known well enough to credit a level held for
 ten minutes with every share above it), and the side each second's volume traded on (read
-from the last print, so any second's volume may have been the other side's). While the book is
-busier than usual behind the touch, every level's evidence starts again each second, as in
-the opening: in a crowd, the refills of one hidden order cannot be told from everyone
-re-posting, and evidence gathered then would make an iceberg of the burst the moment it
-passed. No level becomes an iceberg while the opposite touch, held too, shows as much hidden
-volume or more (the volume no queue explains went to one side or the other, read from the
-print: a real iceberg lends some of its volume to the other side's account, never more than
-it keeps); nor before its side's usual arrivals rest on
+from the last print, so any of it not traded out of a touch may have been the other side's).
+While the book is busier than usual behind the touch, every level's evidence starts again
+each second, as in the opening: in a crowd, the refills of one hidden order cannot be told
+from everyone re-posting, and evidence gathered then would make an iceberg of the burst the
+moment it passed. No level becomes an iceberg while the opposite touch, held too, shows as
+much hidden volume or more (the volume no queue explains went to one side or the other, read
+from the print: a real iceberg lends some of its volume to the other side's account, never
+more than it keeps); nor before its side's usual arrivals rest on
 ``A_MIN_SAMPLES`` quiet seconds (a book that trades every second shows none, and a queue
 replenished by its usual orders would look like an iceberg to a tracker that assumed none).
 It ends when the price is traded through or the level leaves the top (``broken``), or when
@@ -219,15 +224,28 @@ def _walk(
         # both sides' guesses and decisions below.
         busy = _crowd_multiple(crowd, i)
         ltp = last_prices[j]
-        sells, buys = 0.0, 0.0
+        sells, buys, unsure = 0.0, 0.0, 0.0
         if traded > 0:
+            # A touch that gave way was bought (or sold) out: at least what the levels it
+            # left showed traded on its side. The rest is read from the last print.
+            sold, bought = 0.0, 0.0
+            if linked:
+                sold, bought = _taken_out(prev_depth, i, best_prices[j, 0], best_prices[j, 1])
+                if sold + bought > traded:  # some of it was pulled, not traded
+                    sold, bought = (
+                        sold * traded / (sold + bought),
+                        bought * traded / (sold + bought),
+                    )
+            unsure = traded - sold - bought
             if ltp <= prev[i, 0]:
-                sells = traded
+                sells = unsure
             elif ltp >= prev[i, 1] and prev[i, 1] > 0:
-                buys = traded
+                buys = unsure
             else:
-                sells = traded / 2
-                buys = traded / 2
+                sells = unsure / 2
+                buys = unsure / 2
+            sells += sold
+            buys += bought
         for s in range(2):
             price = best_prices[j, s]
             shown = best_qty[j, s]
@@ -261,8 +279,9 @@ def _walk(
                 level_int[i, s, I_LAST_TRADE] = p_time
             level[i, s, F_TRADED] += hit
             # Which side a second's volume traded on is read from its last print: right on
-            # average, but any second may have been either side's (variance V^2 / 4).
-            level[i, s, F_GUESSED] += traded * traded / 4.0
+            # average, but any of it may have been either side's (variance V^2 / 4), save
+            # what a touch that gave way shows was traded on its side.
+            level[i, s, F_GUESSED] += unsure * unsure / 4.0
             if hit > 0:
                 level_int[i, s, I_LAST_TRADE] = t
             dt = t - p_time
@@ -346,6 +365,22 @@ def _walk(
         prev_int[i, 0] = t
         prev_int[i, 1] = best_orders[j, 0]
         prev_int[i, 2] = best_orders[j, 1]
+
+
+@numba.njit(cache=True)
+def _taken_out(prev_depth, i, bid, ask):
+    """What the previous snapshot showed at the prices the touches have since left behind:
+    bids above the best bid ``bid`` now (sold into) and asks below the best ask ``ask`` now
+    (bought), every level of a side that is empty now (price 0)."""
+    sold, bought = 0.0, 0.0
+    for k in range(prev_depth.shape[2]):
+        price, shown = prev_depth[i, 0, k, 0], prev_depth[i, 0, k, 1]
+        if price > 0 and (bid <= 0 or price > bid):
+            sold += shown
+        price, shown = prev_depth[i, 1, k, 0], prev_depth[i, 1, k, 1]
+        if price > 0 and (ask <= 0 or price < ask):
+            bought += shown
+    return sold, bought
 
 
 @numba.njit(cache=True)

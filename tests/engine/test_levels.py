@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.levels import LevelTracker
+from engine.levels import F_HIDDEN, LevelTracker
 from engine.synthetic import steady_flow
 
 START = 1_763_005_500  # 09:15 IST
@@ -101,6 +101,31 @@ def test_of_two_touches_that_both_refill_the_one_that_explains_less_is_the_icebe
     alone = LevelTracker(["AAA"])
     feed(alone, quiet_lead())
     feed(alone, bid_only)
+    assert [i.side for i in alone.active()] == ["BID"]
+
+
+def test_volume_that_took_out_the_offer_was_buying_whatever_printed_last():
+    # The bid holds 500 throughout and nothing sells into it. Every third second a buyer
+    # takes out the whole offer (600 at 100.05; the best ask moves up a tick) and the
+    # second's last print is a small sell at the bid; new offers come back at 100.05 next.
+    seconds = 90
+    ticks = book(seconds, [500] * seconds, [5] * seconds, 0)
+    ticks["ask_qty"][:, 0], ticks["ask_orders"][:, 0] = 600, 6
+    taken = np.arange(seconds) % 3 == 1
+    ticks["ask_price"][taken] += 0.05  # the offer's levels a tick higher: 100.05 is gone
+    ticks["volume_traded"] = 1_000_000 + np.cumsum(np.where(taken, 600, 0))
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
+    feed(tracker, ticks)
+    assert tracker.active() == []
+    assert tracker.level[0, 0, F_HIDDEN] == 0.0  # the bid revealed no hidden volume
+    # Had the offer held (the same volume printing at the bid, the ask not moving), that
+    # volume would have been selling the bid absorbed: a hidden buyer.
+    held = ticks.copy()
+    held["ask_price"][taken] -= 0.05
+    alone = LevelTracker(["AAA"])
+    feed(alone, quiet_lead())
+    feed(alone, held)
     assert [i.side for i in alone.active()] == ["BID"]
 
 
