@@ -229,8 +229,12 @@ def _walk(
             # A touch that gave way was bought (or sold) out: at least what the levels it
             # left showed traded on its side. The rest is read from the last print.
             sold, bought = 0.0, 0.0
-            if linked:
-                sold, bought = _taken_out(prev_depth, i, best_prices[j, 0], best_prices[j, 1])
+            bid_now, ask_now = best_prices[j, 0], best_prices[j, 1]
+            gave_way = (prev[i, 0] > 0 and (bid_now <= 0 or bid_now < prev[i, 0])) or (
+                prev[i, 1] > 0 and (ask_now <= 0 or ask_now > prev[i, 1])
+            )
+            if linked and gave_way:
+                sold, bought = _taken_out(prev_depth, i, bid_now, ask_now)
                 if sold + bought > traded:  # some of it was pulled, not traded
                     sold, bought = (
                         sold * traded / (sold + bought),
