@@ -194,12 +194,16 @@ def _take(book: np.ndarray, orders: np.ndarray, level: int, wanted: float) -> fl
 
 
 @numba.njit(cache=True)
-def _fill(i, shares, price, volume, value, high, low):
-    """Book one fill of instrument ``i``: the day's volume, value traded and range."""
+def _fill(i, shares, price, size, volume, value, high, low, last_fill):
+    """Book one fill of instrument ``i`` (nothing if ``shares`` is 0): the day's volume,
+    value traded and range, and ``size`` as the last traded quantity."""
+    if shares <= 0:
+        return
     volume[i] += shares
     value[i] += shares * price
     high[i] = max(high[i], price)
     low[i] = min(low[i], price)
+    last_fill[i] = size
 
 
 @numba.njit(cache=True)
@@ -326,11 +330,11 @@ def _step(
                     if ahead > 0:
                         resting = book[i, ice_level] / max(orders[i, ice_level], 1)
                         took = _take(book[i], orders[i], ice_level, min(remaining, ahead))
-                        if took > 0:
-                            last_fill[i] = min(took, resting)
                         ice[i, 4] = ahead - took
                         remaining -= took
-                        _fill(i, took, base[i] + ice_level * TICK, volume, value, high, low)
+                        price = base[i] + ice_level * TICK
+                        size = min(took, resting)
+                        _fill(i, took, price, size, volume, value, high, low, last_fill)
                         last[i] = ice_level
                         continue
                     if ice[i, 2] <= 0:  # native: the same order refills, at the back
@@ -340,11 +344,11 @@ def _step(
                         ice[i, 4] = book[i, ice_level]
                         continue
                     take = min(remaining, ice[i, 2])
-                    last_fill[i] = take
                     ice[i, 2] -= take
                     ice_int[i, 4] += int(np.round(take))
                     remaining -= take
-                    _fill(i, take, base[i] + ice_level * TICK, volume, value, high, low)
+                    price = base[i] + ice_level * TICK  # against the display: one order
+                    _fill(i, take, price, take, volume, value, high, low, last_fill)
                     last[i] = ice_level
                     if ice[i, 2] <= 0 and ice[i, 3] <= 0:
                         ice_int[i, 0] = 2  # all of it executed: completed
@@ -361,11 +365,9 @@ def _step(
                         break
                     resting = bid[i, others] / max(bid_orders[i, others], 1)
                     took = _take(bid[i], bid_orders[i], others, remaining)
-                if took > 0:
-                    last_fill[i] = min(took, resting)
                 remaining -= took
-                if took > 0:
-                    _fill(i, took, base[i] + others * TICK, volume, value, high, low)
+                price = base[i] + others * TICK
+                _fill(i, took, price, min(took, resting), volume, value, high, low, last_fill)
                 last[i] = others
         # ---- an iceberg whose price the other side reached is broken
         if ice_int[i, 0] == 1:
