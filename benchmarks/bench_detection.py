@@ -16,7 +16,7 @@ confounder, and the median time to detect.
 
 Seeds 1-30 are the ones the detector's defaults were looked at on; the default seeds here
 (101-103, the Detection Quality page's), ``make bench``'s (101-120) and the test floors'
-(106-108) never were. Three seeds give a few dozen signals, whose precision is known only to
+(106-111) never were. Three seeds give a few dozen signals, whose precision is known only to
 within about ±0.15 (each share is printed with its 95 % interval); twenty narrow that to
 about ±0.06. Targets: ACC/DIS recall >= 0.8 at 5+ refills a minute and >= 0.5 at 3,
 precision >= 0.9, false ACC/DIS <= 0.05 per instrument-hour on confounders, median time to

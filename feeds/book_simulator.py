@@ -186,7 +186,7 @@ def _take(book: np.ndarray, orders: np.ndarray, level: int, wanted: float) -> fl
     take = min(wanted, book[level])
     remaining_orders = orders[level] - int(np.round(orders[level] * take / book[level]))
     book[level] -= take
-    orders[level] = max(0, remaining_orders)
+    orders[level] = max(1, remaining_orders)  # shares left rest in at least one order
     if book[level] <= 0:
         book[level] = 0.0
         orders[level] = 0

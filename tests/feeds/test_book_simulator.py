@@ -119,6 +119,20 @@ def test_the_whole_books_quantity_counts_an_icebergs_display_but_not_its_reserve
     assert seen > 100  # agents with a reserve behind their display were checked
 
 
+def test_every_level_shown_with_shares_is_shown_with_an_order():
+    # A fill that leaves shares at a price leaves at least the order they rest in (Kite never
+    # shows quantity at a price with no order there).
+    _, _, frames = session(5, seconds=1_800, count=12)
+    levels = 0
+    for frame in frames:
+        ticks = parse_kite_frame(frame)
+        for side in ("bid", "ask"):
+            shown = ticks[f"{side}_qty"] > 0
+            assert (ticks[f"{side}_orders"][shown] >= 1).all()
+            levels += int(shown.sum())
+    assert levels > 100_000
+
+
 def test_each_agent_records_how_clear_of_its_levels_own_scatter_it_stood():
     _, simulator, _ = session(7, seconds=3_600, count=12)
     filled = [i for i in simulator.icebergs if i.executed > i.peak]
