@@ -62,7 +62,13 @@ more than it keeps); nor before its side's usual arrivals rest on
 ``A_MIN_SAMPLES`` quiet seconds (a book that trades every second shows none, and a queue
 replenished by its usual orders would look like an iceberg to a tracker that assumed none).
 It ends when the price is traded through or the level leaves the top (``broken``), or when
-nothing trades there for ``quiet_seconds`` (``completed``).
+nothing trades there for ``quiet_seconds`` (``completed``). A better price that does not
+hold (in front of the level for a single snapshot, as an order improving the touch by a tick
+and filled at once) is not the level leaving: when the touch comes back to its price the
+level's story goes on, what its queue gained meanwhile counted as visible orders. A better
+price still there at the next snapshot is a new touch, and the level behind it is done with
+(followed on, evidence would gather over minutes the level spent behind other orders; on
+tuning seeds that found no more icebergs and made more false ones).
 
 The opening minutes (``update``'s ``settling`` ticks; the engine marks the first
 OPENING_QUIET_MINUTES after 09:15) teach the usual arrivals, but every level's evidence
@@ -187,6 +193,8 @@ def _walk(
     crowd,
     level,
     level_int,
+    aside,
+    aside_int,
     arrivals,
     events,
     event_count,
@@ -260,6 +268,12 @@ def _walk(
             hit = sells if s == 0 else buys
             state = level_int[i, s, I_STATE]
             held = linked and price > 0 and price == p_price
+            if aside_int[i, s, I_STATE] == STATE_ACTIVE:
+                gone = price <= 0 or (
+                    price < aside[i, s, F_PRICE] if s == 0 else price > aside[i, s, F_PRICE]
+                )
+                if gone or not linked:  # traded through, or the book lost track
+                    aside_int[i, s, I_STATE] = STATE_NONE
             if state == STATE_ACTIVE and not held:
                 # The level left the top: traded through (the other side reached it, or
                 # it was consumed) or pulled.
@@ -267,12 +281,27 @@ def _walk(
                     s == 1 and (price > level[i, s, F_PRICE] or price <= 0)
                 )
                 end_state = STATE_BROKEN if through or not linked else STATE_COMPLETED
+                if not through and linked and level_int[i, s, I_RECORDED] == 0:
+                    # A better price went in front: set aside in case it does not hold.
+                    aside[i, s, :F_FIELDS] = level[i, s, :]
+                    aside[i, s, F_FIELDS] = p_shown
+                    aside_int[i, s, :] = level_int[i, s, :]
                 if level_int[i, s, I_RECORDED] > 0 and event_count[0] < events.shape[0]:
                     _record(events, event_count, i, s, end_state, level, level_int, prev_int[i, 0])
                 level_int[i, s, I_STATE] = STATE_NONE
                 state = STATE_NONE
             if not held:
                 continue
+            if state == STATE_NONE and (
+                aside_int[i, s, I_STATE] == STATE_ACTIVE and aside[i, s, F_PRICE] == price
+            ):
+                # The better price did not hold: the level's story goes on, and what its
+                # queue gained meanwhile was visible orders.
+                level[i, s, :] = aside[i, s, :F_FIELDS]
+                level_int[i, s, :] = aside_int[i, s, :]
+                level[i, s, F_VISIBLE] += max(p_shown - aside[i, s, F_FIELDS], 0.0)
+                state = STATE_ACTIVE
+            aside_int[i, s, I_STATE] = STATE_NONE  # held at one price: nothing to go back to
             if state == STATE_NONE or level[i, s, F_PRICE] != price:
                 level[i, s, :] = 0.0
                 level_int[i, s, :] = 0
@@ -540,6 +569,10 @@ class LevelTracker:
         self.prev_int = np.zeros((n, 3), dtype=np.int64)
         self.level = np.zeros((n, 2, F_FIELDS))
         self.level_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
+        # A level a better price went in front of, kept until a price holds at the touch
+        # (the float row ends with what the level showed as it was passed).
+        self.aside = np.zeros((n, 2, F_FIELDS + 1))
+        self.aside_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
         # Moments of each touch's queue and net visible arrivals (shares/s), per side.
         self.arrivals = np.zeros((n, 2, A_FIELDS))
         # The last snapshot's depth (price, quantity per level and side) and how busy it is.
@@ -550,7 +583,8 @@ class LevelTracker:
 
     def take_rows(self, previous: LevelTracker, rows: np.ndarray, from_rows: np.ndarray) -> None:
         """Continue ``previous``'s levels for ``rows`` (its ``from_rows``): a watchlist change."""
-        for name in ("prev", "prev_int", "prev_depth", "crowd", "level", "level_int", "arrivals"):
+        names = ("prev", "prev_int", "prev_depth", "crowd", "level", "level_int", "arrivals")
+        for name in (*names, "aside", "aside_int"):
             getattr(self, name)[rows] = getattr(previous, name)[from_rows]
 
     def update(
@@ -597,6 +631,8 @@ class LevelTracker:
             self.crowd,
             self.level,
             self.level_int,
+            self.aside,
+            self.aside_int,
             self.arrivals,
             self._events,
             count,

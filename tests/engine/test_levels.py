@@ -143,6 +143,37 @@ def test_refills_at_a_price_that_gives_way_within_seconds_are_no_iceberg():
     assert [i.side for i in tracker.active()] == ["BID"]
 
 
+def improved_for(seconds: list[int]) -> np.ndarray:
+    """The refilling bid of the tests above for 40 s, with the spread two ticks wide and a
+    100-share bid a tick better in front of it in ``seconds`` (filled, then the touch is
+    back at 100.00)."""
+    shown = [500, 200] * 20
+    ticks = book(len(shown), shown, [5] * len(shown), 300)
+    ticks["ask_price"][:, 0] = 100.10
+    for second in seconds:
+        ticks["bid_price"][second, 1], ticks["bid_qty"][second, 1] = 100.0, shown[second]
+        ticks["bid_orders"][second, 1] = 5
+        ticks["bid_price"][second, 0], ticks["bid_qty"][second, 0] = 100.05, 100
+        ticks["bid_orders"][second, 0] = 1
+    return ticks
+
+
+def test_a_better_bid_that_does_not_hold_leaves_the_level_its_story():
+    # An order a tick better, shown for one snapshot and filled at once, does not make the
+    # hidden buyer behind it a new order: its price has held for 40 s, so it is one.
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
+    feed(tracker, improved_for([20]))
+    [active] = tracker.active()
+    assert (active.price, active.first_seen) == (100.0, START)
+    # A better bid that holds (two snapshots) is a new touch: the level behind it starts
+    # again when the touch comes back, and 17 s at its price is too short to call.
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
+    feed(tracker, improved_for([20, 21]))
+    assert tracker.active() == []
+
+
 def test_a_level_eaten_away_by_trades_is_no_iceberg():
     shown = [3_000 - 200 * t for t in range(13)]  # each trade simply consumes it
     tracker = LevelTracker(["AAA"])
