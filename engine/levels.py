@@ -195,6 +195,7 @@ def _walk(
     level_int,
     aside,
     aside_int,
+    set_aside,
     arrivals,
     events,
     event_count,
@@ -268,12 +269,12 @@ def _walk(
             hit = sells if s == 0 else buys
             state = level_int[i, s, I_STATE]
             held = linked and price > 0 and price == p_price
-            if aside_int[i, s, I_STATE] == STATE_ACTIVE:
+            if set_aside[i, s]:
                 gone = price <= 0 or (
                     price < aside[i, s, F_PRICE] if s == 0 else price > aside[i, s, F_PRICE]
                 )
                 if gone or not linked:  # traded through, or the book lost track
-                    aside_int[i, s, I_STATE] = STATE_NONE
+                    set_aside[i, s] = False
             if state == STATE_ACTIVE and not held:
                 # The level left the top: traded through (the other side reached it, or
                 # it was consumed) or pulled.
@@ -286,22 +287,22 @@ def _walk(
                     aside[i, s, :F_FIELDS] = level[i, s, :]
                     aside[i, s, F_FIELDS] = p_shown
                     aside_int[i, s, :] = level_int[i, s, :]
+                    set_aside[i, s] = True
                 if level_int[i, s, I_RECORDED] > 0 and event_count[0] < events.shape[0]:
                     _record(events, event_count, i, s, end_state, level, level_int, prev_int[i, 0])
                 level_int[i, s, I_STATE] = STATE_NONE
                 state = STATE_NONE
             if not held:
                 continue
-            if state == STATE_NONE and (
-                aside_int[i, s, I_STATE] == STATE_ACTIVE and aside[i, s, F_PRICE] == price
-            ):
+            if state == STATE_NONE and set_aside[i, s] and aside[i, s, F_PRICE] == price:
                 # The better price did not hold: the level's story goes on, and what its
                 # queue gained meanwhile was visible orders.
                 level[i, s, :] = aside[i, s, :F_FIELDS]
                 level_int[i, s, :] = aside_int[i, s, :]
                 level[i, s, F_VISIBLE] += max(p_shown - aside[i, s, F_FIELDS], 0.0)
                 state = STATE_ACTIVE
-            aside_int[i, s, I_STATE] = STATE_NONE  # held at one price: nothing to go back to
+            if set_aside[i, s]:  # held at one price: nothing to go back to
+                set_aside[i, s] = False
             if state == STATE_NONE or level[i, s, F_PRICE] != price:
                 level[i, s, :] = 0.0
                 level_int[i, s, :] = 0
@@ -573,6 +574,7 @@ class LevelTracker:
         # (the float row ends with what the level showed as it was passed).
         self.aside = np.zeros((n, 2, F_FIELDS + 1))
         self.aside_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
+        self.set_aside = np.zeros((n, 2), dtype=np.bool_)
         # Moments of each touch's queue and net visible arrivals (shares/s), per side.
         self.arrivals = np.zeros((n, 2, A_FIELDS))
         # The last snapshot's depth (price, quantity per level and side) and how busy it is.
@@ -584,7 +586,7 @@ class LevelTracker:
     def take_rows(self, previous: LevelTracker, rows: np.ndarray, from_rows: np.ndarray) -> None:
         """Continue ``previous``'s levels for ``rows`` (its ``from_rows``): a watchlist change."""
         names = ("prev", "prev_int", "prev_depth", "crowd", "level", "level_int", "arrivals")
-        for name in (*names, "aside", "aside_int"):
+        for name in (*names, "aside", "aside_int", "set_aside"):
             getattr(self, name)[rows] = getattr(previous, name)[from_rows]
 
     def update(
@@ -633,6 +635,7 @@ class LevelTracker:
             self.level_int,
             self.aside,
             self.aside_int,
+            self.set_aside,
             self.arrivals,
             self._events,
             count,
