@@ -17,9 +17,14 @@ its estimate has risen clear of the noise (and is then more often too high than 
 
 Exchange rules bound it: on NSE/BSE equity a disclosed quantity is at least 10 % of the
 order, so one native iceberg has at most nine refills (``NATIVE_MAX_REFILLS``); a level seen
-refilling more often than that is more than one order, and goes unbounded. Beyond the
-largest count ever observed the estimate is open-ended; it is capped there (the cap is said
-by ``capped`` in the result).
+refilling more often than that is more than one order, and goes unbounded. The bound holds
+only for a level seen coming back as one order at least ``NATIVE_MIN_REFILLS`` times: a
+single refill without a new order is weak evidence (the queue's new orders and the orders
+its fills took can net out in the count), and an algorithm re-posting its slices, which
+often looks no different at first, is bound by nothing. Until then the interval spans both
+readings: its low end and median as one native order, its high end the higher of the two.
+Beyond the largest count ever observed the estimate is open-ended; it is capped there (the
+cap is said by ``capped`` in the result).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NATIVE_MAX_REFILLS = 9
+NATIVE_MIN_REFILLS = 2  # refills as one order before the native bound is applied
 SURE_MARGIN = 2.0  # standard errors: what an active iceberg has surely revealed
 
 
@@ -146,7 +152,12 @@ class SizeModel:
             np.concatenate([self._refills, active]),
             np.concatenate([self._completed, np.zeros(len(active), dtype=bool)]),
         )
-        return [
-            total_size(i.peak, int(n), counts, survivor, i.native)
-            for i, n in zip(icebergs, active, strict=True)
-        ]
+        estimates = []
+        for i, n in zip(icebergs, active, strict=True):
+            size = total_size(i.peak, int(n), counts, survivor, bool(i.native))
+            if i.native and i.refills < NATIVE_MIN_REFILLS:  # maybe one order, maybe not
+                free = total_size(i.peak, int(n), counts, survivor, native=False)
+                if free.high > size.high:  # the union of the two readings' intervals
+                    size = SizeEstimate(size.low, size.median, free.high, free.capped)
+            estimates.append(size)
+        return estimates

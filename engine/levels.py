@@ -65,10 +65,11 @@ It ends when the price is traded through or the level leaves the top (``broken``
 nothing trades there for ``quiet_seconds`` (``completed``). A better price that does not
 hold (in front of the level for a single snapshot, as an order improving the touch by a tick
 and filled at once) is not the level leaving: when the touch comes back to its price the
-level's story goes on, what its queue gained meanwhile counted as visible orders. A better
-price still there at the next snapshot is a new touch, and the level behind it is done with
-(followed on, evidence would gather over minutes the level spent behind other orders; on
-tuning seeds that found no more icebergs and made more false ones).
+story of a level not yet called an iceberg goes on, what its queue gained meanwhile counted
+as visible orders. A better price still there at the next snapshot is a new touch, and the
+level behind it is done with (followed on, evidence would gather over minutes the level
+spent behind other orders; on tuning seeds that found a few more icebergs for many more
+false ones).
 
 The opening minutes (``update``'s ``settling`` ticks; the engine marks the first
 OPENING_QUIET_MINUTES after 09:15) teach the usual arrivals, but every level's evidence

@@ -53,6 +53,30 @@ def test_a_level_refilling_more_often_than_one_native_order_can_goes_unbounded()
     assert beyond.high > 100 * (1 + NATIVE_MAX_REFILLS + 3) and not beyond.capped
 
 
+def test_the_native_bound_waits_for_a_level_seen_refilling_as_one_order_twice():
+    from types import SimpleNamespace
+
+    from engine.hidden_size import SizeModel
+
+    model = SizeModel()
+    model.learn(np.arange(4, 40), np.ones(36, bool))  # natives and re-posting algorithms
+
+    def seen(refills):
+        return SimpleNamespace(
+            peak=100.0, refills=refills, hidden_volume=100.0, hidden_se=0.0, native=True
+        )
+
+    # One refill without a new order may be the queue's orders netting out: a re-posting
+    # algorithm's 30 slices are as likely as a native order's 9 at most, so the interval
+    # reaches past the bound while its median stays a native order's.
+    [once] = model.estimate([seen(1)])
+    assert once.high > 100 * (1 + NATIVE_MAX_REFILLS) and not once.capped
+    assert once.median <= 100 * (1 + NATIVE_MAX_REFILLS)
+    # Twice as one order: the exchange's bound holds.
+    [twice] = model.estimate([seen(2)])
+    assert twice.high == 100 * (1 + NATIVE_MAX_REFILLS) and twice.capped
+
+
 def test_the_size_model_counts_active_icebergs_as_censored():
     from types import SimpleNamespace
 
