@@ -270,18 +270,12 @@ def _walk(
             hit = sells if s == 0 else buys
             state = level_int[i, s, I_STATE]
             held = linked and price > 0 and price == p_price
-            if set_aside[i, s]:
-                gone = price <= 0 or (
-                    price < aside[i, s, F_PRICE] if s == 0 else price > aside[i, s, F_PRICE]
-                )
-                if gone or not linked:  # traded through, or the book lost track
-                    set_aside[i, s] = False
+            if set_aside[i, s] and (not linked or _through(s, price, aside[i, s, F_PRICE])):
+                set_aside[i, s] = False  # traded through, or the book lost track
             if state == STATE_ACTIVE and not held:
                 # The level left the top: traded through (the other side reached it, or
                 # it was consumed) or pulled.
-                through = (s == 0 and (price < level[i, s, F_PRICE] or price <= 0)) or (
-                    s == 1 and (price > level[i, s, F_PRICE] or price <= 0)
-                )
+                through = _through(s, price, level[i, s, F_PRICE])
                 end_state = STATE_BROKEN if through or not linked else STATE_COMPLETED
                 if not through and linked and level_int[i, s, I_RECORDED] == 0:
                     # A better price went in front: set aside in case it does not hold.
@@ -400,6 +394,13 @@ def _walk(
         prev_int[i, 0] = t
         prev_int[i, 1] = best_orders[j, 0]
         prev_int[i, 2] = best_orders[j, 1]
+
+
+@numba.njit(cache=True)
+def _through(s, price, at):
+    """Whether side ``s``'s touch at ``price`` (0: the side is empty) has gone past a level
+    at ``at``: a bid below it, an ask above it, or nothing left on that side."""
+    return price <= 0 or (price < at if s == 0 else price > at)
 
 
 @numba.njit(cache=True)
