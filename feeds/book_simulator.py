@@ -28,6 +28,8 @@ skipped or sent twice. Liquidity varies about tenfold across instruments. Not ma
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from dataclasses import dataclass, replace
 
 import numba
@@ -142,6 +144,11 @@ def book_instruments_like(
 @numba.njit(cache=True)
 def _seed(seed: int) -> None:
     np.random.seed(seed)
+
+
+# The kernel draws from numba's random stream, which is each thread's own: which simulator
+# last drew from each thread's stream, so a simulator seeds the stream it is stepped on.
+_STREAM_OWNER = threading.local()
 
 
 @numba.njit(cache=True)
@@ -406,7 +413,7 @@ class BookSimulator:
         self.instruments = instruments
         self.start, self.now = start, start - 1
         self.rng = np.random.default_rng([seed, 1])
-        _seed(int(seed) % (2**31))
+        self._kernel_seed: int | None = int(seed) % (2**31)  # seeds its first step's stream
         n = len(instruments)
         self._tokens = np.array([i.instrument_token for i in instruments], dtype=np.uint32)
         self._base = np.array([i.price for i in instruments]) - GRID // 2 * TICK
@@ -685,6 +692,7 @@ class BookSimulator:
     def step(self) -> np.ndarray:
         """Advance one second; the snapshot Kite would send (possibly none, possibly the last
         one again)."""
+        self._own_stream()
         self.now += 1
         self._recentre()
         self._confounders_now()
@@ -725,6 +733,24 @@ class BookSimulator:
 
     def frame(self) -> bytes:
         return encode_kite_frame(self.step())
+
+    def _own_stream(self) -> None:
+        """Seed the calling thread's kernel stream unless this simulator drew from it last.
+
+        The first step seeds it with the simulator's seed, so a session is the same draw
+        whichever thread steps it (the app builds it on one thread and steps it on its
+        source's). A stream another simulator drew from since is seeded again from this
+        simulator's own generator: sessions stepped by turns on one thread are each a
+        reproducible draw for that order of turns, never one another's numbers."""
+        owner = getattr(_STREAM_OWNER, "simulator", None)
+        if owner is not None and owner() is self:
+            return
+        seed = self._kernel_seed
+        if seed is None:
+            seed = int(self.rng.integers(2**31))
+        _seed(seed)
+        self._kernel_seed = None
+        _STREAM_OWNER.simulator = weakref.ref(self)
 
     def _recentre(self) -> None:
         """Keep each price far from the grid's ends: a book that has wandered within

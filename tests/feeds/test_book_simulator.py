@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from itertools import pairwise
 
 import numpy as np
@@ -33,6 +34,25 @@ def test_frames_parse_and_the_same_seed_gives_the_same_session():
     assert (np.diff(ticks["volume_traded"].reshape(-1, 8)[:, 0]) >= 0).all()
     spread = (ticks["ask_price"][:, 0] - ticks["bid_price"][:, 0]) / 0.05
     assert np.median(spread) <= 2  # a two-sided book around a tick wide, from the events
+
+
+def test_a_session_is_the_same_draw_whichever_thread_steps_it():
+    # The app builds its simulator on one thread and steps it on its source's thread.
+    _, _, frames = session(7, seconds=120)
+    built = BookSimulator(book_instruments(8, seed=7), START, seed=7, session_seconds=120)
+    stepped: list[bytes] = []
+    worker = threading.Thread(target=lambda: stepped.extend(built.frame() for _ in range(120)))
+    worker.start()
+    worker.join()
+    assert stepped == frames
+
+
+def test_sessions_stepped_by_turns_on_one_thread_draw_their_own_numbers():
+    one = BookSimulator(book_instruments(4, seed=8), START, seed=8)
+    other = BookSimulator(book_instruments(4, seed=8), START, seed=8)
+    turns = [(one.frame(), other.frame()) for _ in range(60)]
+    # One seed, one draw: neither takes numbers from the other's turns.
+    assert all(mine == theirs for mine, theirs in turns)
 
 
 def test_snapshots_are_sometimes_skipped_or_repeated_as_kite_sends_them():
