@@ -70,10 +70,21 @@ def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
             time.sleep(seconds)
             connection.exec_driver_sql("ROLLBACK")
 
-    def thaw_after_the_watchdog_fires() -> None:
+    watchdog_fired: list[bool] = []
+
+    def freeze_until_the_watchdog_fires() -> None:
+        # The thaw is armed with the freeze: a frozen socket stops the exchange clock, so
+        # nothing scheduled by it after the freeze is sure to come.
         reconnects = service.source.reconnects
-        wait_for(lambda: service.source.reconnects > reconnects, 30)
-        ticker.freeze = False
+        ticker.freeze = True
+
+        def thaw() -> None:
+            try:
+                watchdog_fired.append(wait_for(lambda: service.source.reconnects > reconnects, 30))
+            finally:
+                ticker.freeze = False
+
+        threading.Thread(target=thaw, daemon=True).start()
 
     def rest_500_once_the_breaker_opens() -> None:
         wait_for(lambda: service.source.breaker.state == "open", 60)
@@ -85,8 +96,7 @@ def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
 
     schedule = [
         (45 * 60, "drop", ticker.drop),
-        (105 * 60, "freeze", lambda: setattr(ticker, "freeze", True)),
-        (105 * 60 + 1, "thaw", thaw_after_the_watchdog_fires),
+        (105 * 60, "freeze", freeze_until_the_watchdog_fires),
         (165 * 60, "rest 429", lambda: setattr(api, "fail_with", 429)),
         (165 * 60 + 1, "rest 500", rest_500_once_the_breaker_opens),
         (165 * 60 + 2, "rest ok", rest_ok_after_the_500s),
@@ -102,7 +112,6 @@ def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
                 _, name, action = schedule.pop(0)
                 faults.append(name)
                 threading.Thread(target=action, daemon=True).start() if name in (
-                    "thaw",
                     "rest 500",
                     "rest ok",
                     "database locked",
@@ -146,6 +155,7 @@ def test_a_full_session_with_faults_loses_nothing_and_ends_healthy(tmp_path):
         f"faults {faults}"
     )
     assert status["reconnects"] >= 2  # the drop and the frozen socket
+    assert watchdog_fired == [True]  # the frozen socket was noticed, not thawed by the test
     assert signals > 0 and stored_signals == signals
     assert stored_outcomes == outcomes
     assert health["status"] == "ok", health["reasons"]
