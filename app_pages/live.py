@@ -229,7 +229,13 @@ def iceberg_table(icebergs) -> None:
             "Estimated total": st.column_config.TextColumn(
                 help="The whole order, shares: median (10-90 % interval) from how many refills "
                 "(peaks of revealed hidden volume) the icebergs seen so far survived; ≤ marks "
-                "a bound (NSE/BSE disclosed quantity, or the largest seen)"
+                "a bound (the largest seen). A native one's median is held to nine refills "
+                "(NSE/BSE disclosed quantity), its interval's top is not"
+            ),
+            "Kind": st.column_config.TextColumn(
+                help="native: it came back without new orders (NSE/BSE disclosed quantity); "
+                "synthetic: as new orders. An algorithm re-posting slices often looks native "
+                "too (its new order is one among the queue's own)"
             ),
         },
     )
