@@ -24,9 +24,10 @@ re-posted in the same second as the last slice filled leaves the count as a nati
 does (one order gone, one come). On the simulator's tuning seeds 10 of 11 synthetic agents
 looked native when first found, with as many refills seen as one order as the natives had
 (3.2 against 2.4 on average). So the bound shapes the median and the low end of a level
-that looks native, never the top: the interval's high end is the unbounded reading's.
-Beyond the largest count ever observed the estimate is open-ended; it is capped there (the
-cap is said by ``capped`` in the result).
+that looks native, never the top: the interval's high end is the higher of the bounded and
+the unbounded readings (the unbounded one stops at the largest count ever observed, which
+with little history is below nine). Beyond the largest count ever observed the estimate is
+open-ended; it is capped there (the cap is said by ``capped`` in the result).
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ class SizeModel:
             size = total_size(i.peak, int(n), counts, survivor, bool(i.native))
             if i.native:  # maybe one order, maybe an algorithm re-posting: both readings
                 free = total_size(i.peak, int(n), counts, survivor, native=False)
-                size = SizeEstimate(size.low, size.median, free.high, free.capped)
+                if free.high > size.high:  # with little history, free stops below nine
+                    size = SizeEstimate(size.low, size.median, free.high, free.capped)
             estimates.append(size)
         return estimates

@@ -74,6 +74,12 @@ def test_the_native_bound_shapes_the_median_never_the_top():
         [size] = model.estimate([seen(refills)])
         assert size.high > 100 * (1 + NATIVE_MAX_REFILLS) and not size.capped
         assert size.median <= 100 * (1 + NATIVE_MAX_REFILLS)
+    # With little history (no count past six seen yet) the unbounded reading stops at six:
+    # the native-looking level's interval still reaches the exchange's nine.
+    young = SizeModel()
+    young.learn([3, 4, 5, 6, 6, 6, 6], [True, True, True, True, False, False, False])
+    [early] = young.estimate([seen(1)])
+    assert early.high == 100 * (1 + NATIVE_MAX_REFILLS) and early.capped
     # A level called synthetic has no bound at all; the native reading's median is lower.
     [free] = model.estimate([SimpleNamespace(**{**vars(seen(2)), "native": False})])
     [bound] = model.estimate([seen(2)])
