@@ -229,8 +229,9 @@ def iceberg_table(icebergs) -> None:
             "Estimated total": st.column_config.TextColumn(
                 help="The whole order, shares: median (10-90 % interval) from how many refills "
                 "(peaks of revealed hidden volume) the icebergs seen so far survived; ≤ marks "
-                "a bound (the largest seen). A native one's median is held to nine refills "
-                "(NSE/BSE disclosed quantity), its interval's top is not"
+                "a bound (the largest count seen, or a native order's nine refills). A native "
+                "one's median is held to nine refills (NSE/BSE disclosed quantity); its "
+                "interval's top reaches past them once longer icebergs have been seen"
             ),
             "Kind": st.column_config.TextColumn(
                 help="native: it came back without new orders (NSE/BSE disclosed quantity); "
