@@ -66,7 +66,7 @@ from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
 # What a history row's outcome can read (a filter's choices): "open" is a row without one.
 OUTCOMES = ("target", "stop", "expired", VOID, "open")
@@ -206,6 +206,9 @@ class IcebergRow(Base):
     hidden_volume: Mapped[float] = mapped_column(Float)  # revealed hidden volume, shares
     # Its standard error (0 for icebergs stored before it was kept), shares.
     hidden_se: Mapped[float] = mapped_column(Float, server_default="0")
+    # Refills surely revealed when first published (0 for icebergs stored before it was
+    # kept): where the hidden-size estimate began to watch it.
+    entry_refills: Mapped[int] = mapped_column(Integer, server_default="0")
     traded: Mapped[float] = mapped_column(Float)  # all that traded at the price, shares
     native: Mapped[bool] = mapped_column(Boolean)
     state: Mapped[str] = mapped_column(String(16))  # completed / broken
@@ -526,7 +529,14 @@ def _v8(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE icebergs ADD COLUMN hidden_se FLOAT DEFAULT 0 NOT NULL"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v9(connection: Connection) -> None:
+    """Version 9: an iceberg keeps the refills it had when first published."""
+    connection.execute(
+        text("ALTER TABLE icebergs ADD COLUMN entry_refills INTEGER DEFAULT 0 NOT NULL")
+    )
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(
@@ -1096,10 +1106,11 @@ class SignalStore:
             columns=[c.key for c in columns],
         )
 
-    def iceberg_lifetimes(self, since: date) -> tuple[np.ndarray, np.ndarray]:
-        """``(refills, completed)`` of the icebergs stored since ``since``: what the
+    def iceberg_lifetimes(self, since: date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(refills, completed, entries)`` of the icebergs stored since ``since``: what the
         hidden-size estimate learns from (``engine.hidden_size.SizeModel.learn``), refills
-        counted as the displays their revealed hidden volume amounts to."""
+        counted as the displays their revealed hidden volume amounts to, entries as the
+        refills each had when first published."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
@@ -1108,10 +1119,15 @@ class SignalStore:
                     IcebergRow.hidden_volume,
                     IcebergRow.hidden_se,
                     IcebergRow.state,
+                    IcebergRow.entry_refills,
                 ).where(IcebergRow.trade_date >= since)
             ).all()
         refills = np.array([revealed_refills(row, margin=0.0) for row in rows], dtype=np.int64)
-        return refills, np.array([row.state == "completed" for row in rows], dtype=bool)
+        return (
+            refills,
+            np.array([row.state == "completed" for row in rows], dtype=bool),
+            np.array([row.entry_refills for row in rows], dtype=np.int64),
+        )
 
     def recent_signals(self, limit: int = 200) -> pd.DataFrame:
         """The latest signals (for the manual-trade form's picker)."""
@@ -1207,6 +1223,7 @@ def iceberg_row(iceberg, source: str = "", simulated: bool = False) -> dict:
         "refills": int(iceberg.refills),
         "hidden_volume": float(iceberg.hidden_volume),
         "hidden_se": float(iceberg.hidden_se),
+        "entry_refills": int(iceberg.entry_refills),
         "traded": float(iceberg.traded),
         "native": bool(iceberg.native),
         "state": iceberg.state,

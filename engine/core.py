@@ -143,6 +143,9 @@ class SignalEngine:
         self._icebergs_key = b""
         self._estimated_at = 0
         self._estimates: dict[tuple, SizeEstimate] = {}  # since the last refit, by iceberg
+        # Each active iceberg's refills when first published: where the size estimate began
+        # to watch it (its delayed entry), by iceberg.
+        self._entries: dict[tuple, int] = {}
         # How many refills icebergs survive, for each active one's total (hidden_size.py).
         self.sizes = SizeModel()
         # What is normal for each instrument's institutional ratio (engine/baseline.py),
@@ -204,6 +207,7 @@ class SignalEngine:
         self.history.take_rows(previous.history, rows, from_rows)
         self.bars.take_rows(previous.bars, rows, from_rows)
         self.sizes = previous.sizes
+        self._entries.update(previous._entries)  # a symbol dropped leaves a harmless key
         self.ended_icebergs.extend(previous.ended_icebergs)
         self._unsaved_icebergs.extend(previous._unsaved_icebergs)
         for name in (
@@ -263,11 +267,13 @@ class SignalEngine:
             )
         ended = self.levels.update(rows, ticks, settling)
         if ended:
+            ended = [replace(i, entry_refills=self._entries.pop(_named(i), 0)) for i in ended]
             self.ended_icebergs.extend(ended)
             self._unsaved_icebergs.extend(ended)
             self.sizes.learn(
                 [revealed_refills(i, margin=0.0) for i in ended],
                 [i.state == "completed" for i in ended],
+                [i.entry_refills for i in ended],
             )
         # The published icebergs (objects, with their estimated totals) follow the evidence
         # arrays: rebuilt when one starts or ends, else once a bucket, so a busy replay does
@@ -281,7 +287,9 @@ class SignalEngine:
             if refit:
                 self._estimates, self._estimated_at = {}, now
             fresh = [i for i in active if _named(i) not in self._estimates]
-            self._estimates.update(zip(map(_named, fresh), self.sizes.estimate(fresh), strict=True))
+            entries = [self._entries.setdefault(_named(i), revealed_refills(i)) for i in fresh]
+            estimates = self.sizes.estimate(fresh, entries)
+            self._estimates.update(zip(map(_named, fresh), estimates, strict=True))
             self._icebergs_key = key
             self._icebergs = tuple(
                 replace(

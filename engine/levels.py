@@ -158,6 +158,9 @@ class Iceberg:
     total_high: float = float("nan")
     total_capped: bool = False
     hidden_se: float = 0.0  # standard error of hidden_volume (its guesses), shares
+    # Refills it had surely revealed when the engine first published it: where the size
+    # estimate began to watch it (engine/hidden_size.py, delayed entry); 0 if never published.
+    entry_refills: int = 0
 
     @property
     def direction(self) -> int:

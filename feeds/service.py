@@ -382,11 +382,11 @@ class MarketService:
             return  # no store, or carried over from the engine this one continues
         since = (datetime.now(IST) - timedelta(days=ICEBERG_HISTORY_DAYS)).date()
         try:
-            refills, completed = self.store.iceberg_lifetimes(since)
+            refills, completed, entries = self.store.iceberg_lifetimes(since)
         except Exception as error:
             log.warning("could not read the stored icebergs: %s", error)
             return
-        run.engine.sizes.learn(refills, completed)
+        run.engine.sizes.learn(refills, completed, entries)
 
     def _follow(self, run: _Run, signal_id: str, signal: Signal) -> None:
         run.tracker.follow(

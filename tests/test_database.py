@@ -101,13 +101,15 @@ def test_a_version_7_iceberg_keeps_its_row_with_no_standard_error_when_upgraded(
         "TCS", "ASK", 100.0, 500.0, 4, 2_000.0, 5_000.0, start, start, start, True, "completed"
     )
     row = database.iceberg_row(old, "simulator", True)
-    del row["hidden_se"]
+    del row["hidden_se"], row["entry_refills"]
     with store.engine.begin() as connection:
         at_version(connection, 7)
         connection.execute(database.IcebergRow.__table__.insert().values(**row))
     assert store.migrate() == 7
     stored = store.icebergs(T0.date())
     assert stored["symbol"].tolist() == ["TCS"] and stored["hidden_se"].tolist() == [0.0]
+    # Watched from its first display, as every iceberg was before entries were kept.
+    assert store.iceberg_lifetimes(T0.date())[2].tolist() == [0]
 
 
 def test_version_4_keeps_one_row_per_signal_event_and_voids_outcomes_before_their_signal(store):
@@ -384,6 +386,7 @@ def test_ended_icebergs_are_stored_once_and_teach_the_size_estimate(store):
         return Iceberg(
             symbol, "BID", 100.0, 500.0, 9, displays * 500.0 + 250.0, 9_000.0,
             start, start + 60, start + 300, True, state, hidden_se=displays * 10.0,
+            entry_refills=displays - 2,
         )  # fmt: skip
 
     ended = [iceberg("TCS", 6, "completed"), iceberg("INFY", 4, "broken")]
@@ -396,9 +399,9 @@ def test_ended_icebergs_are_stored_once_and_teach_the_size_estimate(store):
     assert sorted(stored["symbol"]) == ["INFY", "TCS"]
     assert str(stored["first_seen"].iloc[0].tz) in ("IST", "Asia/Kolkata", "UTC+05:30")
     assert sorted(stored["hidden_se"]) == [40.0, 60.0]
-    refills, completed = store.iceberg_lifetimes(T0.date())
-    assert sorted(zip(refills.tolist(), completed.tolist(), strict=True)) == [
-        (4, False),
-        (6, True),
+    refills, completed, entries = store.iceberg_lifetimes(T0.date())
+    assert sorted(zip(refills.tolist(), completed.tolist(), entries.tolist(), strict=True)) == [
+        (4, False, 2),
+        (6, True, 4),
     ]
     assert store.icebergs(T0.date() + timedelta(days=1)).empty

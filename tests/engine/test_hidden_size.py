@@ -102,7 +102,7 @@ def test_the_size_model_counts_active_icebergs_as_censored():
     veterans = [
         SimpleNamespace(peak=100.0, refills=12, hidden_volume=1_200.0, hidden_se=0.0, native=False)
     ] * 20
-    [crowded, *_] = model.estimate([young, *veterans])
+    [crowded, *_] = model.estimate([young, *veterans], [3] * 21)  # first seen at 3
     assert crowded.median > alone.median and crowded.capped  # open-ended beyond 8
     with pytest.raises(ValueError, match="one value per iceberg"):
         model.learn([1, 2], [True])
@@ -120,3 +120,39 @@ def test_refills_are_counted_in_revealed_volume_and_surely_so_while_active():
     assert revealed_refills(level) == int((450.0 - SURE_MARGIN * 50.0) // 100.0) == 3
     # No peak seen: the level's own count.
     assert revealed_refills(SimpleNamespace(peak=0.0, refills=5, hidden_volume=0, hidden_se=0)) == 5
+
+
+def test_icebergs_first_seen_late_are_at_risk_only_from_then_on():
+    # Every iceberg ends at 1-9 refills; one is seen only if it reaches the count at which
+    # it would have been found (0-6), and is watched from there. Counted as watched from
+    # its first display, the ones found late make early ends look rarer than they are.
+    rng = np.random.default_rng(17)
+    total = rng.integers(1, 10, 20_000)
+    found_at = rng.integers(0, 7, 20_000)
+    seen = total >= found_at
+    truth = [(total > k).mean() for k in range(1, 10)]
+    counts, naive = survival(total[seen], np.ones(seen.sum(), bool))
+    counts, delayed = survival(total[seen], np.ones(seen.sum(), bool), found_at[seen])
+    assert counts.tolist() == list(range(1, 10))
+    assert np.allclose(delayed, truth, atol=0.02)
+    assert naive[1] - truth[1] > 0.05  # P(R > 2): the naive curve is too high
+
+
+def test_the_size_model_keeps_each_icebergs_entry():
+    from types import SimpleNamespace
+
+    from engine.hidden_size import SizeModel
+
+    # Long-lived icebergs found late, and short ones watched from the start: counted from
+    # their first display, the late ones would say short lives are rare.
+    lives, found_at = [2] * 50 + [4] * 10 + [8] * 50, [0] * 60 + [6] * 50
+    model = SizeModel()
+    model.learn(lives, [True] * 110, found_at)
+    young = SimpleNamespace(peak=100.0, refills=1, hidden_volume=100.0, hidden_se=0.0)
+    naive = SizeModel()
+    naive.learn(lives, [True] * 110)
+    with_entry = model.estimate([SimpleNamespace(**vars(young), native=False)], [1])[0]
+    without = naive.estimate([SimpleNamespace(**vars(young), native=False)], [1])[0]
+    assert with_entry.median < without.median
+    with pytest.raises(ValueError, match="entries"):
+        model.learn([1, 2], [True, False], [0])
