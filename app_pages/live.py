@@ -227,7 +227,7 @@ def iceberg_table(icebergs) -> None:
                 "may be off",
             ),
             "Estimated total": st.column_config.TextColumn(
-                help="The whole order, shares: median (10-90 % interval) from how many refills "
+                help="The whole order, shares: median (5-90 % interval) from how many refills "
                 "(peaks of revealed hidden volume) the icebergs seen so far survived; ≤ marks "
                 "a bound (the largest count seen, or a native order's nine refills). A native "
                 "one's median is held to nine refills (NSE/BSE disclosed quantity); its "
