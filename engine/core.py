@@ -445,13 +445,14 @@ class SignalEngine:
             out=np.full(len(ratio), np.nan),
             where=baseline_seconds >= settings.window_seconds,
         )
-        hidden, refills, hidden_volume, held = self.levels.evidence()
+        hidden, refills, hidden_volume, held, peak = self.levels.evidence()
         evidence = evidence_points(
             hidden,
             refills,
             hidden_volume,
             held,
             typical_minute_volume,
+            peak,
         )
         tape = order_imbalance(window["buy_volume"], window["sell_volume"])
         candidates = generate_signal(

@@ -12,7 +12,16 @@ strong that evidence is, in points (the institutional factor of :mod:`engine.sig
 * **time** (1): the price held at least ``HELD_SECONDS`` (a minute);
 * **size** (1): revealed hidden volume of at least ``SIZE_MINUTES`` (a fifth) of the
   instrument's typical minute of volume (its own baseline, so a thin stock's iceberg is judged
-  on its own scale).
+  on its own scale);
+* **displays** (-2, never below 0 in all): revealed hidden volume of more than
+  ``MAX_DISPLAYS`` (5) times the level's peak. A hidden order shows itself a display at a
+  time: each refill brings its peak back, and the tracker finds it once a few have come back
+  and stood clear of the noise. Hidden volume worth many displays was gathered some other
+  way: from a busy queue's many small arrivals, which the usual rate guessed short (its
+  "refills" are a few ordinary orders, so its peak is small against what it gathered), or
+  from refills lost among them. On the tuning seeds ACC/DIS signals on levels past five
+  displays were right 0.61 of the time (43 of 71 of confidence 7 or more), those at five or
+  fewer 0.95 (80 of 84).
 
 These are the points that ranked the tracker's detections by how often they were right on
 the book simulator's tuning seeds (:mod:`feeds.detection_quality`): 0 to 4 points were right
@@ -32,6 +41,8 @@ MEASURED_PACE = 4.0  # refills a minute, at most: 2 points
 BUSY_PACE = 6.0  # refills a minute, at most: 1 point
 HELD_SECONDS = 60
 SIZE_MINUTES = 0.2  # revealed hidden volume in the instrument's typical minutes of volume
+MAX_DISPLAYS = 5.0  # revealed hidden volume in the level's peaks, at most, or ...
+DISPLAYS_PENALTY = 2  # ... this many points off
 MAX_POINTS = 4
 
 
@@ -41,12 +52,13 @@ def evidence_points(
     hidden: np.ndarray,
     held: np.ndarray,
     typical_minute_volume: np.ndarray,
+    peak: np.ndarray | None = None,
 ) -> np.ndarray:
     """Points per instrument and side, (instruments, 2): column 0 the hidden buyer at the
     bid, column 1 the hidden seller at the ask; 0 where none is active. ``active``,
-    ``refills``, ``hidden`` (shares) and ``held`` (seconds) come from
-    :meth:`engine.levels.LevelTracker.evidence`; ``typical_minute_volume`` (shares, NaN
-    unknown: no size point) per instrument."""
+    ``refills``, ``hidden`` (shares), ``held`` (seconds) and ``peak`` (shares; none: no
+    displays test) come from :meth:`engine.levels.LevelTracker.evidence`;
+    ``typical_minute_volume`` (shares, NaN unknown: no size point) per instrument."""
     typical = np.nan_to_num(np.asarray(typical_minute_volume, dtype=np.float64), nan=np.inf)
     held = np.asarray(held, dtype=np.float64)
     pace = np.divide(
@@ -61,4 +73,7 @@ def evidence_points(
         + (held >= HELD_SECONDS)
         + (hidden >= SIZE_MINUTES * typical[:, None])
     )
+    if peak is not None:
+        many = np.asarray(hidden) > MAX_DISPLAYS * np.asarray(peak, dtype=np.float64)
+        points = np.maximum(points - DISPLAYS_PENALTY * many, 0)
     return np.where(active, points, 0).astype(np.int8)

@@ -685,14 +685,15 @@ class LevelTracker:
             self.level_int[:, :, I_RECORDED] > 0
         )
 
-    def evidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(active, refills, hidden volume, seconds held)``, each (instruments, 2), for
-        :func:`engine.iceberg_evidence.evidence_points` (zero where none is active)."""
+    def evidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(active, refills, hidden volume, seconds held, peak)``, each (instruments, 2),
+        for :func:`engine.iceberg_evidence.evidence_points` (zero where none is active)."""
         active = self.active_mask()
         refills = np.where(active, self.level_int[:, :, I_REFILLS], 0)
         hidden = np.where(active, self.level[:, :, F_HIDDEN], 0.0)
         held = np.where(active, self.prev_int[:, 0:1] - self.level_int[:, :, I_FIRST], 0)
-        return active, refills, hidden, held
+        peak = np.where(active, self.level[:, :, F_PEAK], 0.0)
+        return active, refills, hidden, held, peak
 
     def active(self) -> list[Iceberg]:
         """The icebergs active now."""

@@ -31,7 +31,9 @@ pcr                4 / 0: the PCR's bias confirms / contradicts; a neutral or un
                    says nothing and is left out of the total
 institutional      0-4: iceberg evidence in the signal's favour (a hidden buyer for the
                    long types, a hidden seller for the short ones): the pace of its
-                   refills (0-2), time held and size (:mod:`engine.iceberg_evidence`)
+                   refills (0-2), time held and size, less 2 (never below 0) when its
+                   hidden volume is more than five displays
+                   (:mod:`engine.iceberg_evidence`)
 imbalance          not scored      3 / 2: the visible book's pressure in the rule's
                                    direction >= STRONG / >= threshold
 volume_surge       -2 at a surge   2 / 1: surge >= 2 x threshold / >= threshold

@@ -55,13 +55,16 @@ def iceberg(
     token: int = 101,
     side: str = "bid",
     traded_per_second: int = 180,
+    display: int = 1_500,
 ):
-    # Sellers hit a bid that keeps showing 100 a level: 180 a second, under twice the
-    # normal flow (a surge would count against an ACCUMULATION).
+    # Sellers hit a bid whose best level shows ``display`` and comes back to it each time
+    # the flow eats through it (every 8 or 9 seconds, one order coming back); behind it,
+    # 100 a level. 180 a second, under twice the normal flow (a surge would count against
+    # an ACCUMULATION).
     heavy, light = 20_000, 500
     bid, ask = (light, heavy) if side == "bid" else (heavy, light)
     buy_total, sell_total = (50_000, 200_000) if side == "bid" else (200_000, 50_000)
-    return steady_flow(
+    ticks = steady_flow(
         token,
         start,
         seconds,
@@ -73,6 +76,9 @@ def iceberg(
         total_buy_quantity=buy_total,
         total_sell_quantity=sell_total,
     )
+    traded = ticks["volume_traded"] - start_volume
+    ticks[f"{side}_qty"][:, 0] = display - traded % display
+    return ticks
 
 
 def warm_session() -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 from engine.iceberg_evidence import MAX_POINTS, evidence_points
 
 
-def points(refills, held, hidden, typical=6_000.0, active=True):
+def points(refills, held, hidden, typical=6_000.0, active=True, peak=None):
     shape = (1, 2)
     return evidence_points(
         np.full(shape, active),
@@ -15,6 +15,7 @@ def points(refills, held, hidden, typical=6_000.0, active=True):
         np.full(shape, float(hidden)),
         np.full(shape, held),
         np.array([typical]),
+        None if peak is None else np.full(shape, float(peak)),
     )[0, 0]
 
 
@@ -38,3 +39,12 @@ def test_a_young_or_small_iceberg_scores_less():
 
 def test_no_active_iceberg_scores_nothing():
     assert points(refills=4, held=90, hidden=2_000, active=False) == 0
+
+
+def test_hidden_volume_of_many_displays_is_not_one_order_coming_back():
+    # 2,000 hidden: four displays of 500 come back; forty of 50 are a busy queue's orders.
+    assert points(refills=4, held=90, hidden=2_000, peak=500) == MAX_POINTS
+    assert points(refills=4, held=90, hidden=2_000, peak=400) == MAX_POINTS  # five: the most
+    assert points(refills=4, held=90, hidden=2_000, peak=50) == MAX_POINTS - 2
+    # Never below nothing: a young, small level of many displays scores 0, not less.
+    assert points(refills=12, held=45, hidden=1_000, peak=50) == 0
