@@ -71,6 +71,17 @@ class UnknownInstrumentError(KeyError):
         return str(self.args[0])
 
 
+class _ShadowGate:
+    """The gate's state at another MIN_CONFIDENCE (:meth:`SignalEngine.shadow_gates`)."""
+
+    def __init__(self, threshold: float, n: int) -> None:
+        self.threshold = threshold
+        self.candidate = np.zeros(n, dtype=np.int8)
+        self.last_signal_time = np.full(n, -(10**12), dtype=np.int64)
+        self.signalled_level = np.zeros((n, 2), dtype=np.int64)
+        self.issued: list[tuple[str, str, int, float]] = []
+
+
 def _named(iceberg: Iceberg) -> tuple:
     """One iceberg through its life: its instrument, side and the moment it was first seen."""
     return iceberg.symbol, iceberg.side, iceberg.first_seen
@@ -124,6 +135,8 @@ class SignalEngine:
         # DISTRIBUTION was first held (its identity), so one hidden order is signalled once.
         self._signalled_level = np.zeros((n, 2), dtype=np.int64)
         self._last_signal_time = np.full(n, -(10**12), dtype=np.int64)
+        # Gates at other MIN_CONFIDENCE settings, watched alongside (:meth:`shadow_gates`).
+        self._shadows: list[_ShadowGate] = []
         self._day = -1
         self.signals_today = 0
         self.signals_total = 0
@@ -517,21 +530,71 @@ class SignalEngine:
         }
 
     # ------------------------------------------------------------------------------ gates
-    def _gate(self, metrics: dict[str, Any]) -> list[Signal]:
-        settings, now = self.settings, self.state.now
-        code, confidence = metrics["signal_code"], metrics["confidence"]
-        eligible = np.where(confidence >= settings.min_confidence, code, NO_SIGNAL)
-        if self.continuous_only and now and in_opening_minutes(now, settings.opening_quiet_minutes):
+    def shadow_gates(self, thresholds: Sequence[float]) -> None:
+        """Also watch which signals the gates would issue at each of ``thresholds`` (other
+        MIN_CONFIDENCE settings) on the same flow: each with its own episodes, cool-downs
+        and announced icebergs, as an engine at that setting would have (no daily cap).
+        What they would have issued is in :attr:`shadow_signals`; nothing else changes.
+        For a precision / recall curve over MIN_CONFIDENCE from one run."""
+        n = len(self._tokens)
+        self._shadows = [_ShadowGate(float(t), n) for t in thresholds]
+
+    @property
+    def shadow_signals(self) -> dict[float, list[tuple[str, str, int, float]]]:
+        """Per shadow threshold: ``(symbol, signal type, exchange epoch seconds,
+        confidence)`` of each signal its gate would have issued."""
+        return {gate.threshold: gate.issued for gate in self._shadows}
+
+    def _eligible(self, code: np.ndarray, confidence: np.ndarray, threshold: float, now: int):
+        eligible = np.where(confidence >= threshold, code, NO_SIGNAL)
+        if (
+            self.continuous_only
+            and now
+            and in_opening_minutes(now, self.settings.opening_quiet_minutes)
+        ):
             # The opening minutes' flow is not an iceberg's: no ACC/DIS until it settles.
             eligible = np.where(np.isin(eligible, ICEBERG_CODES), NO_SIGNAL, eligible)
-        new_episode = (eligible != NO_SIGNAL) & (eligible != self._candidate)
-        self._candidate = eligible
-        cooled = now - self._last_signal_time >= settings.signal_cooldown_seconds
+        return eligible
+
+    def _firing(self, eligible, code, now, candidate, last_signal_time, signalled_level):
+        """Rows whose candidate fires: a new episode, its symbol cooled down, and not a
+        hidden order already announced."""
+        new_episode = (eligible != NO_SIGNAL) & (eligible != candidate)
+        cooled = now - last_signal_time >= self.settings.signal_cooldown_seconds
         firing = np.flatnonzero(new_episode & cooled)
         # One hidden order, one ACCUMULATION / DISTRIBUTION: an iceberg whose evidence or
         # flow comes and goes is not announced again while its price holds.
         iceberg, side, seen = self._iceberg_levels(firing, code)
-        firing = firing[~(iceberg & (self._signalled_level[firing, side] == seen))]
+        return firing[~(iceberg & (signalled_level[firing, side] == seen))]
+
+    def _watch_shadows(self, metrics: dict[str, Any], now: int) -> None:
+        code, confidence = metrics["signal_code"], metrics["confidence"]
+        for gate in self._shadows:
+            eligible = self._eligible(code, confidence, gate.threshold, now)
+            firing = self._firing(
+                eligible, code, now, gate.candidate, gate.last_signal_time, gate.signalled_level
+            )
+            gate.candidate = eligible
+            if firing.size:
+                gate.last_signal_time[firing] = now
+                iceberg, side, seen = self._iceberg_levels(firing, code)
+                gate.signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
+                gate.issued.extend(
+                    (str(self._symbols[row]), str(SIGNAL_TYPE_NAMES[code[row]]), now,
+                     float(confidence[row]))
+                    for row in firing.tolist()
+                )  # fmt: skip
+
+    def _gate(self, metrics: dict[str, Any]) -> list[Signal]:
+        settings, now = self.settings, self.state.now
+        code, confidence = metrics["signal_code"], metrics["confidence"]
+        if self._shadows:
+            self._watch_shadows(metrics, now)
+        eligible = self._eligible(code, confidence, settings.min_confidence, now)
+        firing = self._firing(
+            eligible, code, now, self._candidate, self._last_signal_time, self._signalled_level
+        )
+        self._candidate = eligible
         if now and ist_day(now) != self._day:
             self._day, self.signals_today = int(ist_day(now)), 0
         room = settings.max_daily_signals - self.signals_today

@@ -215,10 +215,10 @@ def run_benchmark(
     """Run the book simulator for each seed through the signal engine and the level tracker
     and score both. The signals are those of an engine at ``settings`` (what the dashboard
     would have shown); the precision and recall of ACC/DIS at each MIN_CONFIDENCE step come
-    from a second engine on the same frames at MIN_CONFIDENCE 1, its signals then filtered
-    (an approximation: a lower-confidence signal's cool-down can hide a later one). Every run
-    starts at 09:15 with the simulator's opening (``opening_minutes`` of more flow, arrivals
-    and cancellations). A JSON-ready dict."""
+    from the same engine's shadow gates (:meth:`engine.core.SignalEngine.shadow_gates`):
+    what an engine at that setting would have issued, each step with its own cool-downs
+    and announced icebergs. Every run starts at 09:15 with the simulator's opening
+    (``opening_minutes`` of more flow, arrivals and cancellations). A JSON-ready dict."""
     from engine import SignalEngine, parse_kite_frame
     from engine.signals import ICEBERG_TYPES
 
@@ -237,15 +237,14 @@ def run_benchmark(
         symbols = {i.instrument_token: i.symbol for i in book}
         uncapped = {"max_daily_signals": 1000}
         engine = SignalEngine(settings.model_copy(update=uncapped), symbols)
-        every = SignalEngine(settings.model_copy(update={**uncapped, "min_confidence": 1}), symbols)
+        engine.shadow_gates(CONFIDENCE_STEPS)
         if sizes is not None:
             engine.sizes = sizes
-        signals, any_confidence, ended, estimated = [], [], [], {}
+        signals, ended, estimated = [], [], {}
         for _ in range(minutes * 60):
             ticks = parse_kite_frame(simulator.frame())
             if len(ticks):
                 signals += engine.update(ticks)
-                any_confidence += every.update(ticks)
                 ended += engine.take_ended_icebergs()
                 for iceberg in engine.icebergs():  # each one's estimate when first found
                     estimated.setdefault(
@@ -260,7 +259,14 @@ def run_benchmark(
             instruments * minutes / 60,
         )
         gated = [s for s in signals if s.signal_type in ICEBERG_TYPES]
-        iceberg_signals = [s for s in any_confidence if s.signal_type in ICEBERG_TYPES]
+        shadows = {
+            step: [
+                Detection(symbol, kind, at)
+                for symbol, kind, at, _ in issued
+                if kind in ICEBERG_TYPES
+            ]
+            for step, issued in engine.shadow_signals.items()
+        }
         runs.append(
             {
                 "seed": seed,
@@ -273,14 +279,13 @@ def run_benchmark(
                 "sizes": size_coverage(list(estimated.values()), simulator.icebergs),
             }
         )
-        curve_signals.append((iceberg_signals, context))
+        curve_signals.append((shadows, context))
         truths.append(context)
     curve = []
     for step in CONFIDENCE_STEPS:
         found = detections = right = icebergs = 0
-        for iceberg_signals, context in curve_signals:
-            chosen = [s for s in iceberg_signals if s.confidence >= step]
-            score = score_detections(detections_of(chosen), *context)
+        for shadows, context in curve_signals:
+            score = score_detections(shadows[float(step)], *context)
             found, icebergs = found + score.found, icebergs + score.icebergs
             detections, right = detections + score.detections, right + score.true_positives
         curve.append(

@@ -120,3 +120,37 @@ def test_runs_pool_into_one_score():
     assert score["median_seconds_to_detect"] == 100.0  # a run with none found has no time
     assert score["median_seconds_after_first_refill"] is None
     assert pooled([runs[1]], "signals")["precision"] is None  # nothing detected: no share
+
+
+def test_shadow_gates_issue_what_an_engine_at_their_setting_would():
+    # One engine at the default with shadow gates at 1 and 9, against engines run at 1 and
+    # 9 on the same frames: each shadow issues exactly that engine's signals.
+    from config import Settings
+    from engine import SignalEngine, parse_kite_frame
+    from feeds.book_simulator import BookSimulator, book_instruments
+    from feeds.detection_quality import SESSION_START
+
+    book = book_instruments(12, seed=4)
+    simulator = BookSimulator(
+        book, SESSION_START, seed=4, session_seconds=2_400, opening_seconds=120
+    )
+    symbols = {i.instrument_token: i.symbol for i in book}
+    settings = Settings(_env_file=None).model_copy(update={"max_daily_signals": 1000})
+    engine = SignalEngine(settings, symbols)
+    engine.shadow_gates((1.0, 9.0))
+    alone = {t: SignalEngine(settings.model_copy(update={"min_confidence": t}), symbols)
+             for t in (1.0, 9.0)}  # fmt: skip
+    issued: dict[float, list] = {1.0: [], 9.0: []}
+    for _ in range(2_400):
+        ticks = parse_kite_frame(simulator.frame())
+        if len(ticks):
+            engine.update(ticks)
+            for threshold, other in alone.items():
+                issued[threshold] += [
+                    (s.symbol, str(s.signal_type), int(s.timestamp.timestamp()), s.confidence)
+                    for s in other.update(ticks)
+                ]
+    shadows = engine.shadow_signals
+    assert len(issued[1.0]) >= 3  # enough to compare
+    assert shadows[1.0] == issued[1.0] and shadows[9.0] == issued[9.0]
+    assert len(shadows[9.0]) < len(shadows[1.0])
