@@ -132,8 +132,8 @@ else:
     figure.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     st.plotly_chart(figure, key="precision_recall")
     st.caption(
-        "One run at MIN_CONFIDENCE 1, its signals then kept at or above each step (the "
-        "cool-downs of lower-confidence signals make this an approximation). The bars are each "
+        "Each step is what an engine at that MIN_CONFIDENCE would have issued on the same "
+        "frames (its own cool-downs and announced icebergs). The bars are each "
         "precision's 95 % interval: with few signals a high precision is a wide guess. The "
         "dotted line is this server's setting."
     )
@@ -143,8 +143,9 @@ st.markdown(
     "five it calls an iceberg is an ordinary busy level. ACCUMULATION and DISTRIBUTION need "
     "one of its icebergs and selling (buying) in the trade flow: at the default MIN_CONFIDENCE "
     "they find about a quarter of the icebergs (half of the slow ones, almost none of the "
-    "fastest), right about four times in five, and a higher confidence is a surer iceberg "
-    "(the curve above; three seeds, as here, pin each share only to about ±0.15). The fast "
+    "fastest), right nearly nine times in ten, and a higher confidence is at best a little "
+    "surer (the curve above; three seeds, as here, pin each share only to about ±0.15). The "
+    "fast "
     "ones are missed: most lived only in the opening, where the tracker gathers no evidence, "
     "and the rest for less time than the noise of a "
     "busy touch takes to clear (the pace rows: refills a minute each agent achieved, whatever "
