@@ -36,7 +36,7 @@ st.markdown(
 )
 
 results = load_results(settings.data_dir)
-if st.button("Run the benchmark now (about 45 s)", icon=":material/science:"):
+if st.button("Run the benchmark now (about 25 s)", icon=":material/science:"):
     with st.spinner("Simulating three seeds and scoring both detectors..."):
         results = run_benchmark(settings)
         save_results(results, settings.data_dir)

@@ -452,7 +452,7 @@ def test_the_detection_quality_page_runs_the_benchmark_and_shows_both_detectors(
     app.run()
     app.switch_page("app_pages/detection.py").run()
     assert "No benchmark has run on this server yet" in texts(app)
-    button(app, "Run the benchmark now (about 45 s)").click().run(timeout=120)
+    button(app, "Run the benchmark now (about 25 s)").click().run(timeout=120)
     assert not app.exception
     assert "SIMULATED" in texts(app) and "Seeds 101" in texts(app)
     table = app.table[0].value
