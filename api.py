@@ -318,6 +318,8 @@ def openapi_document() -> dict:
                         "refills": {"type": "integer"},
                         "hidden_volume": number,
                         "hidden_se": number,
+                        # Refills it had surely revealed when first published.
+                        "entry_refills": {"type": "integer"},
                         "first_seen": text,
                         "last_seen": text,
                         "native": {"type": "boolean"},
