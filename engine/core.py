@@ -545,13 +545,10 @@ class SignalEngine:
         confidence)`` of each signal its gate would have issued."""
         return {gate.threshold: gate.issued for gate in self._shadows}
 
-    def _eligible(self, code: np.ndarray, confidence: np.ndarray, threshold: float, now: int):
+    @staticmethod
+    def _eligible(code: np.ndarray, confidence: np.ndarray, threshold: float, opening: bool):
         eligible = np.where(confidence >= threshold, code, NO_SIGNAL)
-        if (
-            self.continuous_only
-            and now
-            and in_opening_minutes(now, self.settings.opening_quiet_minutes)
-        ):
+        if opening:
             # The opening minutes' flow is not an iceberg's: no ACC/DIS until it settles.
             eligible = np.where(np.isin(eligible, ICEBERG_CODES), NO_SIGNAL, eligible)
         return eligible
@@ -567,18 +564,22 @@ class SignalEngine:
         iceberg, side, seen = self._iceberg_levels(firing, code)
         return firing[~(iceberg & (signalled_level[firing, side] == seen))]
 
-    def _watch_shadows(self, metrics: dict[str, Any], now: int) -> None:
+    def _fired(self, firing, code, now, last_signal_time, signalled_level) -> None:
+        """Start the cool-down of ``firing``'s symbols and mark their hidden orders announced."""
+        last_signal_time[firing] = now
+        iceberg, side, seen = self._iceberg_levels(firing, code)
+        signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
+
+    def _watch_shadows(self, metrics: dict[str, Any], now: int, opening: bool) -> None:
         code, confidence = metrics["signal_code"], metrics["confidence"]
         for gate in self._shadows:
-            eligible = self._eligible(code, confidence, gate.threshold, now)
+            eligible = self._eligible(code, confidence, gate.threshold, opening)
             firing = self._firing(
                 eligible, code, now, gate.candidate, gate.last_signal_time, gate.signalled_level
             )
             gate.candidate = eligible
             if firing.size:
-                gate.last_signal_time[firing] = now
-                iceberg, side, seen = self._iceberg_levels(firing, code)
-                gate.signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
+                self._fired(firing, code, now, gate.last_signal_time, gate.signalled_level)
                 gate.issued.extend(
                     (str(self._symbols[row]), str(SIGNAL_TYPE_NAMES[code[row]]), now,
                      float(confidence[row]))
@@ -588,9 +589,12 @@ class SignalEngine:
     def _gate(self, metrics: dict[str, Any]) -> list[Signal]:
         settings, now = self.settings, self.state.now
         code, confidence = metrics["signal_code"], metrics["confidence"]
+        opening = bool(
+            self.continuous_only and now and in_opening_minutes(now, settings.opening_quiet_minutes)
+        )
         if self._shadows:
-            self._watch_shadows(metrics, now)
-        eligible = self._eligible(code, confidence, settings.min_confidence, now)
+            self._watch_shadows(metrics, now, opening)
+        eligible = self._eligible(code, confidence, settings.min_confidence, opening)
         firing = self._firing(
             eligible, code, now, self._candidate, self._last_signal_time, self._signalled_level
         )
@@ -605,9 +609,7 @@ class SignalEngine:
         firing = firing[order][:room]
         plan = self._plan(firing, code[firing], metrics)
         levels = plan["levels"]
-        self._last_signal_time[firing] = now
-        iceberg, side, seen = self._iceberg_levels(firing, code)
-        self._signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
+        self._fired(firing, code, now, self._last_signal_time, self._signalled_level)
         self.signals_today += len(firing)
         self.signals_total += len(firing)
         timestamp = datetime.fromtimestamp(now, IST)

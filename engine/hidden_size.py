@@ -163,11 +163,12 @@ class SizeModel:
         refills = np.asarray(refills, dtype=np.int64).ravel()
         completed = np.asarray(completed, dtype=bool).ravel()
         entries = np.zeros_like(refills) if entries is None else np.asarray(entries, np.int64)
-        if not refills.shape == completed.shape == entries.ravel().shape:
+        entries = entries.ravel()
+        if not refills.shape == completed.shape == entries.shape:
             raise ValueError("refills, completed and entries must have one value per iceberg")
         self._refills = np.concatenate([self._refills, refills])[-self.limit :]
         self._completed = np.concatenate([self._completed, completed])[-self.limit :]
-        self._entries = np.concatenate([self._entries, entries.ravel()])[-self.limit :]
+        self._entries = np.concatenate([self._entries, entries])[-self.limit :]
 
     def estimate(self, icebergs: list, entries=None) -> list[SizeEstimate]:
         """One estimate per iceberg (objects with ``peak``, ``refills``, ``hidden_volume``,
