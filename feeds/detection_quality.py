@@ -20,7 +20,9 @@ DISTRIBUTION) when it comes between the agent's start and ``grace_seconds`` afte
   interval (a few dozen signals pin a share down only to within about ±0.15);
 * **time to detect**: median seconds from an agent's start to its first matching detection,
   and from its first refill (queued behind visible orders, an agent shows nothing until the
-  flow has eaten through them and its display comes back).
+  flow has eaten through them and its display comes back); over several runs, the median of
+  all the agents found (each run's times are kept), not of the runs' medians, which weigh a
+  run that found two agents as much as one that found twenty.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ class DetectionQuality:
     false_per_instrument_hour: dict[str, float] = field(default_factory=dict)
     median_seconds_to_detect: float = float("nan")
     median_seconds_after_first_refill: float = float("nan")
+    # Each agent found: seconds from its start (and from its first refill) to its detection.
+    seconds_to_detect: list[int] = field(default_factory=list)
+    seconds_after_first_refill: list[int] = field(default_factory=list)
 
 
 def share_interval(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -198,6 +203,8 @@ def score_detections(
         median_seconds_after_first_refill=(
             float(np.median(after_refill)) if after_refill else float("nan")
         ),
+        seconds_to_detect=sorted(delays),
+        seconds_after_first_refill=sorted(after_refill),
     )
 
 
@@ -340,7 +347,8 @@ def size_coverage(estimates, icebergs: list[IcebergTruth], tick: float = 0.05) -
 def pooled(runs: list[dict], detector: str) -> dict:
     """One score over all ``runs`` (saved results' ``runs``; ``detector`` "signals" or
     "levels"), shaped as one run's: counts and buckets summed, false rates averaged over the
-    runs, times the median of the runs' medians."""
+    runs, times the median over every agent found (the median of the runs' medians for
+    results saved before the runs kept each agent's time)."""
     keys = ("detections", "true_positives", "icebergs", "found")
     score: dict = {key: sum(run[detector][key] for run in runs) for key in keys}
     for share, hits, total in (
@@ -363,9 +371,15 @@ def pooled(runs: list[dict], detector: str) -> dict:
         for kind, rate in run[detector]["false_per_instrument_hour"].items():
             false[kind] = false.get(kind, 0.0) + rate / len(runs)
     score["false_per_instrument_hour"] = false
-    for name in ("median_seconds_to_detect", "median_seconds_after_first_refill"):
-        times = [run[detector].get(name) for run in runs]
-        times = [t for t in times if t is not None]
+    for name, each in (
+        ("median_seconds_to_detect", "seconds_to_detect"),
+        ("median_seconds_after_first_refill", "seconds_after_first_refill"),
+    ):
+        if all(each in run[detector] for run in runs):
+            times = [t for run in runs for t in run[detector][each]]
+        else:
+            times = [run[detector].get(name) for run in runs]
+            times = [t for t in times if t is not None]
         score[name] = float(np.median(times)) if times else None
     return score
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from feeds.book_simulator import Episode, IcebergTruth
 from feeds.detection_quality import (
     Detection,
@@ -77,6 +79,7 @@ def test_recall_precision_false_rates_and_time_to_detect():
     assert quality.false_per_instrument_hour == {"all": 0.6, "thin": 0.2, "news": 0.2}
     assert quality.median_seconds_to_detect == 30.0
     assert quality.median_seconds_after_first_refill == 10.0  # its display came back at 1,020
+    assert (quality.seconds_to_detect, quality.seconds_after_first_refill) == ([30], [10])
 
 
 def test_shares_come_with_how_sure_they_are():
@@ -120,6 +123,31 @@ def test_runs_pool_into_one_score():
     assert score["median_seconds_to_detect"] == 100.0  # a run with none found has no time
     assert score["median_seconds_after_first_refill"] is None
     assert pooled([runs[1]], "signals")["precision"] is None  # nothing detected: no share
+
+
+def test_pooled_time_to_detect_is_the_median_over_every_agent_found():
+    def run(times):
+        return {
+            "signals": {
+                **{k: 0 for k in ("detections", "true_positives", "icebergs", "found")},
+                "false_per_instrument_hour": {},
+                "median_seconds_to_detect": float(np.median(times)),
+                "median_seconds_after_first_refill": None,
+                "seconds_to_detect": times,
+                "seconds_after_first_refill": [],
+            }
+        }
+
+    # A run that found two agents quickly and one that found five slowly: the medians of
+    # the runs (15 s and 300 s) would say 157.5 s; over the seven agents it is 200 s.
+    runs = [run([10, 20]), run([100, 200, 300, 400, 500])]
+    score = pooled(runs, "signals")
+    assert score["median_seconds_to_detect"] == 200.0
+    assert score["median_seconds_after_first_refill"] is None
+    # Results saved before each agent's time was kept: the runs' medians are all there is.
+    for old in runs:
+        del old["signals"]["seconds_to_detect"]
+    assert pooled(runs, "signals")["median_seconds_to_detect"] == 157.5
 
 
 def test_shadow_gates_issue_what_an_engine_at_their_setting_would():
