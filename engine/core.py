@@ -71,14 +71,29 @@ class UnknownInstrumentError(KeyError):
         return str(self.args[0])
 
 
-class _ShadowGate:
-    """The gate's state at another MIN_CONFIDENCE (:meth:`SignalEngine.shadow_gates`)."""
+class _Gate:
+    """What a gate at one MIN_CONFIDENCE remembers, per instrument row: the type it last
+    found eligible (a signal fires when that changes: a new episode), when the symbol last
+    fired (its cool-down), and, per side (bid, ask), when the level it last announced as an
+    ACCUMULATION / DISTRIBUTION was first held (which hidden order: one is announced once)."""
 
-    def __init__(self, threshold: float, n: int) -> None:
-        self.threshold = threshold
+    def __init__(self, n: int) -> None:
         self.candidate = np.zeros(n, dtype=np.int8)
         self.last_signal_time = np.full(n, -(10**12), dtype=np.int64)
         self.signalled_level = np.zeros((n, 2), dtype=np.int64)
+
+    def take_rows(self, previous: _Gate, rows: np.ndarray, from_rows: np.ndarray) -> None:
+        for name in ("candidate", "last_signal_time", "signalled_level"):
+            getattr(self, name)[rows] = getattr(previous, name)[from_rows]
+
+
+class _ShadowGate(_Gate):
+    """A gate at another MIN_CONFIDENCE (:meth:`SignalEngine.shadow_gates`) and what it
+    would have issued."""
+
+    def __init__(self, threshold: float, n: int) -> None:
+        super().__init__(n)
+        self.threshold = threshold
         self.issued: list[tuple[str, str, int, float]] = []
 
 
@@ -130,11 +145,7 @@ class SignalEngine:
         self._pcr_label = np.full(n, "", dtype=object)
         self._pcr_origin = np.full(n, "", dtype=object)
         self._pcr_expiry = np.full(n, "", dtype=object)
-        self._candidate = np.zeros(n, dtype=np.int8)  # last update's eligible type per row
-        # Per row and side (bid, ask): when the level last signalled as an ACCUMULATION /
-        # DISTRIBUTION was first held (its identity), so one hidden order is signalled once.
-        self._signalled_level = np.zeros((n, 2), dtype=np.int64)
-        self._last_signal_time = np.full(n, -(10**12), dtype=np.int64)
+        self._main_gate = _Gate(n)  # the gate at this engine's MIN_CONFIDENCE
         # Gates at other MIN_CONFIDENCE settings, watched alongside (:meth:`shadow_gates`).
         self._shadows: list[_ShadowGate] = []
         self._day = -1
@@ -229,11 +240,9 @@ class SignalEngine:
             "_pcr_label",
             "_pcr_origin",
             "_pcr_expiry",
-            "_candidate",
-            "_last_signal_time",
-            "_signalled_level",
         ):
             getattr(self, name)[rows] = getattr(previous, name)[from_rows]
+        self._main_gate.take_rows(previous._main_gate, rows, from_rows)
         self._day, self.signals_today = previous._day, previous.signals_today
         self._cache_key, self._cache = None, {}
         self._published = self._evaluate()
@@ -254,7 +263,8 @@ class SignalEngine:
                 counted += 1
             row = self._row_of_symbol.get(symbol)
             if row is not None:
-                self._last_signal_time[row] = max(int(self._last_signal_time[row]), issued_at)
+                cooling = self._main_gate.last_signal_time
+                cooling[row] = max(int(cooling[row]), issued_at)
         if self._day != today:
             self._day, self.signals_today = today, 0
         self.signals_today = max(self.signals_today, counted)
@@ -553,33 +563,31 @@ class SignalEngine:
             eligible = np.where(np.isin(eligible, ICEBERG_CODES), NO_SIGNAL, eligible)
         return eligible
 
-    def _firing(self, eligible, code, now, candidate, last_signal_time, signalled_level):
-        """Rows whose candidate fires: a new episode, its symbol cooled down, and not a
-        hidden order already announced."""
-        new_episode = (eligible != NO_SIGNAL) & (eligible != candidate)
-        cooled = now - last_signal_time >= self.settings.signal_cooldown_seconds
+    def _firing(self, gate: _Gate, eligible, code, now):
+        """Rows whose candidate fires at ``gate``: a new episode, its symbol cooled down, and
+        not a hidden order already announced. The gate's candidate becomes ``eligible``."""
+        new_episode = (eligible != NO_SIGNAL) & (eligible != gate.candidate)
+        gate.candidate = eligible
+        cooled = now - gate.last_signal_time >= self.settings.signal_cooldown_seconds
         firing = np.flatnonzero(new_episode & cooled)
         # One hidden order, one ACCUMULATION / DISTRIBUTION: an iceberg whose evidence or
         # flow comes and goes is not announced again while its price holds.
         iceberg, side, seen = self._iceberg_levels(firing, code)
-        return firing[~(iceberg & (signalled_level[firing, side] == seen))]
+        return firing[~(iceberg & (gate.signalled_level[firing, side] == seen))]
 
-    def _fired(self, firing, code, now, last_signal_time, signalled_level) -> None:
+    def _fired(self, gate: _Gate, firing, code, now) -> None:
         """Start the cool-down of ``firing``'s symbols and mark their hidden orders announced."""
-        last_signal_time[firing] = now
+        gate.last_signal_time[firing] = now
         iceberg, side, seen = self._iceberg_levels(firing, code)
-        signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
+        gate.signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
 
     def _watch_shadows(self, metrics: dict[str, Any], now: int, opening: bool) -> None:
         code, confidence = metrics["signal_code"], metrics["confidence"]
         for gate in self._shadows:
             eligible = self._eligible(code, confidence, gate.threshold, opening)
-            firing = self._firing(
-                eligible, code, now, gate.candidate, gate.last_signal_time, gate.signalled_level
-            )
-            gate.candidate = eligible
+            firing = self._firing(gate, eligible, code, now)
             if firing.size:
-                self._fired(firing, code, now, gate.last_signal_time, gate.signalled_level)
+                self._fired(gate, firing, code, now)
                 gate.issued.extend(
                     (str(self._symbols[row]), str(SIGNAL_TYPE_NAMES[code[row]]), now,
                      float(confidence[row]))
@@ -595,10 +603,7 @@ class SignalEngine:
         if self._shadows:
             self._watch_shadows(metrics, now, opening)
         eligible = self._eligible(code, confidence, settings.min_confidence, opening)
-        firing = self._firing(
-            eligible, code, now, self._candidate, self._last_signal_time, self._signalled_level
-        )
-        self._candidate = eligible
+        firing = self._firing(self._main_gate, eligible, code, now)
         if now and ist_day(now) != self._day:
             self._day, self.signals_today = int(ist_day(now)), 0
         room = settings.max_daily_signals - self.signals_today
@@ -609,7 +614,7 @@ class SignalEngine:
         firing = firing[order][:room]
         plan = self._plan(firing, code[firing], metrics)
         levels = plan["levels"]
-        self._fired(firing, code, now, self._last_signal_time, self._signalled_level)
+        self._fired(self._main_gate, firing, code, now)
         self.signals_today += len(firing)
         self.signals_total += len(firing)
         timestamp = datetime.fromtimestamp(now, IST)

@@ -364,7 +364,7 @@ def test_a_restart_takes_up_the_days_signal_count_and_cool_downs(tmp_path):
     try:
         service.start()
         assert service.status()["signals_today"] == 3
-        assert service.engine._last_signal_time[service.engine.row_of("TCS")] > 0
+        assert service.engine._main_gate.last_signal_time[service.engine.row_of("TCS")] > 0
     finally:
         service.close()
 
