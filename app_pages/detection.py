@@ -58,6 +58,7 @@ def total(runs: list[dict], detector: str) -> dict:
     strengths, paces = score["recall_by_strength"], score["recall_by_pace"]
     clarities, opening = score["recall_by_clarity"], score["recall_opening_only"]
     false = score["false_per_instrument_hour"]
+    within = score.get("seconds_to_detect_within_a_minute")  # runs saved before: none
     delay, after_refill = (
         score["median_seconds_to_detect"],
         score["median_seconds_after_first_refill"],
@@ -77,6 +78,9 @@ def total(runs: list[dict], detector: str) -> dict:
         "Median time to detect": "n/a" if delay is None else f"{delay:.0f} s",
         "after the agent's first refill": (
             "n/a" if after_refill is None else f"{after_refill:.0f} s"
+        ),
+        "Found within a minute of the agent's start": (
+            "n/a" if not within else f"{within[0]} of {within[1]}"
         ),
     }
 

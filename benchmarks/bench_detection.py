@@ -58,12 +58,14 @@ def describe(score: dict) -> str:
     false = " ".join(f"{k} {v:.2f}" for k, v in score["false_per_instrument_hour"].items())
     delay = score["median_seconds_to_detect"]
     after_refill = score["median_seconds_after_first_refill"]
+    within = score.get("seconds_to_detect_within_a_minute")  # pooled runs only
     return (
         f"precision {describe_share(score['true_positives'], score['detections'])} · recall "
         f"{describe_share(score['found'], score['icebergs'])} · by strength {strengths} · by pace "
         f"achieved {paces} · by clarity {clarities} · opening only {opening[0]}/{opening[1]} · "
         f"false per instrument-hour {false} · median time to detect "
         + ("n/a" if delay is None else f"{delay:.0f} s")
+        + (f" ({within[0]} of {within[1]} within a minute)" if within and within[1] else "")
         + ("" if after_refill is None else f" ({after_refill:.0f} s after the first refill)")
     )
 

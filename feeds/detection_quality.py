@@ -348,7 +348,9 @@ def pooled(runs: list[dict], detector: str) -> dict:
     """One score over all ``runs`` (saved results' ``runs``; ``detector`` "signals" or
     "levels"), shaped as one run's: counts and buckets summed, false rates averaged over the
     runs, times the median over every agent found (the median of the runs' medians for
-    results saved before the runs kept each agent's time)."""
+    results saved before the runs kept each agent's time) and how many of them took a minute
+    or less (``seconds_to_detect_within_a_minute``: found so, found; likewise from the first
+    refill)."""
     keys = ("detections", "true_positives", "icebergs", "found")
     score: dict = {key: sum(run[detector][key] for run in runs) for key in keys}
     for share, hits, total in (
@@ -377,6 +379,7 @@ def pooled(runs: list[dict], detector: str) -> dict:
     ):
         if all(each in run[detector] for run in runs):
             times = [t for run in runs for t in run[detector][each]]
+            score[f"{each}_within_a_minute"] = [sum(t <= 60 for t in times), len(times)]
         else:
             times = [run[detector].get(name) for run in runs]
             times = [t for t in times if t is not None]

@@ -143,6 +143,7 @@ def test_pooled_time_to_detect_is_the_median_over_every_agent_found():
     runs = [run([10, 20]), run([100, 200, 300, 400, 500])]
     score = pooled(runs, "signals")
     assert score["median_seconds_to_detect"] == 200.0
+    assert score["seconds_to_detect_within_a_minute"] == [2, 7]
     assert score["median_seconds_after_first_refill"] is None
     # Results saved before each agent's time was kept: the runs' medians are all there is.
     for old in runs:
