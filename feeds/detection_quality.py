@@ -230,7 +230,7 @@ def run_benchmark(
     from engine.signals import ICEBERG_TYPES
 
     started = time.perf_counter()
-    runs, curve_signals, truths = [], [], []
+    runs, curve_signals = [], []
     sizes = None  # what earlier seeds' icebergs taught, as a stored history would
     for seed in seeds:
         book = book_instruments(instruments, seed=seed)
@@ -287,7 +287,6 @@ def run_benchmark(
             }
         )
         curve_signals.append((shadows, context))
-        truths.append(context)
     curve = []
     for step in CONFIDENCE_STEPS:
         found = detections = right = icebergs = 0
