@@ -162,11 +162,23 @@ def factor_breakdown(factors: dict, signal_type: str = "") -> str:
     """The points each factor gave, e.g. ``signal type 3/3 · PCR no view · ... = 5/7``: a
     PCR without a view is left out of the total, and an ACCUMULATION or DISTRIBUTION does not
     score the flow's imbalance and loses points in a volume surge (see
-    :mod:`engine.signals`)."""
+    :mod:`engine.signals`). The iceberg evidence's best is read from the signal's own
+    ``max``, so a signal stored when that factor had fewer points shows its own scale."""
     iceberg = signal_type in ICEBERG_TYPES
     best = ICEBERG_MAX_POINTS if iceberg else MAX_POINTS  # with a PCR view
     possible = factors.get("max", best)
-    no_pcr_view = possible == best - FACTOR_MAX_POINTS["pcr"]
+    no_pcr_view = possible <= best - FACTOR_MAX_POINTS["pcr"]
+    scored = [
+        name
+        for name in FACTOR_MAX_POINTS
+        if not (name == "pcr" and no_pcr_view)
+        and not (iceberg and name in ("imbalance", "volume_surge"))
+    ]
+    best_of = {
+        **FACTOR_MAX_POINTS,
+        "institutional": possible
+        - sum(FACTOR_MAX_POINTS[name] for name in scored if name != "institutional"),
+    }
     parts = []
     for name, label in FACTOR_LABELS.items():
         points = factors.get(name, 0)
@@ -177,7 +189,7 @@ def factor_breakdown(factors: dict, signal_type: str = "") -> str:
         elif iceberg and name == "volume_surge":
             parts.append(f"{label} **{points}**" + (" (a surge counts against)" if points else ""))
         else:
-            parts.append(f"{label} **{points}**/{FACTOR_MAX_POINTS[name]}")
+            parts.append(f"{label} **{points}**/{best_of[name]}")
     total = factors.get("total", sum(factors.get(name, 0) for name in FACTOR_LABELS))
     return " · ".join(parts) + f" = **{total}/{possible}** points"
 

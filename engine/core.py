@@ -468,7 +468,7 @@ class SignalEngine:
             out=np.full(len(ratio), np.nan),
             where=baseline_seconds >= settings.window_seconds,
         )
-        hidden, refills, hidden_volume, held, peak = self.levels.evidence()
+        hidden, refills, hidden_volume, held, peak, standard_error = self.levels.evidence()
         evidence = evidence_points(
             hidden,
             refills,
@@ -476,6 +476,7 @@ class SignalEngine:
             held,
             typical_minute_volume,
             peak,
+            standard_error,
         )
         tape = order_imbalance(window["buy_volume"], window["sell_volume"])
         candidates = generate_signal(

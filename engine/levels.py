@@ -685,15 +685,18 @@ class LevelTracker:
             self.level_int[:, :, I_RECORDED] > 0
         )
 
-    def evidence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(active, refills, hidden volume, seconds held, peak)``, each (instruments, 2),
-        for :func:`engine.iceberg_evidence.evidence_points` (zero where none is active)."""
+    def evidence(self) -> tuple[np.ndarray, ...]:
+        """``(active, refills, hidden volume, seconds held, peak, standard error)``, each
+        (instruments, 2), for :func:`engine.iceberg_evidence.evidence_points` (zero where none
+        is active; the standard error of the hidden volume, as the detection test reads it:
+        ``sqrt(guessed variance + 1)``, is 1 there)."""
         active = self.active_mask()
         refills = np.where(active, self.level_int[:, :, I_REFILLS], 0)
         hidden = np.where(active, self.level[:, :, F_HIDDEN], 0.0)
         held = np.where(active, self.prev_int[:, 0:1] - self.level_int[:, :, I_FIRST], 0)
         peak = np.where(active, self.level[:, :, F_PEAK], 0.0)
-        return active, refills, hidden, held, peak
+        standard_error = np.where(active, np.sqrt(self.level[:, :, F_GUESSED] + 1.0), 1.0)
+        return active, refills, hidden, held, peak, standard_error
 
     def active(self) -> list[Iceberg]:
         """The icebergs active now."""

@@ -29,11 +29,11 @@ factor             ACC / DIS       BUY / SELL
 base               3               2
 pcr                4 / 0: the PCR's bias confirms / contradicts; a neutral or unknown PCR
                    says nothing and is left out of the total
-institutional      0-4: iceberg evidence in the signal's favour (a hidden buyer for the
+institutional      0-5: iceberg evidence in the signal's favour (a hidden buyer for the
                    long types, a hidden seller for the short ones): the pace of its
-                   refills (0-2), time held and size, less 2 (never below 0) when its
-                   hidden volume is more than five displays
-                   (:mod:`engine.iceberg_evidence`)
+                   refills (0-2), time held, size, and its hidden volume standing four
+                   standard errors clear now, less 2 (never below 0) when that volume is
+                   more than five displays (:mod:`engine.iceberg_evidence`)
 imbalance          not scored      3 / 2: the visible book's pressure in the rule's
                                    direction >= STRONG / >= threshold
 volume_surge       -2 at a surge   2 / 1: surge >= 2 x threshold / >= threshold
@@ -49,7 +49,7 @@ simulator's tuning seeds, ACC/DIS signals with surge points were right 0.18 of t
 those with the top imbalance points 0.29, against 0.48 for all.
 
 ``confidence = 10 x points / possible``, rounded to one decimal and kept within 0-10:
-``possible`` is 11 for ACC/DIS (base, PCR and institutional at their best) and 16 for
+``possible`` is 12 for ACC/DIS (base, PCR and institutional at their best) and 17 for
 BUY/SELL (every factor's best), less the PCR's 4 when the PCR has no opinion, so a missing
 input neither helps nor caps a signal (an ACCUMULATION on a stock without options can reach
 10). A linear map rather than clamping keeps every factor able to move the score.
@@ -74,7 +74,7 @@ FACTOR_MAX_POINTS = {
     "institutional": iceberg_evidence.MAX_POINTS,
     "volume_surge": 2,
 }
-MAX_POINTS = sum(FACTOR_MAX_POINTS.values())  # 16
+MAX_POINTS = sum(FACTOR_MAX_POINTS.values())  # 17
 # What an ACCUMULATION or DISTRIBUTION can score: flow imbalance is not scored for them and
 # a volume surge only counts against them.
 ICEBERG_MAX_POINTS = sum(FACTOR_MAX_POINTS[name] for name in ("base", "pcr", "institutional"))

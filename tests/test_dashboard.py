@@ -108,19 +108,31 @@ def test_signals_render_as_cards_with_levels_and_factor_points(make_app):
 def test_a_cards_factor_line_explains_iceberg_and_momentum_signals():
     from ui import factor_breakdown
 
-    accumulation = {"base": 3, "pcr": 0, "imbalance": 0, "institutional": 2, "volume_surge": 0}
-    assert factor_breakdown({**accumulation, "total": 5, "max": 7}, "ACCUMULATION") == (
+    accumulation = {"base": 3, "pcr": 0, "imbalance": 0, "institutional": 3, "volume_surge": 0}
+    assert factor_breakdown({**accumulation, "total": 6, "max": 8}, "ACCUMULATION") == (
         "signal type **3**/3 · PCR no view · order imbalance not scored · "
-        "iceberg evidence **2**/4 · volume surge **0** = **5/7** points"
+        "iceberg evidence **3**/5 · volume surge **0** = **6/8** points"
     )
-    surged = {**accumulation, "volume_surge": -2, "total": 3, "max": 7}
+    surged = {**accumulation, "volume_surge": -2, "total": 4, "max": 8}
     line = factor_breakdown(surged, "DISTRIBUTION")
     assert "volume surge **-2** (a surge counts against)" in line
-    assert line.endswith("**3/7** points")
+    assert line.endswith("**4/8** points")
+    confirmed = factor_breakdown({**accumulation, "pcr": 4, "total": 10, "max": 12}, "ACCUMULATION")
+    assert "PCR **4**/4" in confirmed and "iceberg evidence **3**/5" in confirmed
     buy = {"base": 2, "pcr": 4, "imbalance": 3, "institutional": 0, "volume_surge": 1}
-    line = factor_breakdown({**buy, "total": 10, "max": 16}, "BUY")
+    line = factor_breakdown({**buy, "total": 10, "max": 17}, "BUY")
     assert "PCR **4**/4" in line and "order imbalance **3**/3" in line
-    assert "volume surge **1**/2" in line and line.endswith("**10/16** points")
+    assert "iceberg evidence **0**/5" in line
+    assert "volume surge **1**/2" in line and line.endswith("**10/17** points")
+    # A signal stored when the evidence scored 0-4 shows its own scale, with or without a PCR.
+    old = {**accumulation, "institutional": 2, "total": 5, "max": 7}
+    line = factor_breakdown(old, "ACCUMULATION")
+    assert "PCR no view" in line and "iceberg evidence **2**/4" in line
+    assert line.endswith("**5/7** points")
+    line = factor_breakdown({**old, "pcr": 4, "total": 9, "max": 11}, "ACCUMULATION")
+    assert "PCR **4**/4" in line and "iceberg evidence **2**/4" in line
+    line = factor_breakdown({**buy, "total": 10, "max": 16}, "BUY")
+    assert "iceberg evidence **0**/4" in line and line.endswith("**10/16** points")
 
 
 def test_stop_and_start_monitoring_from_the_sidebar_with_a_bad_symbol(app):

@@ -277,8 +277,8 @@ def test_a_mock_pcr_is_shown_but_scores_as_unknown(settings):
     signals = feed(engine, episode(warm, START + 601, 180))
     row = engine.snapshot().set_index("symbol").loc["ICEBERG"]
     assert row["pcr"] == 1.0 and row["pcr_origin"] == "mock"
-    # Unknown: no points, and left out of what could be scored (11 less the PCR's 4).
-    assert signals[0].factors["pcr"] == 0 and signals[0].factors["max"] == 7
+    # Unknown: no points, and left out of what could be scored (12 less the PCR's 4).
+    assert signals[0].factors["pcr"] == 0 and signals[0].factors["max"] == 8
     assert signals[0].factors["pcr_origin"] == "mock"
 
 

@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.iceberg_evidence import MAX_POINTS as ICEBERG_EVIDENCE_POINTS
 from engine.signals import ICEBERG_MAX_POINTS, MAX_POINTS, SURGE_PENALTY, generate_signal
 
 NAN = float("nan")
@@ -110,7 +111,7 @@ def test_points_explain_the_score_exactly(settings):
     # base 3, PCR bullish confirms a long 4, the tape's imbalance not scored, iceberg
     # evidence 3, a surge (3 >= 2) against it -2
     assert points == {"base": 3, "pcr": 4, "imbalance": 0, "institutional": 3, "volume_surge": -2}
-    assert ICEBERG_MAX_POINTS == 3 + 4 + 4
+    assert ICEBERG_MAX_POINTS == 3 + 4 + 5
     assert result.confidence[0] == round(10 * 8 / ICEBERG_MAX_POINTS, 1)
     # Without a PCR view the same evidence is scored out of what could be known.
     alone = classify(settings)
@@ -128,8 +129,13 @@ def test_points_explain_the_score_exactly(settings):
 
 
 def test_without_options_an_accumulation_can_reach_the_top(settings):
-    best = classify(settings, evidence=[[4, 0]], volume_surge=1.0, tape_imbalance=-0.9)
+    best = classify(
+        settings, evidence=[[ICEBERG_EVIDENCE_POINTS, 0]], volume_surge=1.0, tape_imbalance=-0.9
+    )
     assert best.confidence[0] == 10.0
+    # Passing the default 7 takes three of the five evidence points (6 of 8 = 7.5; 5 = 6.2).
+    assert classify(settings, evidence=[[3, 0]], volume_surge=1.0).confidence[0] == 7.5
+    assert classify(settings, evidence=[[2, 0]], volume_surge=1.0).confidence[0] == 6.2
 
 
 def test_not_ready_instruments_get_no_signal(settings):
