@@ -26,9 +26,9 @@ def percentile_points(
     rows = np.arange(len(values)) if rows is None else np.asarray(rows)
     points = np.zeros(len(rows))
     scored = known[rows]
-    population = np.sort(values[known])
-    if population.size == 0 or not scored.any():
+    if not scored.any():  # nothing to score: no sort of the whole watchlist
         return points
+    population = np.sort(values[known])
     needles = values[rows][scored]
     # Binary search is several times faster with sorted needles (memory access in order).
     order = np.argsort(needles, kind="stable")
