@@ -159,7 +159,7 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
 
 
 def factor_breakdown(factors: dict, signal_type: str = "") -> str:
-    """The points each factor gave, e.g. ``signal type 3/3 · PCR no view · ... = 5/7``: a
+    """The points each factor gave, e.g. ``signal type 3/3 · PCR no view · ... = 6/8``: a
     PCR without a view is left out of the total, and an ACCUMULATION or DISTRIBUTION does not
     score the flow's imbalance and loses points in a volume surge (see
     :mod:`engine.signals`). The iceberg evidence's best is read from the signal's own

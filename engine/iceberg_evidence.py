@@ -35,9 +35,10 @@ strong that evidence is, in points (the institutional factor of :mod:`engine.sig
   displays were right 0.61 of the time (43 of 71 of confidence 7 or more), those at five or
   fewer 0.95 (80 of 84).
 
-The first four are the points that ranked the tracker's detections by how often they were right on
-the book simulator's tuning seeds (:mod:`feeds.detection_quality`): 0 to 4 points were right
-0.27, 0.26, 0.50, 0.72 and 0.94 of the time (337 detections on seeds 1-30). The count of
+The pace, time and size points are those that ranked the tracker's detections by how often
+they were right on the book simulator's tuning seeds (:mod:`feeds.detection_quality`): 0 to 4
+of them were right 0.27, 0.26, 0.50, 0.72 and 0.94 of the time (337 detections on seeds
+1-30). The count of
 refills, a full minute of hidden volume, two minutes held and an unusual institutional ratio,
 scored before, ranked them backwards (an old, busy level looks like that as much as an
 iceberg does).
