@@ -241,9 +241,80 @@ def _gate(encoded: str):
     return PasswordGate(encoded)
 
 
+def iceberg_table(icebergs) -> None:
+    """The icebergs the level tracker holds active, most hidden volume first."""
+    st.subheader("Active icebergs")
+    rows = [
+        {
+            "Symbol": i.symbol,
+            "Side": "hidden buyer (bid)" if i.side == "BID" else "hidden seller (ask)",
+            "Price": i.price,
+            "Refills": i.refills,
+            "Peak": i.peak,
+            "Hidden revealed": i.hidden_volume,
+            "± s.e.": i.hidden_se,
+            "Clear (s.e.)": i.standard_errors_clear,
+            "Estimated total": dashed_range(i.total_low, i.total, i.total_high, i.total_capped),
+            "Kind": "native" if i.native else "synthetic",
+            "Held": f"{(i.last_seen - i.first_seen) / 60:.1f} min",
+        }
+        for i in sorted(icebergs, key=lambda i: -i.hidden_volume)
+    ]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Price": st.column_config.NumberColumn(format="%.2f"),
+            "Peak": st.column_config.NumberColumn(format="%,.0f", help="Display size, shares"),
+            "Hidden revealed": st.column_config.NumberColumn(
+                format="%,.0f", help="Traded at the price beyond anything the book showed"
+            ),
+            "± s.e.": st.column_config.NumberColumn(
+                format="%,.0f",
+                help="Standard error of the revealed hidden volume: how far the guesses "
+                "behind it (arrivals unseen during trades, the side each second traded on) "
+                "may be off",
+            ),
+            "Clear (s.e.)": st.column_config.NumberColumn(
+                format="%.1f",
+                help="How many standard errors the revealed hidden volume stands clear of its "
+                "level's own noise now: an iceberg is called at 3.5; at 4 or more it scores "
+                "the evidence's clear point (a hidden order keeps revealing itself, a busy "
+                "level that passed once by chance falls back)",
+            ),
+            "Estimated total": st.column_config.TextColumn(
+                help="The whole order, shares: median (5-90 % interval) from how many refills "
+                "(peaks of revealed hidden volume) the icebergs seen so far survived; ≤ marks "
+                "a bound (the largest count seen, or a native order's nine refills). A native "
+                "one's median is held to nine refills (NSE/BSE disclosed quantity); its "
+                "interval's top reaches past them once longer icebergs have been seen"
+            ),
+            "Kind": st.column_config.TextColumn(
+                help="native: it came back without new orders (NSE/BSE disclosed quantity); "
+                "synthetic: as new orders. An algorithm re-posting slices often looks native "
+                "too (its new order is one among the queue's own)"
+            ),
+        },
+    )
+    st.caption(
+        "Detection quality on simulated ground truth is on the **Detection quality** page: "
+        "treat an iceberg as a hint, not a certainty."
+    )
+
+
+def dashed_range(low: float, middle: float, high: float, capped: bool) -> str:
+    """``12,000 (9,000-≤15,000)``; a dash when nothing is estimated yet."""
+    if middle != middle:  # NaN
+        return "—"
+    top = f"≤{high:,.0f}" if capped else f"{high:,.0f}"
+    return f"{middle:,.0f} ({low:,.0f}-{top})"
+
+
 __all__ = [
     "factor_breakdown",
     "feed_rate",
+    "iceberg_table",
     "kite_login_allowed",
     "market_service",
     "password_gate",

@@ -6,7 +6,7 @@ import streamlit as st
 
 import charts
 from config import get_settings
-from ui import feed_rate, market_service, signal_card, tick_age
+from ui import feed_rate, iceberg_table, market_service, signal_card, tick_age
 
 settings = get_settings()
 service = market_service()
@@ -190,68 +190,6 @@ def market_tables() -> None:
         hide_index=True,
         width="stretch",
     )
-
-
-def iceberg_table(icebergs) -> None:
-    """The icebergs the level tracker holds active, most hidden volume first."""
-    st.subheader("Active icebergs")
-    rows = [
-        {
-            "Symbol": i.symbol,
-            "Side": "hidden buyer (bid)" if i.side == "BID" else "hidden seller (ask)",
-            "Price": i.price,
-            "Refills": i.refills,
-            "Peak": i.peak,
-            "Hidden revealed": i.hidden_volume,
-            "± s.e.": i.hidden_se,
-            "Estimated total": dashed_range(i.total_low, i.total, i.total_high, i.total_capped),
-            "Kind": "native" if i.native else "synthetic",
-            "Held": f"{(i.last_seen - i.first_seen) / 60:.1f} min",
-        }
-        for i in sorted(icebergs, key=lambda i: -i.hidden_volume)
-    ]
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Price": st.column_config.NumberColumn(format="%.2f"),
-            "Peak": st.column_config.NumberColumn(format="%,.0f", help="Display size, shares"),
-            "Hidden revealed": st.column_config.NumberColumn(
-                format="%,.0f", help="Traded at the price beyond anything the book showed"
-            ),
-            "± s.e.": st.column_config.NumberColumn(
-                format="%,.0f",
-                help="Standard error of the revealed hidden volume: how far the guesses "
-                "behind it (arrivals unseen during trades, the side each second traded on) "
-                "may be off",
-            ),
-            "Estimated total": st.column_config.TextColumn(
-                help="The whole order, shares: median (5-90 % interval) from how many refills "
-                "(peaks of revealed hidden volume) the icebergs seen so far survived; ≤ marks "
-                "a bound (the largest count seen, or a native order's nine refills). A native "
-                "one's median is held to nine refills (NSE/BSE disclosed quantity); its "
-                "interval's top reaches past them once longer icebergs have been seen"
-            ),
-            "Kind": st.column_config.TextColumn(
-                help="native: it came back without new orders (NSE/BSE disclosed quantity); "
-                "synthetic: as new orders. An algorithm re-posting slices often looks native "
-                "too (its new order is one among the queue's own)"
-            ),
-        },
-    )
-    st.caption(
-        "Detection quality on simulated ground truth is on the **Detection quality** page: "
-        "treat an iceberg as a hint, not a certainty."
-    )
-
-
-def dashed_range(low: float, middle: float, high: float, capped: bool) -> str:
-    """``12,000 (9,000-≤15,000)``; a dash when nothing is estimated yet."""
-    if middle != middle:  # NaN
-        return "—"
-    top = f"≤{high:,.0f}" if capped else f"{high:,.0f}"
-    return f"{middle:,.0f} ({low:,.0f}-{top})"
 
 
 # The charts gain a point every 5-second bucket; redrawing them every other bucket halves

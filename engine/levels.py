@@ -167,6 +167,13 @@ class Iceberg:
         """+1 for a hidden buyer (at the bid), -1 for a hidden seller (at the ask)."""
         return 1 if self.side == SIDE_NAMES[BID] else -1
 
+    @property
+    def standard_errors_clear(self) -> float:
+        """How many standard errors its revealed hidden volume stands clear of what the
+        level's own arrivals and the guessed sides of its trades explain, read as the
+        detection test and the evidence's clear point read it (``sqrt(guessed + 1)``)."""
+        return self.hidden_volume / math.hypot(self.hidden_se, 1.0)
+
     def as_json(self) -> dict:
         """JSON-ready values (times ISO 8601 in IST, an unknown estimate as None)."""
         values = asdict(self)

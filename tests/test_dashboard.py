@@ -105,6 +105,36 @@ def test_signals_render_as_cards_with_levels_and_factor_points(make_app):
     assert "Recently closed:" in texts(app)
 
 
+def test_the_active_icebergs_table_reads_each_ones_size_and_how_clear_it_stands():
+    def page():
+        from engine.levels import Iceberg
+        from ui import iceberg_table
+
+        start = 1_763_006_100  # 09:25 IST
+        common = dict(side="BID", traded=0.0, first_seen=start, detected_at=start + 40)
+        iceberg_table(
+            [
+                Iceberg(symbol="AAA", price=100.0, peak=500.0, refills=4, hidden_volume=2_000.0,
+                        last_seen=start + 90, native=True, state="active", hidden_se=500.0,
+                        total_low=2_500.0, total=4_000.0, total_high=5_000.0, total_capped=True,
+                        **common),
+                Iceberg(symbol="BBB", price=50.0, peak=100.0, refills=2, hidden_volume=3_000.0,
+                        last_seen=start + 60, native=False, state="active", hidden_se=900.0,
+                        **common),
+            ]
+        )  # fmt: skip
+
+    app = AppTest.from_function(page).run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    # Most hidden volume first; its standard errors clear as the evidence reads them.
+    assert list(table["Symbol"]) == ["BBB", "AAA"]
+    assert table["Clear (s.e.)"].tolist() == pytest.approx([3_000 / 900.0006, 2_000 / 500.001])
+    assert table["Estimated total"].tolist() == ["—", "4,000 (2,500-≤5,000)"]
+    assert table["Kind"].tolist() == ["synthetic", "native"]
+    assert table["Held"].tolist() == ["1.0 min", "1.5 min"]
+
+
 def test_a_cards_factor_line_explains_iceberg_and_momentum_signals():
     from ui import factor_breakdown
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from engine.levels import F_HIDDEN, LevelTracker
 from engine.synthetic import steady_flow
@@ -54,6 +55,10 @@ def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
     assert (active.side, active.price, active.state) == ("BID", 100.0, "active")
     assert active.refills >= 3 and active.native
     assert active.hidden_volume >= 1_000  # 12,000 traded against a level that showed 500
+    # The table's "clear" reading is the evidence's: hidden volume over its standard error.
+    live, _, hidden, _, _, standard_error = tracker.evidence()
+    assert live[0, 0] and active.standard_errors_clear >= 3.5  # called at 3.5, or more
+    assert active.standard_errors_clear == pytest.approx(hidden[0, 0] / standard_error[0, 0])
     # The price trades through: the bid drops a tick.
     through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
     through["bid_price"][:, 0], through["ask_price"][:, 0] = 99.95, 100.0
