@@ -2,7 +2,8 @@
 
 Rule: an instrument has a **hidden buyer** when the level tracker (:mod:`engine.levels`)
 holds an active iceberg at its best bid (refills at one price that has held, more traded
-there than the book ever showed), and a **hidden seller** likewise at its best ask. How
+there than the book ever showed, and still some hidden volume now), and a **hidden seller**
+likewise at its best ask. How
 strong that evidence is, in points (the institutional factor of :mod:`engine.signals`):
 
 * **pace** (0-2): the refills come at a measured pace, one order coming back as it is

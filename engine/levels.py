@@ -696,8 +696,11 @@ class LevelTracker:
         """``(active, refills, hidden volume, seconds held, peak, standard error)``, each
         (instruments, 2), for :func:`engine.iceberg_evidence.evidence_points` (zero where none
         is active; the standard error of the hidden volume, as the detection test reads it:
-        ``sqrt(guessed variance + 1)``, is 1 there)."""
-        active = self.active_mask()
+        ``sqrt(guessed variance + 1)``, is 1 there). An iceberg whose hidden volume has
+        fallen to nothing (the level's usual arrivals, guessed over a long hold, now explain
+        all that traded there) is not active here until it reveals some again: no signal
+        claims a hidden order the level does not show now."""
+        active = self.active_mask() & (self.level[:, :, F_HIDDEN] > 0)
         refills = np.where(active, self.level_int[:, :, I_REFILLS], 0)
         hidden = np.where(active, self.level[:, :, F_HIDDEN], 0.0)
         held = np.where(active, self.prev_int[:, 0:1] - self.level_int[:, :, I_FIRST], 0)

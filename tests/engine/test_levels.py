@@ -59,6 +59,12 @@ def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
     live, _, hidden, _, _, standard_error = tracker.evidence()
     assert live[0, 0] and active.standard_errors_clear >= 3.5  # called at 3.5, or more
     assert active.standard_errors_clear == pytest.approx(hidden[0, 0] / standard_error[0, 0])
+    # Were its hidden volume to fall to nothing (the usual arrivals guessed over a long hold
+    # explaining all that traded), the table would keep it but no signal could claim it.
+    kept = tracker.level[0, 0, F_HIDDEN]
+    tracker.level[0, 0, F_HIDDEN] = 0.0
+    assert tracker.active() and not tracker.evidence()[0][0, 0]
+    tracker.level[0, 0, F_HIDDEN] = kept
     # The price trades through: the bid drops a tick.
     through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
     through["bid_price"][:, 0], through["ask_price"][:, 0] = 99.95, 100.0
