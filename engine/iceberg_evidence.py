@@ -2,9 +2,10 @@
 
 Rule: an instrument has a **hidden buyer** when the level tracker (:mod:`engine.levels`)
 holds an active iceberg at its best bid (refills at one price that has held, more traded
-there than the book ever showed, and still some hidden volume now), and a **hidden seller**
-likewise at its best ask. How
-strong that evidence is, in points (the institutional factor of :mod:`engine.signals`):
+there than the book ever showed, and hidden volume still at least two standard errors clear
+of its noise now: :meth:`engine.levels.LevelTracker.evidence`), and a **hidden seller**
+likewise at its best ask. How strong that evidence is, in points (the institutional factor
+of :mod:`engine.signals`):
 
 * **pace** (0-2): the refills come at a measured pace, one order coming back as it is
   filled: at most ``MEASURED_PACE`` (4) a minute of the price's hold scores 2, at most

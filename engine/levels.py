@@ -109,6 +109,10 @@ I_STATE, I_REFILLS, I_NATIVE, I_REPOSTS, I_FIRST, I_LAST_TRADE, I_RECORDED, I_DE
 )
 I_FIELDS = 8
 
+# An iceberg stands behind a signal (``LevelTracker.evidence``) only while its revealed
+# hidden volume stands at least this many standard errors clear of what was guessed (> 0).
+STANDING_STANDARD_ERRORS = 2.0
+
 
 @dataclass(frozen=True)
 class LevelSettings:
@@ -696,16 +700,21 @@ class LevelTracker:
         """``(active, refills, hidden volume, seconds held, peak, standard error)``, each
         (instruments, 2), for :func:`engine.iceberg_evidence.evidence_points` (zero where none
         is active; the standard error of the hidden volume, as the detection test reads it:
-        ``sqrt(guessed variance + 1)``, is 1 there). An iceberg whose hidden volume has
-        fallen to nothing (the level's usual arrivals, guessed over a long hold, now explain
-        all that traded there) is not active here until it reveals some again: no signal
-        claims a hidden order the level does not show now."""
-        active = self.active_mask() & (self.level[:, :, F_HIDDEN] > 0)
+        ``sqrt(guessed variance + 1)``, is 1 there). An iceberg whose hidden volume has sunk
+        back into its noise, less than ``STANDING_STANDARD_ERRORS`` (2) standard errors
+        clear (the level's usual arrivals, guessed over a lengthening hold, or the visible
+        book now explaining more of what traded there), is not active here until it stands
+        clear again: called the first second it passed 3.5, such a level looks like a queue
+        that passed the test once rather than a hidden order revealing itself, and no signal
+        should claim it. The table (:meth:`active`) keeps it."""
+        standard_error = np.sqrt(self.level[:, :, F_GUESSED] + 1.0)
+        hidden = self.level[:, :, F_HIDDEN]
+        active = self.active_mask() & (hidden >= STANDING_STANDARD_ERRORS * standard_error)
         refills = np.where(active, self.level_int[:, :, I_REFILLS], 0)
-        hidden = np.where(active, self.level[:, :, F_HIDDEN], 0.0)
+        hidden = np.where(active, hidden, 0.0)
         held = np.where(active, self.prev_int[:, 0:1] - self.level_int[:, :, I_FIRST], 0)
         peak = np.where(active, self.level[:, :, F_PEAK], 0.0)
-        standard_error = np.where(active, np.sqrt(self.level[:, :, F_GUESSED] + 1.0), 1.0)
+        standard_error = np.where(active, standard_error, 1.0)
         return active, refills, hidden, held, peak, standard_error
 
     def active(self) -> list[Iceberg]:

@@ -59,11 +59,13 @@ def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
     live, _, hidden, _, _, standard_error = tracker.evidence()
     assert live[0, 0] and active.standard_errors_clear >= 3.5  # called at 3.5, or more
     assert active.standard_errors_clear == pytest.approx(hidden[0, 0] / standard_error[0, 0])
-    # Were its hidden volume to fall to nothing (the usual arrivals guessed over a long hold
-    # explaining all that traded), the table would keep it but no signal could claim it.
+    # Were its hidden volume to sink back into its noise (the usual arrivals guessed over a
+    # long hold explaining more of what traded), the table would keep it but no signal could
+    # claim it below two standard errors clear.
     kept = tracker.level[0, 0, F_HIDDEN]
-    tracker.level[0, 0, F_HIDDEN] = 0.0
-    assert tracker.active() and not tracker.evidence()[0][0, 0]
+    for standard_errors, claimed in ((0.0, False), (1.9, False), (2.1, True)):
+        tracker.level[0, 0, F_HIDDEN] = standard_errors * standard_error[0, 0]
+        assert tracker.active() and tracker.evidence()[0][0, 0] == claimed, standard_errors
     tracker.level[0, 0, F_HIDDEN] = kept
     # The price trades through: the bid drops a tick.
     through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
