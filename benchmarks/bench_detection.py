@@ -14,7 +14,7 @@ achieved and by its clarity (its hidden fills in standard deviations of its leve
 arrivals and cancellations), false detections per instrument-hour on thin books and in each
 confounder, and the median time to detect.
 
-Seeds 1-60 are the ones the detector's defaults were looked at on; the default seeds here
+Seeds 1-90 are the ones the detector's defaults were looked at on; the default seeds here
 (101-103, the Detection Quality page's), ``make bench``'s (101-140) and the test floors'
 (106-111) never were. Three seeds give a few dozen signals, whose precision is known only to
 within about ±0.15 (each share is printed with its 95 % interval); forty narrow that to
