@@ -8,6 +8,8 @@ import math
 import streamlit as st
 
 from config import get_settings
+from engine.iceberg_evidence import CLEAR_STANDARD_ERRORS
+from engine.levels import STANDING_STANDARD_ERRORS, LevelSettings
 from engine.signals import FACTOR_MAX_POINTS, ICEBERG_MAX_POINTS, ICEBERG_TYPES, MAX_POINTS
 from feeds.service import MarketService, get_service
 
@@ -254,6 +256,7 @@ def iceberg_table(icebergs) -> None:
             "Hidden revealed": i.hidden_volume,
             "± s.e.": i.hidden_se,
             "Clear (s.e.)": i.standard_errors_clear,
+            "Behind signals": "yes" if i.standing else "no: faded",
             "Estimated total": dashed_range(i.total_low, i.total, i.total_high, i.total_capped),
             "Kind": "native" if i.native else "synthetic",
             "Held": f"{(i.last_seen - i.first_seen) / 60:.1f} min",
@@ -279,9 +282,18 @@ def iceberg_table(icebergs) -> None:
             "Clear (s.e.)": st.column_config.NumberColumn(
                 format="%.1f",
                 help="How many standard errors the revealed hidden volume stands clear of its "
-                "level's own noise now: an iceberg is called at 3.5; at 4 or more it scores "
-                "the evidence's clear point (a hidden order keeps revealing itself, a busy "
-                "level that passed once by chance falls back)",
+                f"level's own noise now: an iceberg is called at {LevelSettings().min_z:g}; "
+                f"under {STANDING_STANDARD_ERRORS:g} it has faded back into that noise and "
+                "stands behind no signal; at "
+                f"{CLEAR_STANDARD_ERRORS:g} or more it scores the evidence's clear point (a "
+                "hidden order keeps revealing itself, a busy level that passed once by chance "
+                "falls back)",
+            ),
+            "Behind signals": st.column_config.TextColumn(
+                help="Whether it can stand behind an ACCUMULATION / DISTRIBUTION now: "
+                f"faded when it stands less than {STANDING_STANDARD_ERRORS:g} standard errors "
+                "clear (its evidence has sunk back into its level's noise; it stays listed "
+                "until its price breaks or goes quiet)"
             ),
             "Estimated total": st.column_config.TextColumn(
                 help="The whole order, shares: median (5-90 % interval) from how many refills "

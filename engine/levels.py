@@ -178,6 +178,12 @@ class Iceberg:
         detection test and the evidence's clear point read it (``sqrt(guessed + 1)``)."""
         return self.hidden_volume / math.hypot(self.hidden_se, 1.0)
 
+    @property
+    def standing(self) -> bool:
+        """Whether it still stands clear enough of its noise to stand behind a signal (the
+        rule of :meth:`LevelTracker.evidence`); a faded one stays in the table."""
+        return self.standard_errors_clear >= STANDING_STANDARD_ERRORS
+
     def as_json(self) -> dict:
         """JSON-ready values (times ISO 8601 in IST, an unknown estimate as None)."""
         values = asdict(self)

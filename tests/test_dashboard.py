@@ -121,6 +121,9 @@ def test_the_active_icebergs_table_reads_each_ones_size_and_how_clear_it_stands(
                 Iceberg(symbol="BBB", price=50.0, peak=100.0, refills=2, hidden_volume=3_000.0,
                         last_seen=start + 60, native=False, state="active", hidden_se=900.0,
                         **common),
+                Iceberg(symbol="CCC", price=20.0, peak=100.0, refills=3, hidden_volume=800.0,
+                        last_seen=start + 60, native=True, state="active", hidden_se=500.0,
+                        **common),
             ]
         )  # fmt: skip
 
@@ -128,11 +131,15 @@ def test_the_active_icebergs_table_reads_each_ones_size_and_how_clear_it_stands(
     assert not app.exception
     table = app.dataframe[0].value
     # Most hidden volume first; its standard errors clear as the evidence reads them.
-    assert list(table["Symbol"]) == ["BBB", "AAA"]
-    assert table["Clear (s.e.)"].tolist() == pytest.approx([3_000 / 900.0006, 2_000 / 500.001])
-    assert table["Estimated total"].tolist() == ["—", "4,000 (2,500-≤5,000)"]
-    assert table["Kind"].tolist() == ["synthetic", "native"]
-    assert table["Held"].tolist() == ["1.0 min", "1.5 min"]
+    assert list(table["Symbol"]) == ["BBB", "AAA", "CCC"]
+    assert table["Clear (s.e.)"].tolist() == pytest.approx(
+        [3_000 / 900.0006, 2_000 / 500.001, 800 / 500.001]
+    )
+    # One that has faded back into its noise (1.6 standard errors) stays listed, marked.
+    assert table["Behind signals"].tolist() == ["yes", "yes", "no: faded"]
+    assert table["Estimated total"].tolist() == ["—", "4,000 (2,500-≤5,000)", "—"]
+    assert table["Kind"].tolist() == ["synthetic", "native", "native"]
+    assert table["Held"].tolist() == ["1.0 min", "1.5 min", "1.0 min"]
 
 
 def test_a_cards_factor_line_explains_iceberg_and_momentum_signals():

@@ -65,7 +65,9 @@ def test_a_native_iceberg_refills_its_display_and_is_found_then_broken():
     kept = tracker.level[0, 0, F_HIDDEN]
     for standard_errors, claimed in ((0.0, False), (1.9, False), (2.1, True)):
         tracker.level[0, 0, F_HIDDEN] = standard_errors * standard_error[0, 0]
-        assert tracker.active() and tracker.evidence()[0][0, 0] == claimed, standard_errors
+        assert tracker.evidence()[0][0, 0] == claimed, standard_errors
+        [record] = tracker.active()
+        assert record.standing == claimed, standard_errors  # the table reads the same rule
     tracker.level[0, 0, F_HIDDEN] = kept
     # The price trades through: the bid drops a tick.
     through = steady_flow(101, START + len(shown), 0, start_volume=int(ticks["volume_traded"][-1]))
