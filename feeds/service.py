@@ -271,7 +271,8 @@ class MarketService:
         """Stop the source and the run's threads; what was queued is processed first.
 
         The market thread is given time to drain its queue; a PCR thread waiting on a slow
-        REST call is not waited for: its run's stop flag ends it when the call returns.
+        REST call is not waited for: its run's stop flag ends it when the call returns, and
+        a call that fails after the stop (its server gone meanwhile) is not reported.
         """
         with self._lock:
             run = self._run
@@ -563,6 +564,8 @@ class MarketService:
                 try:
                     result = source.fetch_pcr(symbol)
                 except Exception as error:
+                    if run.stop.is_set():
+                        return  # stopped during the call: its failure is the stop's, not news
                     log.warning("PCR for %s failed: %s", symbol, error)
                     result = None
                 if result is None and source.name == "kite":

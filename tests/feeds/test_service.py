@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import urllib.request
@@ -331,6 +332,42 @@ def test_twenty_restarts_leave_only_the_last_runs_threads(tmp_path):
         service.close()
         rest.close()
     assert wait_for(lambda: not any(t.is_alive() for t in current), timeout=15)
+
+
+def test_a_pcr_call_failing_after_its_run_stopped_is_not_reported(tmp_path, caplog):
+    calls: list[str] = []
+    in_flight, release = threading.Event(), threading.Event()
+
+    class FlakyPcrSource(IdleSource):
+        """Its first PCR call fails at once; the next hangs until released, then fails as a
+        call does when its server has gone away meanwhile."""
+
+        name = "flaky"
+
+        def fetch_pcr(self, symbol):
+            calls.append(symbol)
+            if len(calls) > 1:
+                in_flight.set()
+                release.wait(10)
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    service = MarketService(
+        fast(tmp_path, enable_signal_persistence=False), {"flaky": FlakyPcrSource}
+    )
+    with caplog.at_level(logging.WARNING, logger="feeds.service"):
+        try:
+            assert service.start("flaky").error == ""
+            pcr_thread = service._run.threads[1]
+            assert in_flight.wait(10)
+            # A failure while the run streams is news: it is logged.
+            assert caplog.text.count("PCR for") == 1 and "Connection reset" in caplog.text
+            service.stop()
+            release.set()  # the hanging call fails now, after the stop
+            assert wait_for(lambda: not pcr_thread.is_alive(), timeout=10)
+        finally:
+            release.set()
+            service.close()
+    assert caplog.text.count("PCR for") == 1, caplog.text
 
 
 def test_a_source_that_cannot_start_leaves_the_running_one_streaming(tmp_path):
