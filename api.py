@@ -327,6 +327,10 @@ def openapi_document() -> dict:
                         "total_low": {"type": ["number", "null"]},
                         "total": {"type": ["number", "null"]},
                         "total_high": {"type": ["number", "null"]},
+                        # Active ones: standard errors clear of the level's noise now, and
+                        # whether that is enough to stand behind a signal (2 or more).
+                        "standard_errors_clear": number,
+                        "standing": {"type": "boolean"},
                     },
                     "additionalProperties": True,
                 },

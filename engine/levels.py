@@ -185,8 +185,11 @@ class Iceberg:
         return self.standard_errors_clear >= STANDING_STANDARD_ERRORS
 
     def as_json(self) -> dict:
-        """JSON-ready values (times ISO 8601 in IST, an unknown estimate as None)."""
+        """JSON-ready values (times ISO 8601 in IST, an unknown estimate as None), with how
+        many standard errors clear it stands and whether it stands behind signals."""
         values = asdict(self)
+        values["standard_errors_clear"] = round(self.standard_errors_clear, 2)
+        values["standing"] = self.standing
         for name in ("first_seen", "detected_at", "last_seen"):
             values[name] = datetime.fromtimestamp(values[name], IST).isoformat()
         for name in ("total_low", "total", "total_high"):

@@ -294,6 +294,9 @@ def test_the_engine_estimates_each_icebergs_total_and_hands_over_the_ended_ones(
     assert iceberg.total_low >= iceberg.peak * (1 + iceberg.refills)  # at least what was seen
     described = iceberg.as_json()
     assert described["first_seen"].endswith("+05:30") and described["total"] == round(iceberg.total)
+    # Just found, it stands clear of its noise, as the API says: behind signals.
+    assert described["standard_errors_clear"] == round(iceberg.standard_errors_clear, 2) >= 3.5
+    assert described["standing"] is True
     assert engine.take_ended_icebergs() == []
     through = steady_flow(
         101, SETTLED + len(shown), 0, start_volume=int(ticks["volume_traded"][-1])
