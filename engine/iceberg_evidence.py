@@ -40,10 +40,9 @@ of :mod:`engine.signals`):
 The pace, time and size points are those that ranked the tracker's detections by how often
 they were right on the book simulator's tuning seeds (:mod:`feeds.detection_quality`): 0 to 4
 of them were right 0.27, 0.26, 0.50, 0.72 and 0.94 of the time (337 detections on seeds
-1-30). The count of
-refills, a full minute of hidden volume, two minutes held and an unusual institutional ratio,
-scored before, ranked them backwards (an old, busy level looks like that as much as an
-iceberg does).
+1-30). The count of refills, a full minute of hidden volume, two minutes held and an unusual
+institutional ratio, scored before, ranked them backwards (an old, busy level looks like
+that as much as an iceberg does).
 
 All arrays are per instrument row.
 """
