@@ -62,14 +62,17 @@ more than it keeps); nor before its side's usual arrivals rest on
 ``A_MIN_SAMPLES`` quiet seconds (a book that trades every second shows none, and a queue
 replenished by its usual orders would look like an iceberg to a tracker that assumed none).
 It ends when the price is traded through or the level leaves the top (``broken``), or when
-nothing trades there for ``quiet_seconds`` (``completed``). A better price that does not
-hold (in front of the level for a single snapshot, as an order improving the touch by a tick
-and filled at once) is not the level leaving: when the touch comes back to its price the
-story of a level not yet called an iceberg goes on, what its queue gained meanwhile counted
-as visible orders. A better price still there at the next snapshot is a new touch, and the
-level behind it is done with (followed on, evidence would gather over minutes the level
-spent behind other orders; on tuning seeds that found a few more icebergs for many more
-false ones).
+nothing trades there for ``quiet_seconds`` (``completed``). A better price in front of the
+level for at most ``max_passed_seconds`` (half a minute: an order improving the touch by a
+tick and filled at once, or a better price the flow takes out within seconds) is not the
+level leaving: when the touch comes back to its price the story of a level not yet called an
+iceberg goes on, what its queue gained meanwhile counted as visible orders and the seconds it
+spent behind not counted as held (its hold, and the pace of its refills, are the time it was
+the touch). A hidden order at the touch is passed so again and again as the price wobbles,
+and each time its evidence would start again. A better price there for longer is a new
+touch, and the level behind it is done with (followed on however long, evidence would gather
+over minutes the level spent behind other orders; on tuning seeds that found a few more
+icebergs for many more false ones).
 
 The opening minutes (``update``'s ``settling`` ticks; the engine marks the first
 OPENING_QUIET_MINUTES after 09:15) teach the usual arrivals, but every level's evidence
@@ -103,11 +106,14 @@ STATE_NAMES = ("", "active", "completed", "broken")
 F_PRICE, F_SHOWN_FIRST, F_TRADED, F_VISIBLE, F_HIDDEN, F_PEAK, F_SHOWN_MAX, F_GUESSED = range(8)
 F_EXPOSED = 8  # seconds with trades whose arrivals were guessed, since the evidence began
 F_FIELDS = 9
+# A passed level's row (``aside``) adds what it showed as it was passed and when.
+F_PASSED_SHOWN, F_PASSED_AT = F_FIELDS, F_FIELDS + 1
 # Integer state columns per (instrument, side).
 I_STATE, I_REFILLS, I_NATIVE, I_REPOSTS, I_FIRST, I_LAST_TRADE, I_RECORDED, I_DETECTED_REFILLS = (
     range(8)
 )
-I_FIELDS = 8
+I_AWAY = 8  # seconds since I_FIRST the level spent behind a better price that did not last
+I_FIELDS = 9
 
 # An iceberg stands behind a signal (``LevelTracker.evidence``) only while its revealed
 # hidden volume stands at least this many standard errors clear of what was guessed (> 0).
@@ -122,7 +128,9 @@ class LevelSettings:
     volume in units of the most the level showed; ``min_held_seconds``: the price held at
     least this long (a news burst's crowd re-posting at a touch that gives way within
     seconds is not an iceberg); ``quiet_seconds`` (> 0) without a trade ends it;
-    ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story.
+    ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story;
+    ``max_passed_seconds`` (>= 0): how long a better price may stand in front of a level
+    before the level is done with (0: a better price gone at the next snapshot).
     """
 
     min_refills: int = 1
@@ -135,6 +143,7 @@ class LevelSettings:
     # every second of a level's life, so it sits above the usual 3.
     min_z: float = 3.5
     min_held_seconds: int = 30  # the price held at least this long
+    max_passed_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,7 @@ def _walk(
     min_refill_orders,
     min_z,
     min_held,
+    max_passed,
 ):
     """Fold ticks (sorted by row, then time) into the level state; append finished
     icebergs to ``events`` (row, side, state and the float fields) while room lasts.
@@ -303,7 +313,8 @@ def _walk(
                 if not through and linked and level_int[i, s, I_RECORDED] == 0:
                     # A better price went in front: set aside in case it does not hold.
                     aside[i, s, :F_FIELDS] = level[i, s, :]
-                    aside[i, s, F_FIELDS] = p_shown
+                    aside[i, s, F_PASSED_SHOWN] = p_shown
+                    aside[i, s, F_PASSED_AT] = t
                     aside_int[i, s, :] = level_int[i, s, :]
                     set_aside[i, s] = True
                 if level_int[i, s, I_RECORDED] > 0 and event_count[0] < events.shape[0]:
@@ -317,10 +328,12 @@ def _walk(
                 # queue gained meanwhile was visible orders.
                 level[i, s, :] = aside[i, s, :F_FIELDS]
                 level_int[i, s, :] = aside_int[i, s, :]
-                level[i, s, F_VISIBLE] += max(p_shown - aside[i, s, F_FIELDS], 0.0)
+                level[i, s, F_VISIBLE] += max(p_shown - aside[i, s, F_PASSED_SHOWN], 0.0)
+                # Its hold counts the seconds at the touch, not those behind the better price.
+                level_int[i, s, I_AWAY] += p_time - int(aside[i, s, F_PASSED_AT])
                 state = STATE_ACTIVE
-            if set_aside[i, s]:  # held at one price: nothing to go back to
-                set_aside[i, s] = False
+            if set_aside[i, s] and t - aside[i, s, F_PASSED_AT] > max_passed:
+                set_aside[i, s] = False  # the better price has held: a new touch
             if state == STATE_NONE or level[i, s, F_PRICE] != price:
                 level[i, s, :] = 0.0
                 level_int[i, s, :] = 0
@@ -389,7 +402,7 @@ def _walk(
                 and level[i, s, F_HIDDEN] >= min_hidden_shown * level[i, s, F_SHOWN_MAX]
                 and level[i, s, F_HIDDEN] >= min_z * np.sqrt(level[i, s, F_GUESSED] + 1.0)
                 and level_int[i, s, I_RECORDED] == 0
-                and t - level_int[i, s, I_FIRST] >= min_held
+                and t - level_int[i, s, I_FIRST] - level_int[i, s, I_AWAY] >= min_held
                 and arrivals[i, s, A_N] >= A_MIN_SAMPLES  # its usual arrivals are known
                 and not (  # the other touch explains less of what traded
                     level_int[i, 1 - s, I_STATE] == STATE_ACTIVE
@@ -595,9 +608,10 @@ class LevelTracker:
         self.prev_int = np.zeros((n, 3), dtype=np.int64)
         self.level = np.zeros((n, 2, F_FIELDS))
         self.level_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
-        # A level a better price went in front of, kept until a price holds at the touch
-        # (the float row ends with what the level showed as it was passed).
-        self.aside = np.zeros((n, 2, F_FIELDS + 1))
+        # A level a better price went in front of, kept until that price has held for
+        # ``max_passed_seconds`` (the float row ends with what the level showed as it was
+        # passed, and when).
+        self.aside = np.zeros((n, 2, F_PASSED_AT + 1))
         self.aside_int = np.zeros((n, 2, I_FIELDS), dtype=np.int64)
         self.set_aside = np.zeros((n, 2), dtype=np.bool_)
         # Moments of each touch's queue and net visible arrivals (shares/s), per side.
@@ -672,6 +686,7 @@ class LevelTracker:
             s.min_refill_orders,
             s.min_z,
             s.min_held_seconds,
+            s.max_passed_seconds,
         )
         return [self._iceberg_of(row) for row in self._events[: int(count[0])]]
 
@@ -706,22 +721,25 @@ class LevelTracker:
         )
 
     def evidence(self) -> tuple[np.ndarray, ...]:
-        """``(active, refills, hidden volume, seconds held, peak, standard error)``, each
-        (instruments, 2), for :func:`engine.iceberg_evidence.evidence_points` (zero where none
+        """``(active, refills, hidden volume, seconds held at the touch, peak, standard error)``,
+        each (instruments, 2), for :func:`engine.iceberg_evidence.evidence_points` (zero where none
         is active; the standard error of the hidden volume, as the detection test reads it:
-        ``sqrt(guessed variance + 1)``, is 1 there). An iceberg whose hidden volume has sunk
-        back into its noise, less than ``STANDING_STANDARD_ERRORS`` (2) standard errors
-        clear (the level's usual arrivals, guessed over a lengthening hold, or the visible
-        book now explaining more of what traded there), is not active here until it stands
-        clear again: called the first second it passed 3.5, such a level looks like a queue
-        that passed the test once rather than a hidden order revealing itself, and no signal
-        should claim it. The table (:meth:`active`) keeps it."""
+        ``sqrt(guessed variance + 1)``, is 1 there). An iceberg whose hidden volume has sunk back
+        into its noise, less than ``STANDING_STANDARD_ERRORS`` (2) standard errors clear (the
+        level's usual arrivals, guessed over a lengthening hold, or the visible book now explaining
+        more of what traded there), is not active here until it stands clear again: called the first
+        second it passed 3.5, such a level looks like a queue that passed the test once rather than
+        a hidden order revealing itself, and no signal should claim it. The table (:meth:`active`)
+        keeps it."""
         standard_error = np.sqrt(self.level[:, :, F_GUESSED] + 1.0)
         hidden = self.level[:, :, F_HIDDEN]
         active = self.active_mask() & (hidden >= STANDING_STANDARD_ERRORS * standard_error)
         refills = np.where(active, self.level_int[:, :, I_REFILLS], 0)
         hidden = np.where(active, hidden, 0.0)
-        held = np.where(active, self.prev_int[:, 0:1] - self.level_int[:, :, I_FIRST], 0)
+        at_touch = (
+            self.prev_int[:, 0:1] - self.level_int[:, :, I_FIRST] - self.level_int[:, :, I_AWAY]
+        )
+        held = np.where(active, at_touch, 0)
         peak = np.where(active, self.level[:, :, F_PEAK], 0.0)
         standard_error = np.where(active, standard_error, 1.0)
         return active, refills, hidden, held, peak, standard_error

@@ -158,11 +158,11 @@ def test_refills_at_a_price_that_gives_way_within_seconds_are_no_iceberg():
     assert [i.side for i in tracker.active()] == ["BID"]
 
 
-def improved_for(seconds: list[int]) -> np.ndarray:
-    """The refilling bid of the tests above for 40 s, with the spread two ticks wide and a
-    100-share bid a tick better in front of it in ``seconds`` (filled, then the touch is
-    back at 100.00)."""
-    shown = [500, 200] * 20
+def improved_for(seconds, length: int = 40) -> np.ndarray:
+    """The refilling bid of the tests above for ``length`` seconds, with the spread two ticks
+    wide and a 100-share bid a tick better in front of it in ``seconds`` (filled, then the
+    touch is back at 100.00)."""
+    shown = [500, 200] * (length // 2)
     ticks = book(len(shown), shown, [5] * len(shown), 300)
     ticks["ask_price"][:, 0] = 100.10
     for second in seconds:
@@ -173,20 +173,28 @@ def improved_for(seconds: list[int]) -> np.ndarray:
     return ticks
 
 
-def test_a_better_bid_that_does_not_hold_leaves_the_level_its_story():
-    # An order a tick better, shown for one snapshot and filled at once, does not make the
-    # hidden buyer behind it a new order: its price has held for 40 s, so it is one.
+def hidden_buyers_at_100(seconds, length: int = 40) -> list:
     tracker = LevelTracker(["AAA"])
     feed(tracker, quiet_lead())
-    feed(tracker, improved_for([20]))
-    [active] = tracker.active()
-    assert (active.price, active.first_seen) == (100.0, START)
-    # A better bid that holds (two snapshots) is a new touch: the level behind it starts
-    # again when the touch comes back, and 17 s at its price is too short to call.
-    tracker = LevelTracker(["AAA"])
-    feed(tracker, quiet_lead())
-    feed(tracker, improved_for([20, 21]))
-    assert tracker.active() == []
+    feed(tracker, improved_for(seconds, length))
+    return [i for i in tracker.active() if i.price == 100.0]
+
+
+def test_a_better_bid_gone_within_half_a_minute_leaves_the_level_its_story():
+    # An order a tick better, filled at once (one snapshot) or within seconds, does not make
+    # the hidden buyer behind it a new order: its price has held for 40 s, so it is one.
+    for seconds in ([20], [20, 21], range(20, 26)):
+        [active] = hidden_buyers_at_100(seconds)
+        assert active.first_seen == START, list(seconds)
+    # The seconds behind the better bid are not held at the touch: 15 of the 40 leave 25 s,
+    # too short to call.
+    assert hidden_buyers_at_100(range(10, 25)) == []
+    # In front for 29 s of 80, the level's story goes on (51 s at the touch: called) ...
+    [active] = hidden_buyers_at_100(range(20, 49), length=80)
+    assert active.first_seen == START
+    # ... for 32 s, the better bid has held: a new touch, and the level behind it starts
+    # again when the touch comes back, its 28 s since too short to call.
+    assert hidden_buyers_at_100(range(20, 52), length=80) == []
 
 
 def test_a_level_eaten_away_by_trades_is_no_iceberg():
