@@ -8,10 +8,10 @@ likewise at its best ask. How strong that evidence is, in points (the institutio
 of :mod:`engine.signals`):
 
 * **pace** (0-2): the refills come at a measured pace, one order coming back as it is
-  filled: at most ``MEASURED_PACE`` (4) a minute of the price's hold scores 2, at most
-  ``BUSY_PACE`` (6) scores 1. A level that "refills" every few seconds is a busy queue the
-  crowd keeps topping up: each arrival there looks like a refill;
-* **time** (1): the price held at least ``HELD_SECONDS`` (a minute);
+  filled: at most ``MEASURED_PACE`` (4) a minute of the price's hold (its seconds at the
+  touch) scores 2, at most ``BUSY_PACE`` (6) scores 1. A level that "refills" every few
+  seconds is a busy queue the crowd keeps topping up: each arrival there looks like a refill;
+* **time** (1): the price held at the touch at least ``HELD_SECONDS`` (a minute);
 * **size** (1): revealed hidden volume of at least ``SIZE_MINUTES`` (a fifth) of the
   instrument's typical minute of volume (its own baseline, so a thin stock's iceberg is judged
   on its own scale);
