@@ -130,7 +130,8 @@ class LevelSettings:
     seconds is not an iceberg); ``quiet_seconds`` (> 0) without a trade ends it;
     ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story;
     ``max_passed_seconds`` (>= 0): how long a better price may stand in front of a level
-    before the level is done with (0: a better price gone at the next snapshot).
+    before the level is done with (1: only a better price gone at the next snapshot; 0:
+    none).
     """
 
     min_refills: int = 1
@@ -323,7 +324,12 @@ def _walk(
                 state = STATE_NONE
             if not held:
                 continue
-            if state == STATE_NONE and set_aside[i, s] and aside[i, s, F_PRICE] == price:
+            if (
+                state == STATE_NONE
+                and set_aside[i, s]
+                and aside[i, s, F_PRICE] == price
+                and p_time - aside[i, s, F_PASSED_AT] <= max_passed
+            ):
                 # The better price did not hold: the level's story goes on, and what its
                 # queue gained meanwhile was visible orders.
                 level[i, s, :] = aside[i, s, :F_FIELDS]

@@ -182,7 +182,8 @@ def hidden_buyers_at_100(seconds, length: int = 40) -> list:
 
 def test_a_better_bid_gone_within_half_a_minute_leaves_the_level_its_story():
     # An order a tick better, filled at once (one snapshot) or within seconds, does not make
-    # the hidden buyer behind it a new order: its price has held for 40 s, so it is one.
+    # the hidden buyer behind it a new order: its price has held 34-39 s at the touch, so it
+    # is one.
     for seconds in ([20], [20, 21], range(20, 26)):
         [active] = hidden_buyers_at_100(seconds)
         assert active.first_seen == START, list(seconds)
@@ -195,6 +196,14 @@ def test_a_better_bid_gone_within_half_a_minute_leaves_the_level_its_story():
     # ... for 32 s, the better bid has held: a new touch, and the level behind it starts
     # again when the touch comes back, its 28 s since too short to call.
     assert hidden_buyers_at_100(range(20, 52), length=80) == []
+    # ... and so is one back after 32 s of better bids that never held a price (100.05 and
+    # 100.10 in turn): half a minute is the most a level may spend behind.
+    ticks = improved_for(range(20, 52), length=80)
+    ticks["bid_price"][21:52:2, 0] = 100.10
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
+    feed(tracker, ticks)
+    assert [i for i in tracker.active() if i.price == 100.0] == []
 
 
 def test_a_level_eaten_away_by_trades_is_no_iceberg():
