@@ -338,6 +338,7 @@ def _walk(
                 # Its hold counts the seconds at the touch, not those behind the better price.
                 level_int[i, s, I_AWAY] += p_time - int(aside[i, s, F_PASSED_AT])
                 state = STATE_ACTIVE
+                set_aside[i, s] = False  # taken back: a later pass sets it aside afresh
             if set_aside[i, s] and t - aside[i, s, F_PASSED_AT] > max_passed:
                 set_aside[i, s] = False  # the better price has held: a new touch
             if state == STATE_NONE or level[i, s, F_PRICE] != price:

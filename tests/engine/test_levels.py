@@ -206,6 +206,17 @@ def test_a_better_bid_gone_within_half_a_minute_leaves_the_level_its_story():
     assert [i for i in tracker.active() if i.price == 100.0] == []
 
 
+def test_a_level_taken_back_is_not_taken_back_again_once_called_and_ended():
+    # Passed for a snapshot at 25 s and taken back, the level is called (31 s), then passed
+    # again at 40 s: a called iceberg that leaves the top ends there. The touch back at its
+    # price within half a minute of the first pass is a new level, not the old one again.
+    tracker = LevelTracker(["AAA"])
+    feed(tracker, quiet_lead())
+    [ended] = feed(tracker, improved_for([25, 40, 41], length=60))
+    assert (ended.price, ended.first_seen, ended.state) == (100.0, START, "completed")
+    assert [i for i in tracker.active() if i.price == 100.0] == []  # 17 s since: too short
+
+
 def test_a_level_eaten_away_by_trades_is_no_iceberg():
     shown = [3_000 - 200 * t for t in range(13)]  # each trade simply consumes it
     tracker = LevelTracker(["AAA"])
