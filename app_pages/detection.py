@@ -159,5 +159,7 @@ st.markdown(
     "it was set to; the clarity rows: how many standard deviations of its level's own arrivals "
     "and cancellations its hidden fills came to; under 3 no reading of the book can tell it "
     "from an ordinary queue)."
+    " Forty more seeds never tuned on read the same or a little lower (0.86 right, 134 s to "
+    "detect, 45 % of the slow icebergs found)."
     " Treat signals as prompts to look at the book, not as proof of a hidden order."
 )
