@@ -143,11 +143,12 @@ else:
     )
 st.markdown(
     "**What this says today** (over forty seeds, 480 instrument-hours, in the README): the level "
-    "tracker finds about three in ten of the simulated icebergs, and about one level in four it "
+    "tracker finds about a quarter of the simulated icebergs, and about one level in four it "
     "calls an iceberg is an ordinary busy level. ACCUMULATION and DISTRIBUTION need one of its "
     "icebergs and selling (buying) in the trade flow: at the default MIN_CONFIDENCE they find "
-    "about a fifth of the icebergs (half of the slow ones, almost none of the fastest), right "
-    "about seven times in eight; a higher confidence is surer (0.93 at 8, all 43 right at 9) and 6 "
+    "about a sixth of the icebergs (not quite half of the slow ones, almost none of the "
+    "fastest), right about nine times in ten; a higher confidence is surer (0.95 at 8, all 39 "
+    "right at 9) and 6 "
     "finds more, right 0.82 of the time (the curve above; three seeds, as here, pin each share "
     "only to about ±0.15). They come about a minute and a half after the hidden order "
     "starts (a median of 85 s; about a third within a minute), most of that wait the tracker "
@@ -159,7 +160,8 @@ st.markdown(
     "it was set to; the clarity rows: how many standard deviations of its level's own arrivals "
     "and cancellations its hidden fills came to; under 3 no reading of the book can tell it "
     "from an ordinary queue)."
-    " Forty more seeds never tuned on read the same or a little lower (0.86 right, 134 s to "
-    "detect, 45 % of the slow icebergs found)."
+    " Forty more seeds read a little lower before the minute after a burst was left out (0.86 "
+    "right, 134 s to detect, 45 % of the slow icebergs found, where these forty then gave 0.87, "
+    "85 s and 50 %)."
     " Treat signals as prompts to look at the book, not as proof of a hidden order."
 )

@@ -52,13 +52,17 @@ rate itself, which every guessed second shares, so that over T such seconds it g
 a rate learned from fifty quiet seconds is not known well enough to credit a level held for
 ten minutes with every share above it), and the side each second's volume traded on (read
 from the last print, so any of it not traded out of a touch may have been the other side's).
-While the book is busier than usual behind the touch, every level's evidence starts again
-each second, as in the opening: in a crowd, the refills of one hidden order cannot be told
-from everyone re-posting, and evidence gathered then would make an iceberg of the burst the
-moment it passed. No level becomes an iceberg while the opposite touch, held too, shows as
-much hidden volume or more (the volume no queue explains went to one side or the other, read
-from the print: a real iceberg lends some of its volume to the other side's account, never
-more than it keeps); nor before its side's usual arrivals rest on
+While the book is busier than usual behind the touch, and for ``after_burst_seconds`` (a
+minute) after, every level's evidence starts again each second, as in the opening: in a
+crowd, the refills of one hidden order cannot be told from everyone re-posting, and evidence
+gathered then would make an iceberg of the burst the moment it passed. The crowd does not
+stop at once when the pace behind the touch falls back under the burst's bar: its re-posts
+thin out over the next minute, and a level judged then was credited with them (on the tuning
+seeds, the signals in the minute after a news burst ended were right about half the time).
+No level becomes an iceberg while the opposite touch, held too, shows as much hidden volume
+or more (the volume no queue explains went to one side or the other, read from the print: a
+real iceberg lends some of its volume to the other side's account, never more than it
+keeps); nor before its side's usual arrivals rest on
 ``A_MIN_SAMPLES`` quiet seconds (a book that trades every second shows none, and a queue
 replenished by its usual orders would look like an iceberg to a tracker that assumed none).
 It ends when the price is traded through or the level leaves the top (``broken``), or when
@@ -131,7 +135,8 @@ class LevelSettings:
     ``max_gap_seconds`` (> 0): a longer silence between snapshots breaks the story;
     ``max_passed_seconds`` (>= 0): how long a better price may stand in front of a level
     before the level is done with (1: only a better price gone at the next snapshot; 0:
-    none).
+    none); ``after_burst_seconds`` (>= 0): how long after the book behind the touch was last
+    busier than usual no level gathers evidence (0: only during the burst).
     """
 
     min_refills: int = 1
@@ -145,6 +150,7 @@ class LevelSettings:
     min_z: float = 3.5
     min_held_seconds: int = 30  # the price held at least this long
     max_passed_seconds: int = 30
+    after_burst_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -242,6 +248,7 @@ def _walk(
     min_z,
     min_held,
     max_passed,
+    after_burst,
 ):
     """Fold ticks (sorted by row, then time) into the level state; append finished
     icebergs to ``events`` (row, side, state and the float fields) while room lasts.
@@ -267,6 +274,13 @@ def _walk(
         # How many times the usual orders arrive behind the touch now (1: as usual), for
         # both sides' guesses and decisions below.
         busy = _crowd_multiple(crowd, i)
+        if busy > 1.0:
+            crowd[i, C_BUSY_AT] = t
+        # A burst's crowd goes on re-posting for a while after the pace behind the touch is
+        # back under the burst's bar: the evidence waits for it too.
+        settling_burst = busy > 1.0 or (
+            crowd[i, C_BUSY_AT] > 0 and t - crowd[i, C_BUSY_AT] <= after_burst
+        )
         ltp = last_prices[j]
         sells, buys, unsure = 0.0, 0.0, 0.0
         if traded > 0:
@@ -396,7 +410,7 @@ def _walk(
             hidden = level[i, s, F_TRADED] - (
                 level[i, s, F_SHOWN_FIRST] + level[i, s, F_VISIBLE] - shown
             )
-            if (hidden < 0 or settling[j] or busy > 1.0) and level_int[i, s, I_RECORDED] == 0:
+            if (hidden < 0 or settling[j] or settling_burst) and level_int[i, s, I_RECORDED] == 0:
                 # The visible book explains all that traded here: the evidence starts again
                 # from now (a cumulative sum restarted at zero), so the small errors of a
                 # long-held busy touch do not pile up, nor dilute an iceberg arriving later.
@@ -484,7 +498,8 @@ A_MIN_SAMPLES = 10  # quiet seconds a touch's usual arrivals rest on before it i
 # How busy the book behind the touch is: new quantity a second per level at prices behind
 # both sides' touches, over the last seconds (C_FAST) and the usual (C_SLOW).
 C_FAST, C_SLOW, C_N = range(3)
-C_FIELDS = 3
+C_BUSY_AT = 3  # the last second the book behind the touch was busier than usual
+C_FIELDS = 4
 C_FAST_WEIGHT = 0.1  # about the last ten seconds
 C_SLOW_WEIGHT = 0.005  # about the last few minutes
 C_MIN_MULTIPLE = 1.5  # less is the usual wobble of a ten-second mean: counted as usual
@@ -694,6 +709,7 @@ class LevelTracker:
             s.min_z,
             s.min_held_seconds,
             s.max_passed_seconds,
+            s.after_burst_seconds,
         )
         return [self._iceberg_of(row) for row in self._events[: int(count[0])]]
 

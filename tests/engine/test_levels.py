@@ -381,6 +381,38 @@ def test_evidence_gathered_in_a_burst_is_not_kept_for_after_it():
     assert usual.level[0, BID, F_HIDDEN] > 10_000
 
 
+def burst_then_calm(calm_seconds: int = 150) -> np.ndarray:
+    """``crowd_session`` with a minute's burst (1.6 times the usual orders behind the
+    touch), then the same refills at the bid for ``calm_seconds`` (even) with the usual
+    orders behind it again."""
+    burst = crowd_session(1.6, busy_seconds=60)
+    half = calm_seconds // 2
+    start = int(burst["exchange_timestamp"][-1]) + 1
+    calm = book(calm_seconds, [500, 200] * half, [5] * calm_seconds, 300, start=start)
+    calm["volume_traded"] += int(burst["volume_traded"][-1]) - int(calm["volume_traded"][0]) + 300
+    calm["bid_qty"][:, 1:] = calm["ask_qty"][:, 1:] = np.array([2_000, 2_400] * half)[:, None]
+    return np.concatenate([burst, calm])
+
+
+def test_the_minute_after_a_burst_gathers_no_evidence_either():
+    # The crowd of a burst goes on re-posting for a while after the pace behind the touch
+    # falls back: a level is judged only on what trades a minute after the burst.
+    from engine.levels import LevelSettings
+
+    ticks = burst_then_calm()
+    calm_from = int(ticks["exchange_timestamp"][-150])
+    waited = LevelTracker(["AAA"])
+    feed(waited, ticks)
+    [iceberg] = waited.active()
+    # Judged from the second the burst passed, the same refills are called a minute sooner.
+    at_once = LevelTracker(["AAA"], LevelSettings(after_burst_seconds=0))
+    feed(at_once, ticks)
+    [early] = at_once.active()
+    assert early.detected_at - calm_from < 60
+    assert iceberg.detected_at - early.detected_at >= 55
+    assert early.first_seen == iceberg.first_seen  # the price's age is kept either way
+
+
 def test_the_usual_rates_error_is_shared_by_every_second_it_is_guessed_for():
     # A minute without trades teaches the bid's usual arrivals (its queue wanders);
     # then 300 shares a second trade there while it shows 500 throughout. Each trade second
