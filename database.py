@@ -1096,7 +1096,7 @@ class SignalStore:
         columns = [c for c in IcebergRow.__table__.columns if c.key not in ("id", "trade_date")]
         query = (
             select(*columns)
-            .where(IcebergRow.trade_date >= since)
+            .where(IcebergRow.last_seen >= ist_midnight(since))
             .order_by(IcebergRow.last_seen.desc(), IcebergRow.id.desc())
             .limit(limit)
         )

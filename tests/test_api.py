@@ -40,8 +40,9 @@ def seed(data_dir, count: int) -> list[str]:
         for n, signal_id in enumerate(ids)
     ]
     store.write_batch(rows, [outcome_dict("s00", now, 2.0, "target")])
-    start = int(datetime.now(UTC).timestamp()) - 600
-    ended = Iceberg("TCS", "ASK", 3500.0, 200.0, 5, 1500.0, 2600.0, start, start + 60, start + 300,
+    # Ended just now: the API lists today's (IST) ended icebergs by default.
+    end = int(datetime.now(UTC).timestamp())
+    ended = Iceberg("TCS", "ASK", 3500.0, 200.0, 5, 1500.0, 2600.0, end - 600, end - 540, end,
                     False, "completed")  # fmt: skip
     store.write_batch([], [], icebergs=[iceberg_row(ended, "simulator", True)])
     store.close()

@@ -92,6 +92,31 @@ def test_a_version_1_database_keeps_its_rows_when_upgraded(store):
     assert store.daily_summary(HistoryFilter())["r_total"].sum() == 2.0
 
 
+def test_an_iceberg_that_ends_after_ist_midnight_is_listed_on_the_day_it_ended(store):
+    # The simulator runs round the clock: an iceberg first seen at 23:58 IST ended at 00:03
+    # IST the next day, and one ended at 23:59 IST, the day before.
+    from engine.levels import Iceberg
+
+    midnight = int(database.ist_midnight(date(2026, 11, 24)).timestamp())
+
+    def iceberg(symbol: str, first_seen: int, last_seen: int) -> Iceberg:
+        return Iceberg(
+            symbol, "ASK", 100.0, 500.0, 3, 1_000.0, 2_000.0, first_seen, first_seen + 60,
+            last_seen, True, "completed",
+        )  # fmt: skip
+
+    writer = SignalWriter(store)
+    for item in (
+        iceberg("TCS", midnight - 120, midnight + 180),
+        iceberg("INFY", midnight - 600, midnight - 60),
+    ):
+        writer.submit_iceberg(database.iceberg_row(item, "simulator", True))
+    writer.close()
+    assert list(store.icebergs(date(2026, 11, 24))["symbol"]) == ["TCS"]
+    assert list(store.icebergs(date(2026, 11, 23))["symbol"]) == ["TCS", "INFY"]  # newest first
+    assert store.icebergs(date(2026, 11, 25)).empty
+
+
 def test_a_version_7_iceberg_keeps_its_row_with_no_standard_error_when_upgraded(store):
     from engine.levels import Iceberg
 
