@@ -66,7 +66,7 @@ from engine.signals import Signal, SignalType, direction_of
 
 log = logging.getLogger("database")
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 VOID = "void"  # an outcome that was decided on prices from before its signal (voided in v4)
 # What a history row's outcome can read (a filter's choices): "open" is a row without one.
 OUTCOMES = ("target", "stop", "expired", VOID, "open")
@@ -221,6 +221,7 @@ class IcebergRow(Base):
 
     __table_args__ = (
         Index("ix_icebergs_date", "trade_date"),
+        Index("ix_icebergs_last_seen", "last_seen"),  # the API lists them by the day they ended
         # One iceberg is one source's level from one moment: stored once.
         Index("ux_icebergs_event", "source", "symbol", "side", "first_seen", unique=True),
     )
@@ -536,7 +537,14 @@ def _v9(connection: Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+def _v10(connection: Connection) -> None:
+    """Version 10: icebergs are listed by the moment they ended (``SignalStore.icebergs``)."""
+    connection.execute(text("CREATE INDEX ix_icebergs_last_seen ON icebergs (last_seen)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
+]  # fmt: skip
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 schema_version_table = Table(

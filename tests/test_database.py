@@ -56,6 +56,8 @@ def test_an_empty_database_migrates_to_exactly_the_models(store):
     for table in Base.metadata.sorted_tables:
         stored = {column["name"] for column in inspector.get_columns(table.name)}
         assert stored == {column.name for column in table.columns}, table.name
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        assert indexes >= {index.name for index in table.indexes}, table.name
     assert store.migrate() == SCHEMA_VERSION  # idempotent
 
 
