@@ -63,6 +63,15 @@ def _buy_share(price: np.ndarray, best_bid: np.ndarray, best_ask: np.ndarray) ->
     )
 
 
+def _side_depth(quantities: np.ndarray) -> np.ndarray:
+    """Shares shown over a side's levels, per tick: the columns added one by one (a strided
+    field of the tick records sums several times faster so than along its rows)."""
+    depth = quantities[:, 0].astype(np.float64)
+    for level in range(1, quantities.shape[1]):
+        depth += quantities[:, level]
+    return depth
+
+
 def _grouped_running_max(values: np.ndarray, rows: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Running maximum of ``values`` within each run of equal (row, day), rows sorted."""
     group = np.cumsum(np.append(True, (rows[1:] != rows[:-1]) | (day[1:] != day[:-1])))
@@ -96,13 +105,17 @@ class RollingFlowState:
         self.history_buckets = history_buckets
         self.max_gap_seconds = max_gap_seconds
         self.column_bucket = np.full(h, -1, dtype=np.int64)
-        self.flow = {name: np.zeros((n, h)) for name in FLOW_FIELDS}
-        self.prices = {name: np.full((n, h), np.nan) for name in ("open", "high", "low", "close")}
+        # Rings are (instruments, columns) stored column by column (Fortran order): a batch
+        # writes one column and the windows read whole columns, each then contiguous.
+        self.flow = {name: np.zeros((n, h), order="F") for name in FLOW_FIELDS}
+        self.prices = {
+            name: np.full((n, h), np.nan, order="F") for name in ("open", "high", "low", "close")
+        }
         # Sums over every column the ring holds, kept as values are added and columns
         # released, so a baseline over the whole history costs O(instruments), not O(ring).
         self.totals = {name: np.zeros(n) for name in FLOW_FIELDS}
         # True range of each completed bucket, and its running sum and count per instrument.
-        self.true_range = np.full((n, h), np.nan)
+        self.true_range = np.full((n, h), np.nan, order="F")
         self.range_sum = np.zeros(n)
         self.range_count = np.zeros(n)
         self.ranged_through = 0  # buckets before this one have their true range
@@ -200,8 +213,8 @@ class RollingFlowState:
                 "total_sell_quantity",
             )
         }
-        columns["bid_depth"] = ticks["bid_qty"].sum(axis=1).astype(np.float64)
-        columns["ask_depth"] = ticks["ask_qty"].sum(axis=1).astype(np.float64)
+        columns["bid_depth"] = _side_depth(ticks["bid_qty"])
+        columns["ask_depth"] = _side_depth(ticks["ask_qty"])
         # A side is quoted when its best level shows a price and a quantity (0 = empty level).
         columns["best_bid"] = np.where(
             (ticks["bid_price"][:, 0] > 0) & (ticks["bid_qty"][:, 0] > 0),
@@ -363,21 +376,21 @@ class RollingFlowState:
 
             highest = np.maximum.reduceat(price, starts)
             lowest = np.minimum.reduceat(price, starts)
-        # Flat positions in the (instrument, column) ring of each group.
-        cell = rows[starts] * self.history_buckets + column[starts]
+        # The (instrument, column) cell of each group: each group is one cell.
         cell_rows = rows[starts]
+        cell = (cell_rows, column[starts])
         for name, value in values.items():
             added = total(value)
-            self.flow[name].reshape(-1)[cell] += added
+            self.flow[name][cell] += added
             if unique:
                 self.totals[name][cell_rows] += added
             else:
                 np.add.at(self.totals[name], cell_rows, added)
-        opens = self.prices["open"].reshape(-1)
+        opens, closes = self.prices["open"], self.prices["close"]
+        highs, lows = self.prices["high"], self.prices["low"]
         opened = opens[cell]
         opens[cell] = np.where(np.isnan(opened), price[starts], opened)
-        self.prices["close"].reshape(-1)[cell] = price[ends]
-        highs, lows = self.prices["high"].reshape(-1), self.prices["low"].reshape(-1)
+        closes[cell] = price[ends]
         highs[cell] = np.fmax(highs[cell], highest)
         lows[cell] = np.fmin(lows[cell], lowest)
         if np.any(bucket != self.now_bucket):
@@ -401,7 +414,9 @@ class RollingFlowState:
 
     def _claim_columns(self, bucket: np.ndarray) -> None:
         """Point the columns of the batch's buckets at them, releasing what they held."""
-        wanted = np.unique(bucket)
+        # Nearly every batch is one bucket's: no sort needed for it.
+        low, high = bucket.min(), bucket.max()
+        wanted = np.array([low]) if low == high else np.unique(bucket)
         columns = wanted % self.history_buckets
         reused = self.column_bucket[columns] != wanted
         if np.any(reused):
