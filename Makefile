@@ -50,7 +50,7 @@ bench: $(STAMP)  ## engine (against kiteconnect's parser), replay, database and 
 	$(BIN)/python benchmarks/bench_replay.py --minutes 30
 	$(BIN)/python benchmarks/bench_backtest.py
 	$(BIN)/python benchmarks/bench_database.py
-	$(BIN)/python benchmarks/bench_detection.py --seeds 101-140
+	$(BIN)/python benchmarks/bench_detection.py --seeds 101-140,241-280
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
