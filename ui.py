@@ -157,7 +157,49 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
             f"{signal.order_imbalance:+.2f} · volume surge {_number(signal.volume_surge, 1)}x · "
             f"{pcr_text}"
         )
+        hidden_order = iceberg_evidence_line(signal.factors, str(signal.signal_type))
+        if hidden_order:
+            st.caption(hidden_order)
         st.caption(factor_breakdown(signal.factors, str(signal.signal_type)))
+
+
+EVIDENCE_LABELS = {
+    "pace": ("pace", 2),
+    "time": ("held a minute", 1),
+    "size": ("size", 1),
+    "clear": ("clear of its noise", 1),
+}
+
+
+def _duration(seconds: int) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def iceberg_evidence_line(factors: dict, signal_type: str = "") -> str:
+    """The hidden order an ACCUMULATION or DISTRIBUTION rests on, as it stood when the
+    signal fired, and the points of each evidence rule (see
+    :mod:`engine.iceberg_evidence`), e.g. ``Hidden buyer at 1419.95: 4 refills, 3,200
+    shares beyond what the book showed (4.1 standard errors clear), held 2 min 10 s at the
+    touch · evidence: pace 2/2 · ...``. Empty for other types and for signals stored before
+    signals kept it."""
+    if signal_type not in ICEBERG_TYPES or "iceberg_price" not in factors:
+        return ""
+    who = "Hidden buyer" if signal_type == "ACCUMULATION" else "Hidden seller"
+    parts = [
+        f"{label} **{factors.get(f'evidence_{name}', 0)}**/{best}"
+        for name, (label, best) in EVIDENCE_LABELS.items()
+    ]
+    if factors.get("evidence_displays", 0) < 0:
+        parts.append(f"more than five displays hidden **{factors['evidence_displays']}**")
+    refills = factors.get("iceberg_refills", 0)
+    return (
+        f"{who} at **{factors['iceberg_price']:g}**: {refills} refill"
+        f"{'' if refills == 1 else 's'}, {factors.get('iceberg_hidden', 0):,} shares beyond what "
+        f"the book showed ({factors.get('iceberg_clear', 0):.1f} standard errors clear), held "
+        f"{_duration(factors.get('iceberg_held_seconds', 0))} at the touch · evidence: "
+        + " · ".join(parts)
+    )
 
 
 def factor_breakdown(factors: dict, signal_type: str = "") -> str:

@@ -39,7 +39,7 @@ from engine.factors import (
 )
 from engine.hidden_size import SizeEstimate, SizeModel, revealed_refills
 from engine.history import MetricHistory
-from engine.iceberg_evidence import evidence_points
+from engine.iceberg_evidence import EVIDENCE_PARTS, evidence_parts, total_points
 from engine.institutional import ABSORBED_ASK, ABSORBED_BID, side_ratios, strongest_side
 from engine.levels import Iceberg, LevelTracker
 from engine.pcr import BIAS_CODE, PCRResult, pcr_bias
@@ -469,15 +469,10 @@ class SignalEngine:
             where=baseline_seconds >= settings.window_seconds,
         )
         hidden, refills, hidden_volume, held, peak, standard_error = self.levels.evidence()
-        evidence = evidence_points(
-            hidden,
-            refills,
-            hidden_volume,
-            held,
-            typical_minute_volume,
-            peak,
-            standard_error,
+        parts = evidence_parts(
+            refills, hidden_volume, held, typical_minute_volume, peak, standard_error
         )
+        evidence = total_points(hidden, parts)
         tape = order_imbalance(window["buy_volume"], window["sell_volume"])
         candidates = generate_signal(
             imbalance,
@@ -505,6 +500,13 @@ class SignalEngine:
             "tape_imbalance": tape,
             "hidden_buyer": hidden[:, 0],
             "hidden_seller": hidden[:, 1],
+            # What each side's iceberg evidence rests on, (instruments, 2): the signals'
+            # factors spell it out.
+            "evidence_parts": parts,
+            "iceberg_refills": refills,
+            "iceberg_hidden": hidden_volume,
+            "iceberg_held": held,
+            "iceberg_standard_error": standard_error,
             "total_imbalance": total_imbalance,
             "depth_imbalance": depth_imbalance,
             "volume_surge": surge,
@@ -631,6 +633,8 @@ class SignalEngine:
             factors["pcr_origin"] = str(metrics["pcr_origin"][row]) or "none"
             if metrics["pcr_expiry"][row]:
                 factors["pcr_expiry"] = str(metrics["pcr_expiry"][row])
+            if code[row] in ICEBERG_CODES:
+                factors.update(self._iceberg_factors(metrics, row, int(code[row])))
             signals.append(
                 Signal(
                     symbol=str(self._symbols[row]),
@@ -653,6 +657,26 @@ class SignalEngine:
                 )
             )
         return signals
+
+    def _iceberg_factors(self, metrics: dict, row: int, code: int) -> dict[str, Any]:
+        """What an ACCUMULATION's hidden buyer (a DISTRIBUTION's seller) showed when the
+        signal fired: its price, refills, revealed hidden volume (shares) and how many
+        standard errors clear of its level's noise it stood, the seconds its price held at
+        the touch, and the points of each evidence rule (``evidence_pace``, ...; see
+        :mod:`engine.iceberg_evidence`)."""
+        side = int(code == ICEBERG_CODES[1])
+        hidden = float(metrics["iceberg_hidden"][row, side])
+        standard_error = float(metrics["iceberg_standard_error"][row, side])
+        found = {
+            "iceberg_price": round(float(self.levels.price(row, side)), 4),
+            "iceberg_refills": int(metrics["iceberg_refills"][row, side]),
+            "iceberg_hidden": round(hidden),
+            "iceberg_clear": round(hidden / standard_error, 1) if standard_error > 0 else 0.0,
+            "iceberg_held_seconds": int(metrics["iceberg_held"][row, side]),
+        }
+        for name in EVIDENCE_PARTS:
+            found[f"evidence_{name}"] = int(metrics["evidence_parts"][name][row, side])
+        return found
 
     def _iceberg_levels(self, rows: np.ndarray, code: np.ndarray):
         """For ``rows``: whether their type is ACCUMULATION / DISTRIBUTION, the side of the

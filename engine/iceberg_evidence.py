@@ -61,6 +61,48 @@ CLEAR_STANDARD_ERRORS = 4.0  # hidden volume now, in its standard errors: 1 poin
 MAX_POINTS = 5
 
 
+# The rules above, by name, as the signal's factors and the dashboard's cards spell them out.
+EVIDENCE_PARTS = ("pace", "time", "size", "clear", "displays")
+
+
+def evidence_parts(
+    refills: np.ndarray,
+    hidden: np.ndarray,
+    held: np.ndarray,
+    typical_minute_volume: np.ndarray,
+    peak: np.ndarray | None = None,
+    standard_error: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Each rule's points per instrument and side, (instruments, 2) int8 arrays named as
+    :data:`EVIDENCE_PARTS`: pace 0-2, time 0-1, size 0-1, clear 0-1 (0 without
+    ``standard_error``), displays -2 or 0 (0 without ``peak``); before the total is kept at
+    0 or more and wherever an iceberg is active or not (see :func:`evidence_points`)."""
+    typical = np.nan_to_num(np.asarray(typical_minute_volume, dtype=np.float64), nan=np.inf)
+    held = np.asarray(held, dtype=np.float64)
+    hidden = np.asarray(hidden, dtype=np.float64)
+    pace = np.divide(
+        60.0 * np.asarray(refills, dtype=np.float64),
+        held,
+        out=np.full(held.shape, np.inf),
+        where=held > 0,
+    )
+    zero = np.zeros(held.shape, dtype=np.int8)
+    parts = {
+        "pace": (pace <= MEASURED_PACE).astype(np.int8) + (pace <= BUSY_PACE),
+        "time": (held >= HELD_SECONDS).astype(np.int8),
+        "size": (hidden >= SIZE_MINUTES * typical[:, None]).astype(np.int8),
+        "clear": zero,
+        "displays": zero,
+    }
+    if standard_error is not None:
+        clear = hidden >= CLEAR_STANDARD_ERRORS * np.asarray(standard_error)
+        parts["clear"] = clear.astype(np.int8)
+    if peak is not None:
+        many = hidden > MAX_DISPLAYS * np.asarray(peak, dtype=np.float64)
+        parts["displays"] = (-DISPLAYS_PENALTY * many).astype(np.int8)
+    return parts
+
+
 def evidence_points(
     active: np.ndarray,
     refills: np.ndarray,
@@ -76,23 +118,11 @@ def evidence_points(
     displays test) and ``standard_error`` (of ``hidden``, shares; none: no clear point) come
     from :meth:`engine.levels.LevelTracker.evidence`; ``typical_minute_volume`` (shares, NaN
     unknown: no size point) per instrument."""
-    typical = np.nan_to_num(np.asarray(typical_minute_volume, dtype=np.float64), nan=np.inf)
-    held = np.asarray(held, dtype=np.float64)
-    pace = np.divide(
-        60.0 * np.asarray(refills, dtype=np.float64),
-        held,
-        out=np.full(held.shape, np.inf),
-        where=held > 0,
-    )
-    points = (
-        (pace <= MEASURED_PACE).astype(np.int8)
-        + (pace <= BUSY_PACE)
-        + (held >= HELD_SECONDS)
-        + (hidden >= SIZE_MINUTES * typical[:, None])
-    )
-    if standard_error is not None:
-        points += np.asarray(hidden) >= CLEAR_STANDARD_ERRORS * np.asarray(standard_error)
-    if peak is not None:
-        many = np.asarray(hidden) > MAX_DISPLAYS * np.asarray(peak, dtype=np.float64)
-        points = np.maximum(points - DISPLAYS_PENALTY * many, 0)
-    return np.where(active, points, 0).astype(np.int8)
+    parts = evidence_parts(refills, hidden, held, typical_minute_volume, peak, standard_error)
+    return total_points(active, parts)
+
+
+def total_points(active: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """The points of :func:`evidence_parts` added up, never below 0, where ``active``."""
+    total = sum(parts[name].astype(np.int16) for name in EVIDENCE_PARTS)
+    return np.where(active, np.maximum(total, 0), 0).astype(np.int8)

@@ -737,6 +737,11 @@ class LevelTracker:
         hidden order an iceberg is, however often its evidence comes and goes."""
         return self.level_int[rows, sides, I_FIRST]
 
+    def price(self, row: int, side: int) -> float:
+        """The price of instrument ``row``'s tracked level on ``side`` (0 bid, 1 ask); 0 where
+        none is tracked."""
+        return float(self.level[row, side, F_PRICE])
+
     def active_mask(self) -> np.ndarray:
         """(instruments, 2) True where an iceberg is active: column 0 the bid, 1 the ask."""
         return (self.level_int[:, :, I_STATE] == STATE_ACTIVE) & (

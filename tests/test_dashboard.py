@@ -172,6 +172,33 @@ def test_a_cards_factor_line_explains_iceberg_and_momentum_signals():
     assert "iceberg evidence **0**/4" in line and line.endswith("**10/16** points")
 
 
+def test_a_cards_iceberg_line_names_the_hidden_order_and_each_evidence_rule():
+    from ui import iceberg_evidence_line
+
+    factors = {
+        "iceberg_price": 1419.95,
+        "iceberg_refills": 4,
+        "iceberg_hidden": 3200,
+        "iceberg_clear": 4.1,
+        "iceberg_held_seconds": 130,
+        "evidence_pace": 2,
+        "evidence_time": 1,
+        "evidence_size": 0,
+        "evidence_clear": 1,
+        "evidence_displays": 0,
+    }
+    assert iceberg_evidence_line(factors, "ACCUMULATION") == (
+        "Hidden buyer at **1419.95**: 4 refills, 3,200 shares beyond what the book showed "
+        "(4.1 standard errors clear), held 2 min 10 s at the touch · evidence: pace **2**/2 · "
+        "held a minute **1**/1 · size **0**/1 · clear of its noise **1**/1"
+    )
+    many = iceberg_evidence_line({**factors, "evidence_displays": -2}, "DISTRIBUTION")
+    assert many.startswith("Hidden seller at **1419.95**")
+    assert many.endswith("more than five displays hidden **-2**")
+    assert iceberg_evidence_line(factors, "BUY") == ""
+    assert iceberg_evidence_line({"base": 3}, "ACCUMULATION") == ""  # stored before it was kept
+
+
 def test_stop_and_start_monitoring_from_the_sidebar_with_a_bad_symbol(app):
     app.run()
     button(app, "Stop Monitoring").click().run()

@@ -117,6 +117,15 @@ def test_an_iceberg_bid_under_visible_selling_gives_one_accumulation(settings):
     # The level evidence: the tracker holds a hidden buyer at the bid, and it scored.
     assert [(i.symbol, i.side) for i in engine.icebergs()] == [("ICEBERG", "BID")]
     assert signal.factors["institutional"] >= 1
+    # The signal says which hidden order it rests on and what each evidence rule gave.
+    (iceberg,) = engine.icebergs()
+    factors = signal.factors
+    assert factors["iceberg_price"] == iceberg.price
+    assert factors["iceberg_refills"] >= 1 and factors["iceberg_hidden"] > 0
+    assert factors["iceberg_clear"] >= 2.0  # an iceberg stands behind a signal only so
+    assert factors["iceberg_held_seconds"] >= 30
+    parts = [factors[f"evidence_{name}"] for name in ("pace", "time", "size", "clear", "displays")]
+    assert max(sum(parts), 0) == factors["institutional"]
     assert signal.order_imbalance < 0
     assert signal.confidence >= settings.min_confidence
     assert signal.factors["total"] == sum(
@@ -133,6 +142,8 @@ def test_an_iceberg_ask_under_visible_buying_gives_distribution(settings):
     signals = feed(engine, episode(warm, START + 601, 180, side="ask"))
     assert [s.signal_type for s in signals] == [SignalType.DISTRIBUTION]
     assert signals[0].target < signals[0].entry < signals[0].stop_loss
+    (iceberg,) = engine.icebergs()  # the hidden seller the signal names is the ask's
+    assert iceberg.side == "ASK" and signals[0].factors["iceberg_price"] == iceberg.price
 
 
 def test_min_confidence_gates_signals(settings):
