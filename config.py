@@ -181,7 +181,11 @@ class Settings(BaseSettings):
         "after 09:15 IST, while the opening's flow settles.",
     )
     signal_cooldown_seconds: int = Field(
-        900, ge=0, le=86_400, description="Quiet time per symbol after a signal, seconds."
+        900,
+        ge=0,
+        le=86_400,
+        description="Quiet time per symbol after a signal for signals of the same direction "
+        "(long: ACCUMULATION, BUY; short: DISTRIBUTION, SELL), seconds.",
     )
 
     # --- features -------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from engine.signals import (
     SIGNAL_TYPE_NAMES,
     Signal,
     SignalType,
+    direction_of,
     generate_signal,
 )
 from engine.state import FLOW_FIELDS, RollingFlowState
@@ -71,15 +72,23 @@ class UnknownInstrumentError(KeyError):
         return str(self.args[0])
 
 
+def _direction_column(codes: np.ndarray) -> np.ndarray:
+    """0 for the long signal codes (ACCUMULATION, BUY), 1 for the short ones: a cool-down's
+    column."""
+    return (SIGNAL_DIRECTION[codes] < 0).astype(np.int64)
+
+
 class _Gate:
     """What a gate at one MIN_CONFIDENCE remembers, per instrument row: the type it last
     found eligible (a signal fires when that changes: a new episode), when the symbol last
-    fired (its cool-down), and, per side (bid, ask), when the level it last announced as an
-    ACCUMULATION / DISTRIBUTION was first held (which hidden order: one is announced once)."""
+    fired long and short (its cool-downs: a signal quiets the symbol's signals of the same
+    direction, not a reversal), and, per side (bid, ask), when the level it last announced
+    as an ACCUMULATION / DISTRIBUTION was first held (which hidden order: one is announced
+    once)."""
 
     def __init__(self, n: int) -> None:
         self.candidate = np.zeros(n, dtype=np.int8)
-        self.last_signal_time = np.full(n, -(10**12), dtype=np.int64)
+        self.last_signal_time = np.full((n, 2), -(10**12), dtype=np.int64)
         self.signalled_level = np.zeros((n, 2), dtype=np.int64)
 
     def take_rows(self, previous: _Gate, rows: np.ndarray, from_rows: np.ndarray) -> None:
@@ -248,23 +257,24 @@ class SignalEngine:
         self._published = self._evaluate()
         return [str(symbol) for symbol in kept]
 
-    def restore_gates(self, issued: Sequence[tuple[str, int]], now: int) -> int:
+    def restore_gates(self, issued: Sequence[tuple[str, str, int]], now: int) -> int:
         """Take up the day's gates from signals already issued (after a restart).
 
-        ``issued`` holds ``(symbol, exchange epoch seconds)`` of the signals this source
-        issued; those of ``now``'s IST day count against ``MAX_DAILY_SIGNALS`` and every one
-        restarts its symbol's cool-down, so a crash at 11:00 gives no fresh quota. Returns how
-        many count against today's cap.
+        ``issued`` holds ``(symbol, signal type, exchange epoch seconds)`` of the signals this
+        source issued; those of ``now``'s IST day count against ``MAX_DAILY_SIGNALS`` and
+        every one restarts its symbol's cool-down in its direction, so a crash at 11:00 gives
+        no fresh quota. Returns how many count against today's cap.
         """
         today = int(ist_day(now))
         counted = 0
-        for symbol, issued_at in issued:
+        for symbol, signal_type, issued_at in issued:
             if int(ist_day(issued_at)) == today:
                 counted += 1
             row = self._row_of_symbol.get(symbol)
-            if row is not None:
+            if row is not None and signal_type in SIGNAL_CODES:
+                column = 0 if direction_of(signal_type) > 0 else 1
                 cooling = self._main_gate.last_signal_time
-                cooling[row] = max(int(cooling[row]), issued_at)
+                cooling[row, column] = max(int(cooling[row, column]), issued_at)
         if self._day != today:
             self._day, self.signals_today = today, 0
         self.signals_today = max(self.signals_today, counted)
@@ -567,11 +577,13 @@ class SignalEngine:
         return eligible
 
     def _firing(self, gate: _Gate, eligible, code, now):
-        """Rows whose candidate fires at ``gate``: a new episode, its symbol cooled down, and
-        not a hidden order already announced. The gate's candidate becomes ``eligible``."""
+        """Rows whose candidate fires at ``gate``: a new episode, its symbol cooled down in
+        its direction, and not a hidden order already announced. The gate's candidate
+        becomes ``eligible``."""
         new_episode = (eligible != NO_SIGNAL) & (eligible != gate.candidate)
         gate.candidate = eligible
-        cooled = now - gate.last_signal_time >= self.settings.signal_cooldown_seconds
+        last = gate.last_signal_time[np.arange(len(eligible)), _direction_column(eligible)]
+        cooled = now - last >= self.settings.signal_cooldown_seconds
         firing = np.flatnonzero(new_episode & cooled)
         # One hidden order, one ACCUMULATION / DISTRIBUTION: an iceberg whose evidence or
         # flow comes and goes is not announced again while its price holds.
@@ -579,8 +591,9 @@ class SignalEngine:
         return firing[~(iceberg & (gate.signalled_level[firing, side] == seen))]
 
     def _fired(self, gate: _Gate, firing, code, now) -> None:
-        """Start the cool-down of ``firing``'s symbols and mark their hidden orders announced."""
-        gate.last_signal_time[firing] = now
+        """Start the cool-down of ``firing``'s symbols in their signals' direction and mark
+        their hidden orders announced."""
+        gate.last_signal_time[firing, _direction_column(code[firing])] = now
         iceberg, side, seen = self._iceberg_levels(firing, code)
         gate.signalled_level[firing[iceberg], side[iceberg]] = seen[iceberg]
 

@@ -371,7 +371,8 @@ class MarketService:
         if run.name == "replay":  # a replay is history: no day of its own to cap
             return
         now = int(time.time())
-        today = [(symbol, at) for symbol, _, _, at in events if at >= day_start_epoch(ist_day(now))]
+        start = day_start_epoch(ist_day(now))
+        today = [(symbol, kind, at) for symbol, _, kind, at in events if at >= start]
         counted = run.engine.restore_gates(today, now)
         if counted:
             log.info("%d signals already issued today count against MAX_DAILY_SIGNALS", counted)

@@ -396,14 +396,28 @@ def test_the_daily_cap_and_cool_downs_are_taken_up_from_signals_already_issued(s
     engine, warm = warm_engine(settings, max_daily_signals=2)
     # Earlier today (before a restart): one signal on QUIET at 09:20 and one on ICEBERG
     # five minutes ago; yesterday's does not count against today's cap.
-    issued = [("QUIET", START + 300), ("ICEBERG", START + 300), ("OTHER", START - 86_400)]
+    issued = [
+        ("QUIET", "SELL", START + 300),
+        ("ICEBERG", "BUY", START + 300),
+        ("OTHER", "BUY", START - 86_400),
+    ]
     assert engine.restore_gates(issued, START + 600) == 2
     assert engine.signals_today == 2
     assert feed(engine, episode(warm, START + 601, 180)) == []  # cap reached, cooling down
     fresh, _ = warm_engine(settings, max_daily_signals=3)
-    fresh.restore_gates([("QUIET", START + 300)], START + 600)
+    fresh.restore_gates([("QUIET", "SELL", START + 300)], START + 600)
     assert len(feed(fresh, episode(warm, START + 601, 180))) == 1
     assert fresh.signals_today == 2
+    # ICEBERG's BUY five minutes ago quiets its long signals: the hidden buyer's
+    # ACCUMULATION waits out the cool-down ...
+    cooling, _ = warm_engine(settings)
+    cooling.restore_gates([("ICEBERG", "BUY", START + 300)], START + 600)
+    assert feed(cooling, episode(warm, START + 601, 180)) == []
+    # ... which a SELL's does not: a signal the other way is no repeat of it.
+    reversed_, _ = warm_engine(settings)
+    reversed_.restore_gates([("ICEBERG", "SELL", START + 300)], START + 600)
+    signals = feed(reversed_, episode(warm, START + 601, 180))
+    assert [s.signal_type for s in signals] == [SignalType.ACCUMULATION]
 
 
 def test_a_book_that_is_always_thin_is_judged_against_its_own_normal(settings):
