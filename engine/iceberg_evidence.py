@@ -75,8 +75,13 @@ def evidence_parts(
 ) -> dict[str, np.ndarray]:
     """Each rule's points per instrument and side, (instruments, 2) int8 arrays named as
     :data:`EVIDENCE_PARTS`: pace 0-2, time 0-1, size 0-1, clear 0-1 (0 without
-    ``standard_error``), displays -2 or 0 (0 without ``peak``); before the total is kept at
-    0 or more and wherever an iceberg is active or not (see :func:`evidence_points`)."""
+    ``standard_error``), displays -2 or 0 (0 without ``peak``), wherever an iceberg is
+    active or not (:func:`total_points` adds them up). Column 0 is the hidden buyer at the
+    bid, column 1 the hidden seller at the ask. ``refills``, ``hidden`` (shares), ``held``
+    (seconds), ``peak`` (shares; none: no displays test) and ``standard_error`` (of
+    ``hidden``, shares; none: no clear point) come from
+    :meth:`engine.levels.LevelTracker.evidence`; ``typical_minute_volume`` (shares, NaN
+    unknown: no size point) per instrument."""
     typical = np.nan_to_num(np.asarray(typical_minute_volume, dtype=np.float64), nan=np.inf)
     held = np.asarray(held, dtype=np.float64)
     hidden = np.asarray(hidden, dtype=np.float64)
@@ -103,26 +108,9 @@ def evidence_parts(
     return parts
 
 
-def evidence_points(
-    active: np.ndarray,
-    refills: np.ndarray,
-    hidden: np.ndarray,
-    held: np.ndarray,
-    typical_minute_volume: np.ndarray,
-    peak: np.ndarray | None = None,
-    standard_error: np.ndarray | None = None,
-) -> np.ndarray:
-    """Points per instrument and side, (instruments, 2): column 0 the hidden buyer at the
-    bid, column 1 the hidden seller at the ask; 0 where none is active. ``active``,
-    ``refills``, ``hidden`` (shares), ``held`` (seconds), ``peak`` (shares; none: no
-    displays test) and ``standard_error`` (of ``hidden``, shares; none: no clear point) come
-    from :meth:`engine.levels.LevelTracker.evidence`; ``typical_minute_volume`` (shares, NaN
-    unknown: no size point) per instrument."""
-    parts = evidence_parts(refills, hidden, held, typical_minute_volume, peak, standard_error)
-    return total_points(active, parts)
-
-
 def total_points(active: np.ndarray, parts: dict[str, np.ndarray]) -> np.ndarray:
-    """The points of :func:`evidence_parts` added up, never below 0, where ``active``."""
+    """Points per instrument and side, (instruments, 2): the points of
+    :func:`evidence_parts` added up, never below 0, where ``active`` (an iceberg stands
+    there: :meth:`engine.levels.LevelTracker.evidence`), 0 elsewhere."""
     total = sum(parts[name].astype(np.int16) for name in EVIDENCE_PARTS)
     return np.where(active, np.maximum(total, 0), 0).astype(np.int8)

@@ -750,7 +750,7 @@ class LevelTracker:
 
     def evidence(self) -> tuple[np.ndarray, ...]:
         """``(active, refills, hidden volume, seconds held at the touch, peak, standard error)``,
-        each (instruments, 2), for :func:`engine.iceberg_evidence.evidence_points` (zero where none
+        each (instruments, 2), for :func:`engine.iceberg_evidence.evidence_parts` (zero where none
         is active; the standard error of the hidden volume, as the detection test reads it:
         ``sqrt(guessed variance + 1)``, is 1 there). An iceberg whose hidden volume has sunk back
         into its noise, less than ``STANDING_STANDARD_ERRORS`` (2) standard errors clear (the

@@ -203,7 +203,7 @@ def generate_signal(
     ``tape_imbalance`` of the window's trade flow (buyer- minus seller-initiated volume over
     both; the book's when not given), -1..1; ``pcr_bias`` +1 bullish, -1 bearish, 0 neutral,
     NaN unknown. ``hidden`` (instruments x 2, bool) and ``evidence`` (instruments x 2,
-    points) come from :func:`engine.iceberg_evidence.evidence_points`: column 0 a hidden
+    points) come from :func:`engine.iceberg_evidence.total_points`: column 0 a hidden
     buyer at the bid, column 1 a hidden seller at the ask (none when not given).
     ``settings`` supplies the thresholds (``config.Settings``).
     """

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.iceberg_evidence import MAX_POINTS, evidence_points
+from engine.iceberg_evidence import MAX_POINTS, evidence_parts, total_points
 
 
 def points(refills, held, hidden, typical=6_000.0, active=True, peak=None, se=100.0):
     shape = (1, 2)
-    return evidence_points(
-        np.full(shape, active),
+    parts = evidence_parts(
         np.full(shape, refills),
         np.full(shape, float(hidden)),
         np.full(shape, held),
         np.array([typical]),
         None if peak is None else np.full(shape, float(peak)),
         None if se is None else np.full(shape, float(se)),
-    )[0, 0]
+    )
+    return total_points(np.full(shape, active), parts)[0, 0]
 
 
 def test_one_order_coming_back_now_and_then_scores_every_point():
