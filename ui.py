@@ -152,10 +152,10 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
             )
         )
         st.caption(
-            f"Institutional ratio {_number(signal.institutional_ratio)} "
-            f"({signal.factors.get('absorbed_side') or 'n/a'} side absorbed) · order imbalance "
-            f"{signal.order_imbalance:+.2f} · volume surge {_number(signal.volume_surge, 1)}x · "
-            f"{pcr_text}"
+            f"Whole-book institutional ratio {_number(signal.institutional_ratio)} "
+            f"({signal.factors.get('absorbed_side') or 'n/a'} side absorbed more) · order "
+            f"imbalance {signal.order_imbalance:+.2f} · volume surge "
+            f"{_number(signal.volume_surge, 1)}x · {pcr_text}"
         )
         hidden_order = iceberg_evidence_line(signal.factors, str(signal.signal_type))
         if hidden_order:
