@@ -140,6 +140,9 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
             plan.append(f"in the way: {signal.plan_note}")
         if plan:
             st.caption(" · ".join(plan))
+        hidden_order = iceberg_evidence_line(signal.factors, str(signal.signal_type))
+        if hidden_order:  # what an ACCUMULATION / DISTRIBUTION rests on, first
+            st.caption(hidden_order)
         origin = signal.factors.get("pcr_origin", "none")
         pcr_text = (
             "PCR unknown"
@@ -157,9 +160,6 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
             f"imbalance {signal.order_imbalance:+.2f} · volume surge "
             f"{_number(signal.volume_surge, 1)}x · {pcr_text}"
         )
-        hidden_order = iceberg_evidence_line(signal.factors, str(signal.signal_type))
-        if hidden_order:
-            st.caption(hidden_order)
         st.caption(factor_breakdown(signal.factors, str(signal.signal_type)))
 
 
@@ -194,7 +194,7 @@ def iceberg_evidence_line(factors: dict, signal_type: str = "") -> str:
         parts.append(f"more than five displays hidden **{factors['evidence_displays']}**")
     refills = factors.get("iceberg_refills", 0)
     return (
-        f"{who} at **{factors['iceberg_price']:g}**: {refills} refill"
+        f"{who} at **{_number(factors['iceberg_price'])}**: {refills} refill"
         f"{'' if refills == 1 else 's'}, {factors.get('iceberg_hidden', 0):,} shares beyond what "
         f"the book showed ({factors.get('iceberg_clear', 0):.1f} standard errors clear), held "
         f"{_duration(factors.get('iceberg_held_seconds', 0))} at the touch · evidence: "

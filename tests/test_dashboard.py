@@ -192,8 +192,10 @@ def test_a_cards_iceberg_line_names_the_hidden_order_and_each_evidence_rule():
         "(4.1 standard errors clear), held 2 min 10 s at the touch · evidence: pace **2**/2 · "
         "held a minute **1**/1 · size **0**/1 · clear of its noise **1**/1"
     )
-    many = iceberg_evidence_line({**factors, "evidence_displays": -2}, "DISTRIBUTION")
-    assert many.startswith("Hidden seller at **1419.95**")
+    many = iceberg_evidence_line(
+        {**factors, "iceberg_price": 3450.0, "evidence_displays": -2}, "DISTRIBUTION"
+    )
+    assert many.startswith("Hidden seller at **3450.00**")  # a price as the entry shows it
     assert many.endswith("more than five displays hidden **-2**")
     assert iceberg_evidence_line(factors, "BUY") == ""
     assert iceberg_evidence_line({"base": 3}, "ACCUMULATION") == ""  # stored before it was kept
