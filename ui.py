@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from config import get_settings
-from engine.iceberg_evidence import CLEAR_STANDARD_ERRORS
+from engine.iceberg_evidence import CLEAR_STANDARD_ERRORS, PART_BEST
 from engine.levels import STANDING_STANDARD_ERRORS, LevelSettings
 from engine.signals import FACTOR_MAX_POINTS, ICEBERG_MAX_POINTS, ICEBERG_TYPES, MAX_POINTS
 from feeds.service import MarketService, get_service
@@ -163,11 +163,11 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
         st.caption(factor_breakdown(signal.factors, str(signal.signal_type)))
 
 
-EVIDENCE_LABELS = {
-    "pace": ("pace", 2),
-    "time": ("held a minute", 1),
-    "size": ("size", 1),
-    "clear": ("clear of its noise", 1),
+EVIDENCE_LABELS = {  # the rules that give points (engine.iceberg_evidence.PART_BEST)
+    "pace": "pace",
+    "time": "held a minute",
+    "size": "size",
+    "clear": "clear of its noise",
 }
 
 
@@ -187,8 +187,8 @@ def iceberg_evidence_line(factors: dict, signal_type: str = "") -> str:
         return ""
     who = "Hidden buyer" if signal_type == "ACCUMULATION" else "Hidden seller"
     parts = [
-        f"{label} **{factors.get(f'evidence_{name}', 0)}**/{best}"
-        for name, (label, best) in EVIDENCE_LABELS.items()
+        f"{label} **{factors.get(f'evidence_{name}', 0)}**/{PART_BEST[name]}"
+        for name, label in EVIDENCE_LABELS.items()
     ]
     if factors.get("evidence_displays", 0) < 0:
         parts.append(f"more than five displays hidden **{factors['evidence_displays']}**")

@@ -58,11 +58,12 @@ SIZE_MINUTES = 0.2  # revealed hidden volume in the instrument's typical minutes
 MAX_DISPLAYS = 5.0  # revealed hidden volume in the level's peaks, at most, or ...
 DISPLAYS_PENALTY = 2  # ... this many points off
 CLEAR_STANDARD_ERRORS = 4.0  # hidden volume now, in its standard errors: 1 point
-MAX_POINTS = 5
 
-
-# The rules above, by name, as the signal's factors and the dashboard's cards spell them out.
-EVIDENCE_PARTS = ("pace", "time", "size", "clear", "displays")
+# The rules above, by name, as the signal's factors and the dashboard's cards spell them out,
+# and the most each gives (displays only takes away).
+PART_BEST = {"pace": 2, "time": 1, "size": 1, "clear": 1, "displays": 0}
+EVIDENCE_PARTS = tuple(PART_BEST)
+MAX_POINTS = sum(PART_BEST.values())  # 5
 
 
 def evidence_parts(
