@@ -3,17 +3,24 @@
 Nothing here knows how the detector works. Each instrument has a limit order book on a price
 grid (in ticks), and every simulated second brings events:
 
-* limit orders arrive on both sides, most at the touch and fewer further out (Poisson counts,
-  lognormal sizes), and resting orders are cancelled (each order with a small chance a
-  second), so the visible depth is whatever arrivals and cancellations leave;
-* market orders arrive on both sides (Poisson counts, Pareto sizes: a heavy tail) and walk
-  the book, so volume, the last price and the spread emerge from the events;
+* each instrument has a value that takes a random step every second (its day's volatility,
+  1-2 %, twice the pace in the opening minutes): news nobody in the book sees coming;
+* limit orders arrive on both sides around the value, most at the level next to it and fewer
+  further out (Poisson counts, lognormal sizes), never crossing the other side's touch, and
+  resting orders are cancelled (each order with a small chance a second, a larger one once
+  the value has moved past it: a quote gone stale), so the visible depth is whatever arrivals
+  and cancellations leave;
+* market orders arrive on both sides (Poisson counts, Pareto sizes: a heavy tail), leaning
+  toward the value (informed takers buy below it and sell above it), and walk the book, so
+  volume, the last price, its moves and the spread emerge from the events;
 * iceberg agents rest at one price with a small display and a hidden reserve. A native one
   (NSE/BSE disclosed quantity, at least 10 % of the order: at most nine refills) refills its
   display at once, as the same order; a synthetic one (an algorithm re-posting) posts a new
-  order at the next second, if its price is still on its side of the book. An agent ends
-  when its reserve is used up (completed), when the price trades through it or it is
-  cancelled (broken);
+  order at the next second, if its price is still on its side of the book. While its display
+  shows, nobody posts an order across it: a hidden buyer holds the bid while the value falls
+  beneath it, and sellers reaching for the value trade against it. An agent ends when its
+  reserve is used up (completed), when the price trades through it or it is cancelled
+  (broken);
 * confounders, each a mechanism: thin books (little resting depth for the flow, all day),
   news bursts (one-sided market orders several times the usual while many participants
   keep re-posting), spoofers (a large order a few ticks behind the touch, pulled before the
@@ -49,6 +56,14 @@ NO_ICEBERG = 0
 KIND_NAMES = ("iceberg", "news", "spoof", "momentum")
 
 CANCEL_CHANCE = 0.04  # each resting order's chance a second of being cancelled
+STALE_CHANCE = 0.25  # ... when it stands on the wrong side of the value (a quote gone stale)
+LEAN = 2.0  # ticks of value over the mid at which takers lean tanh(1) = 0.76 its way
+DAY_SECONDS = 22_500  # 09:15-15:30
+# An instrument's value moves by this share over a day (a standard deviation, drawn per
+# instrument): about an Indian large or mid cap's intraday volatility; twice the pace in the
+# opening minutes, when the night's news is priced.
+VOLATILITY = (0.01, 0.02)
+OPENING_VOLATILITY = 2.0
 SIZE_SPREAD = 0.7  # limit order sizes: lognormal about the instrument's order size
 
 # Episode codes in the schedule arrays.
@@ -79,7 +94,8 @@ class IcebergTruth:
     # its level over the seconds it was filled at the touch. The level's own arrivals hide
     # an iceberg whatever reads the book: under about 3 no test of the traded volume against
     # the visible book can tell it from them without calling many ordinary queues hidden
-    # orders too. NaN if it was never filled at the touch.
+    # orders too. Infinite if no visible order came or went there meanwhile, NaN if it was
+    # never filled at the touch.
     clarity: float = float("nan")
 
     @property
@@ -95,11 +111,14 @@ class BookInstrument:
     volume_rate: float  # shares a second traded, typical
     touch_seconds: float  # resting depth at the touch, in seconds of typical flow
     thin: bool = False
+    volatility: float = 0.015  # of its value over a day (a standard deviation)
 
 
 def book_instruments(count: int, seed: int, thin_share: float = 0.25) -> list[BookInstrument]:
-    """``count`` instruments with liquidity varying about tenfold; some with thin books."""
+    """``count`` instruments with liquidity varying about tenfold, some with thin books,
+    each with a day's volatility drawn from :data:`VOLATILITY`."""
     rng = np.random.default_rng([seed, 17])
+    volatility = np.random.default_rng([seed, 18]).uniform(*VOLATILITY, count)
     instruments = []
     for index in range(count):
         thin = bool(thin_share) and index % max(round(1 / thin_share), 1) == 1
@@ -111,6 +130,7 @@ def book_instruments(count: int, seed: int, thin_share: float = 0.25) -> list[Bo
                 volume_rate=float(np.exp(rng.uniform(np.log(60), np.log(600)))),
                 touch_seconds=float(rng.uniform(1.0, 2.5) if thin else rng.uniform(8, 20)),
                 thin=thin,
+                volatility=float(volatility[index]),
             )
         )
     return instruments
@@ -120,7 +140,8 @@ def book_instruments_like(
     known: list[SimulatedInstrument], seed: int, thin_share: float = 0.0
 ) -> list[BookInstrument]:
     """Book instruments for named ones (the app's watchlist): each keeps its symbol, token
-    and price and draws its liquidity (tenfold range) from its own name, so a symbol trades
+    and price and draws its liquidity (tenfold range) and volatility from its own name, so a
+    symbol trades
     alike whatever else is watched."""
     books = []
     for instrument in known:
@@ -135,9 +156,22 @@ def book_instruments_like(
                 volume_rate=float(np.exp(rng.uniform(np.log(60), np.log(600)))),
                 touch_seconds=float(rng.uniform(1.0, 2.5) if thin else rng.uniform(8, 20)),
                 thin=thin,
+                volatility=float(rng.uniform(*VOLATILITY)),
             )
         )
     return books
+
+
+def _clarity(hidden_fills: int, noise: float, filled: bool) -> float:
+    """Hidden fills in standard deviations of the level's own scatter (``noise``, a
+    variance): infinite for a level nothing else arrived at or left while the agent was
+    filled there (above a fallen value no provider quotes), NaN if it was never filled."""
+    if not filled:
+        return float("nan")
+    hidden = max(hidden_fills, 0)
+    if noise > 0:
+        return hidden / math.sqrt(noise)
+    return math.inf if hidden > 0 else 0.0
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -176,10 +210,26 @@ def _best_ask(ask: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
-def _cancel(book: np.ndarray, orders: np.ndarray, chance: float) -> None:
+def _touch(bid, ask, ice, ice_int) -> tuple[int, int]:
+    """The best bid and ask levels as the market sees them: the visible orders' and an
+    active iceberg's showing display (nobody posts a sell at or under a bid on show)."""
+    bb, ba = _best_bid(bid), _best_ask(ask)
+    if ice_int[0] == 1 and ice[2] > 0:
+        level = int(ice[0])
+        if ice_int[1] > 0:
+            bb = max(bb, level)
+        else:
+            ba = min(ba, level)
+    return bb, ba
+
+
+@numba.njit(cache=True)
+def _cancel(book: np.ndarray, orders: np.ndarray, chance: float, fair: float, side: int) -> None:
+    # ``side`` +1 bids (stale above the value), -1 asks (stale below it).
     for level in range(book.shape[0]):
         if orders[level] > 0:
-            gone = np.random.binomial(int(orders[level]), chance)
+            stale = (level > fair) if side > 0 else (level < fair)
+            gone = np.random.binomial(int(orders[level]), chance + STALE_CHANCE * stale)
             if gone > 0:
                 book[level] -= np.round(book[level] * gone / orders[level])
                 orders[level] -= gone
@@ -234,11 +284,14 @@ def _step(
     base,
     high,
     low,
+    fair,
 ):
     """One simulated second for every instrument (arrays are modified in place).
 
     ``value``, ``high``, ``low``: rupees traded and the day's highest and lowest fill, each
     fill at its price (``base`` + level x TICK), for the day's average traded price and range.
+
+    ``fair``: each instrument's value, in levels (a fraction: the mid it would quote around).
 
     ``last_fill``: the size of each instrument's last trade, one market order against one
     resting order (what Kite reports as the last traded quantity). A level's resting orders
@@ -255,7 +308,7 @@ def _step(
         kind = episode[i]
         bias = episode_side[i]
         # ---- the visible book: limit arrivals near the touch, cancellations everywhere
-        bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
+        bb, ba = _touch(bid[i], ask[i], ice[i], ice_int[i])
         if bb < 0 and ba >= GRID:  # an empty book: orders arrive around the last trade
             bb, ba = int(last[i]) - 1, int(last[i]) + 1
         elif bb < 0:
@@ -263,10 +316,14 @@ def _step(
         elif ba >= GRID:
             ba = bb + 1
         crowd = (3.0 if kind == E_NEWS else 1.0) * (1.5 if opening else 1.0)
+        # Providers quote around the value: bids from the level under it down, asks from
+        # the level above it up, never crossing the other side's touch.
+        quote_bid = min(int(np.floor(fair[i])), ba - 1)
+        quote_ask = max(int(np.floor(fair[i])) + 1, bb + 1)
         for d in range(DEPTH_LEVELS):
             lam = arrival[i] * np.exp(-d / 3.0) * crowd
             for side in range(2):
-                level = bb - d if side == 0 else ba + d
+                level = quote_bid - d if side == 0 else quote_ask + d
                 if level < 1 or level >= GRID - 1:
                     continue
                 for _ in range(np.random.poisson(lam)):
@@ -290,12 +347,12 @@ def _step(
                 else:
                     ask[i, ba - 1] += size
                     ask_orders[i, ba - 1] += 1
-                bb, ba = _best_bid(bid[i]), _best_ask(ask[i])
+                bb, ba = _touch(bid[i], ask[i], ice[i], ice_int[i])
                 if ba - bb <= 1:
                     break
         chance = CANCEL_CHANCE * (2.0 if opening else 1.0)
-        _cancel(bid[i], bid_orders[i], chance)
-        _cancel(ask[i], ask_orders[i], chance)
+        _cancel(bid[i], bid_orders[i], chance, fair[i], 1)
+        _cancel(ask[i], ask_orders[i], chance, fair[i], -1)
         # ---- a synthetic iceberg re-posts its display after the fills of the second before
         if ice_int[i, 0] == 1 and ice_int[i, 5] == 1:
             ice_int[i, 5] = 0
@@ -311,8 +368,10 @@ def _step(
         # ---- market orders walk the book
         surge = 4.0 if kind == E_NEWS else 1.5 if kind == E_MOMENTUM else 0.0
         scale = 3.0 if opening else 1.0
-        buy_rate = rate[i] / 2.0 * scale * (1.0 + surge * (bias > 0))
-        sell_rate = rate[i] / 2.0 * scale * (1.0 + surge * (bias < 0))
+        # Informed takers lean toward the value.
+        lean = np.tanh((fair[i] - (bb + ba) / 2.0) / LEAN)
+        buy_rate = rate[i] / 2.0 * scale * (1.0 + surge * (bias > 0)) * (1.0 + lean)
+        sell_rate = rate[i] / 2.0 * scale * (1.0 + surge * (bias < 0)) * (1.0 - lean)
         mean_order = order_size[i] * 2.0
         buys = np.random.poisson(buy_rate / mean_order)
         sells = np.random.poisson(sell_rate / mean_order)
@@ -436,6 +495,12 @@ class BookSimulator:
         self.volume = np.zeros(n)
         self.value = np.zeros(n)  # rupees traded today: the average traded price's numerator
         self.last = np.full(n, float(middle))
+        # Each instrument's value, in levels (a random walk; the opening book's mid is on it).
+        self.fair = np.full(n, float(middle) - 0.5)
+        self._value_rng = np.random.default_rng([seed, 3])
+        self._value_step = (
+            np.array([i.price * i.volatility for i in instruments]) / math.sqrt(DAY_SECONDS) / TICK
+        )
         self.last_fill = np.ones(n)  # the last trade's size, shares
         self.ice = np.zeros((n, 5))
         self.ice_int = np.zeros((n, 6), dtype=np.int64)
@@ -616,11 +681,10 @@ class BookSimulator:
                         executed=int(self.ice_int[row, 4]),
                         ended=ended,
                         first_refill=meta.get("first_refill"),
-                        clarity=(
-                            max(int(self.ice_int[row, 4]) - meta["peak"], 0)
-                            / math.sqrt(meta["noise"])
-                            if meta["noise"] > 0
-                            else float("nan")
+                        clarity=_clarity(
+                            int(self.ice_int[row, 4]) - meta["peak"],
+                            meta["noise"],
+                            meta.get("filled", False),
                         ),
                     )
                 )
@@ -636,14 +700,23 @@ class BookSimulator:
         filled, meta["executed"] = executed > meta.get("executed", 0), executed
         if not filled or self.ice_int[row, 0] != 1:
             return
+        meta["filled"] = True
         level = int(self.ice[row, 0])
         book = self.bid if meta["side"] == "BID" else self.ask
         opening = self.now < self.start + self.opening_seconds
         crowd = (3.0 if self._episode[row] == E_NEWS else 1.0) * (1.5 if opening else 1.0)
         chance = CANCEL_CHANCE * (2.0 if opening else 1.0)
+        fair = self.fair[row]
+        if meta["side"] == "BID":  # where providers quote from, as the kernel places them
+            distance = min(math.floor(fair), _best_ask(self.ask[row]) - 1) - level
+            chance += STALE_CHANCE * (level > fair)
+        else:
+            distance = level - max(math.floor(fair) + 1, _best_bid(self.bid[row]) + 1)
+            chance += STALE_CHANCE * (level < fair)
         size = self.order_size[row]
         mean_size = size * math.exp(SIZE_SPREAD**2 / 2)
-        arrivals = self.arrival[row] * crowd * size**2 * math.exp(2 * SIZE_SPREAD**2)
+        rate = self.arrival[row] * math.exp(-distance / 3.0) * crowd if distance >= 0 else 0.0
+        arrivals = rate * size**2 * math.exp(2 * SIZE_SPREAD**2)
         cancels = chance * (1 - chance) * book[row, level] * mean_size
         meta["noise"] += arrivals + cancels
 
@@ -699,6 +772,8 @@ class BookSimulator:
         self._start_agents()
         self._spoof()
         opening = self.now < self.start + self.opening_seconds
+        step = self._value_step * (OPENING_VOLATILITY if opening else 1.0)
+        self.fair += step * self._value_rng.standard_normal(len(self.instruments))
         _step(
             self.bid,
             self.ask,
@@ -719,6 +794,7 @@ class BookSimulator:
             self._base,
             self._high,
             self._low,
+            self.fair,
         )
         self._finish_agents()
         if self.now >= self.start + self.session_seconds - 1:
@@ -766,6 +842,7 @@ class BookSimulator:
                     moved[-shift:] = book[row, : GRID + shift]
                 book[row] = moved
             self.last[row] -= shift
+            self.fair[row] -= shift
             self._base[row] += shift * TICK
             if self.ice_int[row, 0] == 1:
                 self.ice[row, 0] -= shift

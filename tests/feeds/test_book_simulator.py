@@ -160,6 +160,48 @@ def test_each_agent_records_how_clear_of_its_levels_own_scatter_it_stood():
     assert all(np.isnan(i.clarity) or i.clarity == 0 for i in simulator.icebergs if i.executed == 0)
     # More hidden fills on the same kind of level stand clearer of it: clarity grows with
     # the hidden volume over its typical scatter (checked across the session's agents).
-    hidden = np.array([i.executed - i.peak for i in filled], dtype=float)
-    clarity = np.array([i.clarity for i in filled])
+    scattered = [i for i in filled if np.isfinite(i.clarity)]
+    hidden = np.array([i.executed - i.peak for i in scattered], dtype=float)
+    clarity = np.array([i.clarity for i in scattered])
     assert np.corrcoef(np.log(hidden), np.log(clarity))[0, 1] > 0.3
+
+
+def test_prices_move_as_much_as_each_instruments_volatility_says():
+    """The value's random walk reaches the traded price: over an hour each liquid book's
+    minute returns scatter about as its day's volatility says (a day is 375 minutes), not
+    the few ticks an hour a book with no news drifts by."""
+    instruments = book_instruments(12, seed=3)
+    simulator = BookSimulator(instruments, START, seed=3, session_seconds=3_600)
+    prices = []
+    for _ in range(3_600):
+        simulator.step()
+        prices.append(list(simulator.last_prices().values()))
+    minutes = np.log(np.array(prices)[::60])
+    scatter = np.diff(minutes, axis=0).std(axis=0)
+    expected = np.array([i.volatility for i in instruments]) / np.sqrt(375)
+    liquid = ~np.array([i.thin for i in instruments])
+    ratio = scatter[liquid] / expected[liquid]
+    assert (0.6 < ratio).all() and (ratio < 1.6).all(), ratio
+    assert len({round(i.volatility, 4) for i in instruments}) > 6  # drawn per instrument
+
+
+def test_nobody_posts_a_sell_at_or_under_a_hidden_buyers_display():
+    """While a native hidden buyer's display shows, the best ask stays above its price (and
+    a hidden seller's best bid below): what the value's fall brings is sellers trading
+    against it, so it ends by being used up, not by asks posted across it."""
+    simulator = BookSimulator(book_instruments(12, seed=5), START, seed=5, session_seconds=3_600)
+    checked = 0
+    for _ in range(3_600):
+        simulator.step()
+        for row in np.flatnonzero(simulator.ice_int[:, 0] == 1):
+            if not simulator.ice_int[row, 2] or simulator.ice[row, 2] <= 0:
+                continue  # synthetic, or nothing on show
+            level = int(simulator.ice[row, 0])
+            if simulator.ice_int[row, 1] > 0:
+                assert np.flatnonzero(simulator.ask[row] > 0)[0] > level
+            else:
+                assert np.flatnonzero(simulator.bid[row] > 0)[-1] < level
+            checked += 1
+    assert checked > 500
+    native = [i for i in simulator.icebergs if i.native and i.refills > 0]
+    assert native and all(i.ended != "broken" for i in native)
