@@ -20,7 +20,7 @@ grid (in ticks), and every simulated second brings events:
   shows, nobody posts an order across it: a hidden buyer holds the bid while the value falls
   beneath it, and sellers reaching for the value trade against it. An agent ends when its
   reserve is used up (completed), when the price trades through it or it is cancelled
-  (broken);
+  (broken: after five minutes without a fill, the market having left its price behind);
 * confounders, each a mechanism: thin books (little resting depth for the flow, all day),
   news bursts (one-sided market orders several times the usual while many participants
   keep re-posting), spoofers (a large order a few ticks behind the touch, pulled before the
@@ -64,6 +64,10 @@ DAY_SECONDS = 22_500  # 09:15-15:30
 # opening minutes, when the night's news is priced.
 VOLATILITY = (0.01, 0.02)
 OPENING_VOLATILITY = 2.0
+# An iceberg agent nothing has traded against for this long, with a better price in front
+# of it (the market left its price behind), is cancelled, as an execution algorithm
+# re-prices a passive order.
+STRANDED_SECONDS = 300
 SIZE_SPREAD = 0.7  # limit order sizes: lognormal about the instrument's order size
 
 # Episode codes in the schedule arrays.
@@ -663,6 +667,12 @@ class BookSimulator:
             if self.ice_int[row, 3] > 0:
                 meta.setdefault("first_refill", self.now)
             self._follow_noise(row, meta)
+            if (
+                self.ice_int[row, 0] == 1
+                and self.now - meta.get("last_fill", meta["start"]) >= STRANDED_SECONDS
+                and self._left_behind(row)
+            ):
+                self.ice_int[row, 0] = 3  # the market left its price behind: cancelled
             state = self.ice_int[row, 0]
             if state in (2, 3) or force:
                 ended = {2: "completed", 3: "broken"}.get(int(state), "session end")
@@ -692,6 +702,13 @@ class BookSimulator:
                 self.ice_int[row] = 0
                 self.ice[row] = 0.0
 
+    def _left_behind(self, row: int) -> bool:
+        """Whether a better price than the agent's stands on its side of the book."""
+        level = int(self.ice[row, 0])
+        if self.ice_int[row, 1] > 0:
+            return _best_bid(self.bid[row]) > level
+        return _best_ask(self.ask[row]) < level
+
     def _follow_noise(self, row: int, meta: dict) -> None:
         """Add this second's variance of the visible arrivals and cancellations at the
         agent's level (from the book's own rates) while the agent is being filled at the
@@ -700,7 +717,7 @@ class BookSimulator:
         filled, meta["executed"] = executed > meta.get("executed", 0), executed
         if not filled or self.ice_int[row, 0] != 1:
             return
-        meta["filled"] = True
+        meta["filled"], meta["last_fill"] = True, self.now
         level = int(self.ice[row, 0])
         book = self.bid if meta["side"] == "BID" else self.ask
         opening = self.now < self.start + self.opening_seconds
@@ -846,6 +863,8 @@ class BookSimulator:
             self._base[row] += shift * TICK
             if self.ice_int[row, 0] == 1:
                 self.ice[row, 0] -= shift
+                if not 0 <= self.ice[row, 0] < GRID:  # left far behind: cancelled
+                    self.ice_int[row, 0] = 3
 
     def _snapshot(self) -> np.ndarray:
         n = len(self.instruments)

@@ -43,7 +43,12 @@ STRENGTH_BUCKETS = (3.0, 5.0, 10.0, 20.0)
 # Refills a minute achieved over an agent's life: (label, from, up to).
 PACE_BUCKETS = (("under 1", 0.0, 1.0), ("1-3", 1.0, 3.0), ("3-5", 3.0, 5.0), ("5+", 5.0, 1e9))
 # Clarity of an agent's hidden fills against its level's own scatter: (label, from, up to).
-CLARITY_BUCKETS = (("under 3", -1e9, 3.0), ("3-5", 3.0, 5.0), ("5-8", 5.0, 8.0), ("8+", 8.0, math.inf))
+CLARITY_BUCKETS = (
+    ("under 3", -1e9, 3.0),
+    ("3-5", 3.0, 5.0),
+    ("5-8", 5.0, 8.0),
+    ("8+", 8.0, math.inf),
+)
 SIDE_OF = {"ACCUMULATION": "BID", "DISTRIBUTION": "ASK", "BID": "BID", "ASK": "ASK"}
 
 

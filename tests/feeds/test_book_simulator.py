@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
 
 from engine import parse_kite_frame
 from engine.ticks import encode_kite_frame
-from feeds.book_simulator import BookSimulator, book_instruments
+from feeds.book_simulator import STRANDED_SECONDS, BookSimulator, book_instruments
 
 START = 1_763_005_500
 
@@ -181,7 +182,7 @@ def test_prices_move_as_much_as_each_instruments_volatility_says():
     expected = np.array([i.volatility for i in instruments]) / np.sqrt(375)
     liquid = ~np.array([i.thin for i in instruments])
     ratio = scatter[liquid] / expected[liquid]
-    assert (0.6 < ratio).all() and (ratio < 1.6).all(), ratio
+    assert (ratio > 0.6).all() and (ratio < 1.6).all(), ratio
     assert len({round(i.volatility, 4) for i in instruments}) > 6  # drawn per instrument
 
 
@@ -205,3 +206,32 @@ def test_nobody_posts_a_sell_at_or_under_a_hidden_buyers_display():
     assert checked > 500
     native = [i for i in simulator.icebergs if i.native and i.refills > 0]
     assert native and all(i.ended != "broken" for i in native)
+
+
+def test_an_agent_the_market_left_behind_is_cancelled():
+    """An agent nothing traded against for five minutes, with better prices in front of it,
+    is cancelled (broken), as an algorithm re-prices a passive order (a 3 % day here)."""
+    instruments = [replace(i, volatility=0.03) for i in book_instruments(12, seed=4)]
+    simulator = BookSimulator(instruments, START, seed=4, session_seconds=3_600)
+    for _ in range(3_600):
+        simulator.step()
+    left = [i for i in simulator.icebergs if i.executed == 0 and i.ended == "broken"]
+    assert any(i.end - i.start == STRANDED_SECONDS for i in left)
+    assert all(i.end - i.start <= STRANDED_SECONDS for i in left)
+
+
+def test_an_agent_left_beyond_the_price_grid_is_cancelled_not_a_broken_snapshot():
+    """A book whose price nears an end of its grid is shifted back to the middle; a hidden
+    buyer left so far below that its price falls off the grid then is cancelled (before,
+    the next snapshot indexed past the grid)."""
+    instruments = book_instruments(4, seed=4)
+    simulator = BookSimulator(instruments, START, seed=4, session_seconds=600, demo_at=2)
+    for _ in range(10):
+        simulator.step()
+    assert simulator.ice_int[0, 0] == 1 and simulator.ice_int[0, 1] > 0  # the hidden buyer
+    simulator.ice[0, 0] -= 300  # the buyer 300 ticks under the market ...
+    simulator.last[0] += 340  # ... which has climbed near the grid's top: shifted back
+    for _ in range(5):
+        parse_kite_frame(simulator.frame())
+    buyer = next(i for i in simulator.icebergs if i.symbol == instruments[0].symbol)
+    assert buyer.ended == "broken" and buyer.end - buyer.start < 20
