@@ -389,7 +389,7 @@ def _step(
                 ice_ready = (
                     ice_int[i, 0] == 1
                     and ice_int[i, 1] == ice_side
-                    and (ice[i, 2] > 0 or (ice_int[i, 2] == 1 and ice[i, 3] > 0))
+                    and ice[i, 2] > 0
                     and (ice_level <= others if is_buy else ice_level >= others)
                 )
                 if ice_ready:
@@ -407,12 +407,6 @@ def _step(
                         _fill(i, took, price, size, volume, value, high, low, last_fill)
                         last[i] = ice_level
                         continue
-                    if ice[i, 2] <= 0:  # native: the same order refills, at the back
-                        shown = min(ice[i, 1], ice[i, 3])
-                        ice[i, 2], ice[i, 3] = shown, ice[i, 3] - shown
-                        ice_int[i, 3] += 1
-                        ice[i, 4] = book[i, ice_level]
-                        continue
                     take = min(remaining, ice[i, 2])
                     ice[i, 2] -= take
                     ice_int[i, 4] += int(np.round(take))
@@ -424,6 +418,11 @@ def _step(
                         ice_int[i, 0] = 2  # all of it executed: completed
                     elif ice[i, 2] <= 0 and ice_int[i, 2] == 0:
                         ice_int[i, 5] = 1  # synthetic: re-posts next second
+                    elif ice[i, 2] <= 0:  # native: the same order refills at once, at the back
+                        shown = min(ice[i, 1], ice[i, 3])
+                        ice[i, 2], ice[i, 3] = shown, ice[i, 3] - shown
+                        ice_int[i, 3] += 1
+                        ice[i, 4] = book[i, ice_level]
                     continue
                 if is_buy:
                     if others >= GRID:
@@ -715,7 +714,7 @@ class BookSimulator:
         touch: the scatter its hidden fills must stand clear of (``IcebergTruth.clarity``)."""
         executed = int(self.ice_int[row, 4])
         filled, meta["executed"] = executed > meta.get("executed", 0), executed
-        if not filled or self.ice_int[row, 0] != 1:
+        if not filled:  # (a second that used it up or broke it counts: it was filled then)
             return
         meta["filled"], meta["last_fill"] = True, self.now
         level = int(self.ice[row, 0])
