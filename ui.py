@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from config import get_settings
-from engine.iceberg_evidence import CLEAR_STANDARD_ERRORS, PART_BEST
+from engine.iceberg_evidence import CLEAR_STANDARD_ERRORS, HELD_SECONDS, PART_BEST
 from engine.levels import STANDING_STANDARD_ERRORS, LevelSettings
 from engine.signals import FACTOR_MAX_POINTS, ICEBERG_MAX_POINTS, ICEBERG_TYPES, MAX_POINTS
 from feeds.service import MarketService, get_service
@@ -163,17 +163,17 @@ def signal_card(signal, horizon_minutes: int | None = None) -> None:
         st.caption(factor_breakdown(signal.factors, str(signal.signal_type)))
 
 
-EVIDENCE_LABELS = {  # the rules that give points (engine.iceberg_evidence.PART_BEST)
-    "pace": "pace",
-    "time": "held a minute",
-    "size": "size",
-    "clear": "clear of its noise",
-}
-
-
 def _duration(seconds: int) -> str:
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+EVIDENCE_LABELS = {  # the rules that give points (engine.iceberg_evidence.PART_BEST)
+    "pace": "pace",
+    "time": f"held {_duration(HELD_SECONDS)}",
+    "size": "size",
+    "clear": "clear of its noise",
+}
 
 
 def iceberg_evidence_line(factors: dict, signal_type: str = "") -> str:

@@ -18,7 +18,7 @@ Seeds 1-90 and 201-240 are the ones the detector's defaults were looked at on; t
 seeds here (101-103, the Detection Quality page's), ``make bench``'s (101-140 and 241-280)
 and the test floors' (106-111) never were. Three seeds give a few dozen signals, whose
 precision is known only to within about ±0.15 (each share is printed with its 95 %
-interval); eighty narrow that to about ±0.04 (twenty at a time read from 0.81 to 0.95).
+interval); eighty narrow that to about ±0.02-0.04 (twenty at a time read from 0.95 to 1.00).
 Targets: ACC/DIS recall >= 0.8 at 5+ refills a minute and >= 0.5 at 3, precision >= 0.9,
 false ACC/DIS <= 0.05 per instrument-hour on confounders, median time to detect <= 60 s.
 """

@@ -148,7 +148,7 @@ class LevelSettings:
     # Hidden volume in standard errors of its guesses (arrivals, sides). The test is made
     # every second of a level's life, so it sits above the usual 3.
     min_z: float = 3.5
-    min_held_seconds: int = 30  # the price held at least this long
+    min_held_seconds: int = 20  # the price held at least this long
     max_passed_seconds: int = 30
     after_burst_seconds: int = 60
 

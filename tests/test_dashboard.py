@@ -190,7 +190,7 @@ def test_a_cards_iceberg_line_names_the_hidden_order_and_each_evidence_rule():
     assert iceberg_evidence_line(factors, "ACCUMULATION") == (
         "Hidden buyer at **1419.95**: 4 refills, 3,200 shares beyond what the book showed "
         "(4.1 standard errors clear), held 2 min 10 s at the touch · evidence: pace **2**/2 · "
-        "held a minute **1**/1 · size **0**/1 · clear of its noise **1**/1"
+        "held 30 s **1**/1 · size **0**/1 · clear of its noise **1**/1"
     )
     many = iceberg_evidence_line(
         {**factors, "iceberg_price": 3450.0, "evidence_displays": -2}, "DISTRIBUTION"

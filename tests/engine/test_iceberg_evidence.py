@@ -22,18 +22,19 @@ def points(refills, held, hidden, typical=6_000.0, active=True, peak=None, se=10
 
 
 def test_one_order_coming_back_now_and_then_scores_every_point():
-    # 4 refills in 90 s (2.7 a minute), held over a minute, 2,000 hidden against 6,000 a
+    # 4 refills in 90 s (2.7 a minute), held over half a minute, 2,000 hidden against 6,000 a
     # minute of the instrument's volume (a third of a minute), 20 standard errors clear.
     assert points(refills=4, held=90, hidden=2_000) == MAX_POINTS
 
 
 def test_a_level_refilling_every_few_seconds_is_a_busy_queue_and_loses_the_pace_points():
-    assert points(refills=9, held=90, hidden=2_000) == 4  # 6 a minute: one pace point
-    assert points(refills=12, held=90, hidden=2_000) == 3  # 8 a minute: none
+    assert points(refills=9, held=90, hidden=2_000) == MAX_POINTS  # 6 a minute: measured
+    assert points(refills=15, held=90, hidden=2_000) == 4  # 10 a minute: one pace point
+    assert points(refills=18, held=90, hidden=2_000) == 3  # 12 a minute: none
 
 
 def test_a_young_or_small_iceberg_scores_less():
-    assert points(refills=3, held=45, hidden=2_000) == 4  # under a minute held
+    assert points(refills=2, held=25, hidden=2_000) == 4  # under half a minute held
     assert points(refills=4, held=90, hidden=1_000) == 4  # a sixth of a minute's volume
     # An instrument with no typical minute yet gives no size point.
     assert points(refills=4, held=90, hidden=10**9, typical=np.nan) == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.levels import F_HIDDEN, LevelTracker
+from engine.levels import F_HIDDEN, LevelSettings, LevelTracker
 from engine.synthetic import steady_flow
 
 START = 1_763_005_500  # 09:15 IST
@@ -173,8 +173,12 @@ def improved_for(seconds, length: int = 40) -> np.ndarray:
     return ticks
 
 
+# The passed-level stories below are told against a half-minute hold (the default is 20 s).
+HALF_MINUTE = LevelSettings(min_held_seconds=30)
+
+
 def hidden_buyers_at_100(seconds, length: int = 40) -> list:
-    tracker = LevelTracker(["AAA"])
+    tracker = LevelTracker(["AAA"], HALF_MINUTE)
     feed(tracker, quiet_lead())
     feed(tracker, improved_for(seconds, length))
     return [i for i in tracker.active() if i.price == 100.0]
@@ -200,7 +204,7 @@ def test_a_better_bid_gone_within_half_a_minute_leaves_the_level_its_story():
     # 100.10 in turn): half a minute is the most a level may spend behind.
     ticks = improved_for(range(20, 52), length=80)
     ticks["bid_price"][21:52:2, 0] = 100.10
-    tracker = LevelTracker(["AAA"])
+    tracker = LevelTracker(["AAA"], HALF_MINUTE)
     feed(tracker, quiet_lead())
     feed(tracker, ticks)
     assert [i for i in tracker.active() if i.price == 100.0] == []
@@ -210,7 +214,7 @@ def test_a_level_taken_back_is_not_taken_back_again_once_called_and_ended():
     # Passed for a snapshot at 25 s and taken back, the level is called (31 s), then passed
     # again at 40 s: a called iceberg that leaves the top ends there. The touch back at its
     # price within half a minute of the first pass is a new level, not the old one again.
-    tracker = LevelTracker(["AAA"])
+    tracker = LevelTracker(["AAA"], HALF_MINUTE)
     feed(tracker, quiet_lead())
     [ended] = feed(tracker, improved_for([25, 40, 41], length=60))
     assert (ended.price, ended.first_seen, ended.state) == (100.0, START, "completed")
