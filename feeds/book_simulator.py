@@ -145,8 +145,7 @@ def book_instruments_like(
 ) -> list[BookInstrument]:
     """Book instruments for named ones (the app's watchlist): each keeps its symbol, token
     and price and draws its liquidity (tenfold range) and volatility from its own name, so a
-    symbol trades
-    alike whatever else is watched."""
+    symbol trades alike whatever else is watched."""
     books = []
     for instrument in known:
         name = sum((k + 1) * ord(c) for k, c in enumerate(instrument.symbol))
