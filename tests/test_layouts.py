@@ -44,7 +44,7 @@ PROBLEMS = """() => {
 def test_no_page_cuts_or_breaks_what_a_trader_reads_at_three_widths(tmp_path):
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
     with (
-        running_server(tmp_path, SIMULATOR_SPEED="30", MIN_CONFIDENCE="5") as url,
+        running_server(tmp_path, SIMULATOR_SPEED="10", MIN_CONFIDENCE="5") as url,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -52,10 +52,18 @@ def test_no_page_cuts_or_breaks_what_a_trader_reads_at_three_widths(tmp_path):
         pages = {
             width: browser.new_page(viewport={"width": width, "height": 1600}) for width in WIDTHS
         }
-        # The live page first at every width, while the same signals are open.
-        for page in pages.values():
+        # The live page first at every width, read the moment a signal card shows (on the
+        # simulator's moving prices a plan's stop or target can close it within seconds).
+        for width, page in pages.items():
             page.goto(url)
             page.get_by_text("reward:risk").first.wait_for(timeout=90_000)
+            page.get_by_text("Watchlist").first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1_500)  # the rest of the page's run renders
+            found = page.evaluate(PROBLEMS)
+            if found:
+                problems[f"{WIDTHS[width]} / with a signal card"] = found
+            if WIDTHS[width] != "desktop":
+                page.screenshot(path=str(shots / f"{WIDTHS[width]}.png"))
         for path, ready in PAGES.items():
             for width, page in pages.items():
                 if path:
@@ -65,8 +73,6 @@ def test_no_page_cuts_or_breaks_what_a_trader_reads_at_three_widths(tmp_path):
                 found = page.evaluate(PROBLEMS)
                 if found:
                     problems[f"{WIDTHS[width]} /{path}"] = found
-                if path == "" and WIDTHS[width] != "desktop":
-                    page.screenshot(path=str(shots / f"{WIDTHS[width]}.png"))
         browser.close()
     assert problems == {}
     for name in ("tablet.png", "phone.png"):
