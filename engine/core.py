@@ -55,7 +55,6 @@ from engine.signals import (
     SIGNAL_TYPE_NAMES,
     Signal,
     SignalType,
-    direction_of,
     generate_signal,
 )
 from engine.state import FLOW_FIELDS, RollingFlowState
@@ -73,8 +72,8 @@ class UnknownInstrumentError(KeyError):
 
 
 def _direction_column(codes: np.ndarray) -> np.ndarray:
-    """0 for the long signal codes (ACCUMULATION, BUY), 1 for the short ones: a cool-down's
-    column."""
+    """0 for the long signal codes (ACCUMULATION, BUY), 1 for the short ones (an array or one
+    code): a cool-down's column."""
     return (SIGNAL_DIRECTION[codes] < 0).astype(np.int64)
 
 
@@ -272,7 +271,7 @@ class SignalEngine:
                 counted += 1
             row = self._row_of_symbol.get(symbol)
             if row is not None and signal_type in SIGNAL_CODES:
-                column = 0 if direction_of(signal_type) > 0 else 1
+                column = int(_direction_column(SIGNAL_CODES[signal_type]))
                 cooling = self._main_gate.last_signal_time
                 cooling[row, column] = max(int(cooling[row, column]), issued_at)
         if self._day != today:

@@ -227,11 +227,27 @@ def _touch(bid, ask, ice, ice_int) -> tuple[int, int]:
 
 
 @numba.njit(cache=True)
+def _quotes(fair: float, bb: int, ba: int) -> tuple[int, int]:
+    """Where providers quote from around the value ``fair`` (levels): bids from the level
+    under it down, asks from the level above it up, never crossing the other side's touch
+    (``bb``, ``ba``)."""
+    below = int(np.floor(fair))
+    return min(below, ba - 1), max(below + 1, bb + 1)
+
+
+@numba.njit(cache=True)
+def _stale(level: int, fair: float, side: int) -> bool:
+    """Whether an order at ``level`` stands on the wrong side of the value: a bid
+    (``side`` +1) above it, an ask (-1) below it."""
+    return level > fair if side > 0 else level < fair
+
+
+@numba.njit(cache=True)
 def _cancel(book: np.ndarray, orders: np.ndarray, chance: float, fair: float, side: int) -> None:
-    # ``side`` +1 bids (stale above the value), -1 asks (stale below it).
+    # ``side`` +1 bids, -1 asks: a stale quote (:func:`_stale`) is pulled sooner.
     for level in range(book.shape[0]):
         if orders[level] > 0:
-            stale = (level > fair) if side > 0 else (level < fair)
+            stale = _stale(level, fair, side)
             gone = np.random.binomial(int(orders[level]), chance + STALE_CHANCE * stale)
             if gone > 0:
                 book[level] -= np.round(book[level] * gone / orders[level])
@@ -319,10 +335,7 @@ def _step(
         elif ba >= GRID:
             ba = bb + 1
         crowd = (3.0 if kind == E_NEWS else 1.0) * (1.5 if opening else 1.0)
-        # Providers quote around the value: bids from the level under it down, asks from
-        # the level above it up, never crossing the other side's touch.
-        quote_bid = min(int(np.floor(fair[i])), ba - 1)
-        quote_ask = max(int(np.floor(fair[i])) + 1, bb + 1)
+        quote_bid, quote_ask = _quotes(fair[i], bb, ba)  # providers quote around the value
         for d in range(DEPTH_LEVELS):
             lam = arrival[i] * np.exp(-d / 3.0) * crowd
             for side in range(2):
@@ -722,12 +735,10 @@ class BookSimulator:
         crowd = (3.0 if self._episode[row] == E_NEWS else 1.0) * (1.5 if opening else 1.0)
         chance = CANCEL_CHANCE * (2.0 if opening else 1.0)
         fair = self.fair[row]
-        if meta["side"] == "BID":  # where providers quote from, as the kernel places them
-            distance = min(math.floor(fair), _best_ask(self.ask[row]) - 1) - level
-            chance += STALE_CHANCE * (level > fair)
-        else:
-            distance = level - max(math.floor(fair) + 1, _best_bid(self.bid[row]) + 1)
-            chance += STALE_CHANCE * (level < fair)
+        quote_bid, quote_ask = _quotes(fair, _best_bid(self.bid[row]), _best_ask(self.ask[row]))
+        side = 1 if meta["side"] == "BID" else -1
+        distance = quote_bid - level if side > 0 else level - quote_ask
+        chance += STALE_CHANCE * _stale(level, fair, side)
         size = self.order_size[row]
         mean_size = size * math.exp(SIZE_SPREAD**2 / 2)
         rate = self.arrival[row] * math.exp(-distance / 3.0) * crowd if distance >= 0 else 0.0
