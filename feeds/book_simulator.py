@@ -10,6 +10,10 @@ grid (in ticks), and every simulated second brings events:
   resting orders are cancelled (each order with a small chance a second, a larger one once
   the value has moved past it: a quote gone stale), so the visible depth is whatever arrivals
   and cancellations leave;
+* limit prices cluster at round numbers: a fifth of the arriving limit orders go to the
+  whole rupee on their side of the value, when one is within half a rupee, so a whole-rupee
+  price gathers a deep queue that many re-post to as it trades (a price that holds with no
+  hidden order behind it);
 * market orders arrive on both sides (Poisson counts, Pareto sizes: a heavy tail), leaning
   toward the value (informed takers buy below it and sell above it), and walk the book, so
   volume, the last price, its moves and the spread emerge from the events;
@@ -69,6 +73,12 @@ OPENING_VOLATILITY = 2.0
 # re-prices a passive order.
 STRANDED_SECONDS = 300
 SIZE_SPREAD = 0.7  # limit order sizes: lognormal about the instrument's order size
+# Limit prices cluster at round numbers: this share of the arriving limit orders is placed
+# at the whole rupee on the order's side of the value (at or under a bid's quote, at or over
+# an ask's) when one lies within ROUND_REACH ticks of the quote, wherever else it would have
+# gone. A price at a whole rupee gathers a deeper queue, refilled by many as it trades.
+ROUND_SHARE = 0.2
+ROUND_REACH = 10
 
 # Episode codes in the schedule arrays.
 E_NONE, E_ICEBERG, E_NEWS, E_SPOOF, E_MOMENTUM = range(5)
@@ -236,6 +246,34 @@ def _quotes(fair: float, bb: int, ba: int) -> tuple[int, int]:
 
 
 @numba.njit(cache=True)
+def _round_level(base: float, quote: int, side: int) -> int:
+    """The whole-rupee level at or behind a quote at level ``quote`` on ``side`` (+1 bids:
+    at or under it, -1 asks: at or over it), or -1 if none lies within ROUND_REACH ticks
+    (``base``: the price of level 0)."""
+    price = base + quote * TICK
+    whole = np.floor(price + 1e-6) if side > 0 else np.ceil(price - 1e-6)
+    level = quote + int(np.round((whole - price) / TICK))
+    if abs(level - quote) > ROUND_REACH or level < 1 or level >= GRID - 1:
+        return -1
+    return level
+
+
+@numba.njit(cache=True)
+def _arrival_rate(arrival: float, distance: int, at_round: bool, has_round: bool) -> float:
+    """Limit orders arriving a second at a level ``distance`` ticks behind its side's quote
+    (``arrival``: the instrument's rate at the quote; ``at_round``: the level is the side's
+    whole rupee, ``has_round``: the side has one within reach), as :func:`_step` places them:
+    a ROUND_SHARE of all the side's arrivals go to its whole rupee instead."""
+    rate = 0.0
+    if 0 <= distance < DEPTH_LEVELS:
+        rate = arrival * np.exp(-distance / 3.0) * (1.0 - ROUND_SHARE * has_round)
+    if at_round:
+        for d in range(DEPTH_LEVELS):
+            rate += arrival * np.exp(-d / 3.0) * ROUND_SHARE
+    return rate
+
+
+@numba.njit(cache=True)
 def _stale(level: int, fair: float, side: int) -> bool:
     """Whether an order at ``level`` stands on the wrong side of the value: a bid
     (``side`` +1) above it, an ask (-1) below it."""
@@ -336,22 +374,28 @@ def _step(
             ba = bb + 1
         crowd = (3.0 if kind == E_NEWS else 1.0) * (1.5 if opening else 1.0)
         quote_bid, quote_ask = _quotes(fair[i], bb, ba)  # providers quote around the value
+        round_bid = _round_level(base[i], quote_bid, 1)
+        round_ask = _round_level(base[i], quote_ask, -1)
         for d in range(DEPTH_LEVELS):
             lam = arrival[i] * np.exp(-d / 3.0) * crowd
             for side in range(2):
                 level = quote_bid - d if side == 0 else quote_ask + d
                 if level < 1 or level >= GRID - 1:
                     continue
+                rounded = round_bid if side == 0 else round_ask
                 for _ in range(np.random.poisson(lam)):
                     size = max(
                         1.0, np.round(np.random.lognormal(np.log(order_size[i]), SIZE_SPREAD))
                     )
-                    if side == 0 and level < ba:
-                        bid[i, level] += size
-                        bid_orders[i, level] += 1
-                    elif side == 1 and level > bb:
-                        ask[i, level] += size
-                        ask_orders[i, level] += 1
+                    at = level
+                    if rounded >= 0 and np.random.random() < ROUND_SHARE:
+                        at = rounded  # a round number instead
+                    if side == 0 and at < ba:
+                        bid[i, at] += size
+                        bid_orders[i, at] += 1
+                    elif side == 1 and at > bb:
+                        ask[i, at] += size
+                        ask_orders[i, at] += 1
         # Inside a spread wider than a tick, new orders improve the touch, each from either
         # side at random (a fixed order would let one side close every gap: a drift).
         if ba - bb > 1:
@@ -741,7 +785,8 @@ class BookSimulator:
         chance += STALE_CHANCE * _stale(level, fair, side)
         size = self.order_size[row]
         mean_size = size * math.exp(SIZE_SPREAD**2 / 2)
-        rate = self.arrival[row] * math.exp(-distance / 3.0) * crowd if distance >= 0 else 0.0
+        rounded = _round_level(self._base[row], quote_bid if side > 0 else quote_ask, side)
+        rate = crowd * _arrival_rate(self.arrival[row], distance, level == rounded, rounded >= 0)
         arrivals = rate * size**2 * math.exp(2 * SIZE_SPREAD**2)
         cancels = chance * (1 - chance) * book[row, level] * mean_size
         meta["noise"] += arrivals + cancels

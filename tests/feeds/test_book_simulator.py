@@ -237,3 +237,27 @@ def test_an_agent_left_beyond_the_price_grid_is_cancelled_not_a_broken_snapshot(
         parse_kite_frame(simulator.frame())
     buyer = next(i for i in simulator.icebergs if i.symbol == instruments[0].symbol)
     assert buyer.ended == "broken" and buyer.end - buyer.start < 20
+
+
+def test_limit_orders_cluster_at_whole_rupees():
+    """A price at a whole rupee gathers a deeper queue than its neighbours the same distance
+    behind the touch: a share of the limit orders go to the round number near their quote, so
+    a trader's 'support at 1,400' is a crowd of visible orders there, re-posted as it trades
+    (a queue only hidden orders could hold up would make every held price an iceberg)."""
+    instruments = [replace(i, thin=False) for i in book_instruments(6, seed=9)]
+    simulator = BookSimulator(instruments, START, seed=9, session_seconds=1_800)
+    depth = {(d, whole): [] for d in range(1, 6) for whole in (False, True)}
+    for _ in range(1_800):
+        simulator.step()
+        for row in range(len(instruments)):
+            best = np.flatnonzero(simulator.bid[row] > 0)
+            if not len(best):
+                continue
+            for d in range(1, 6):
+                level = best[-1] - d
+                price = simulator._base[row] + level * 0.05
+                whole = abs(price - round(price)) < 1e-6
+                depth[d, whole].append(simulator.bid[row, level])
+    ratios = [np.mean(depth[d, True]) / np.mean(depth[d, False]) for d in range(1, 6)]
+    assert min(len(v) for v in depth.values()) > 100
+    assert all(r > 1.5 for r in ratios), ratios
