@@ -62,7 +62,12 @@ seeds, the signals in the minute after a news burst ended were right about half 
 No level becomes an iceberg while the opposite touch, held too, shows as much hidden volume
 or more (the volume no queue explains went to one side or the other, read from the print: a
 real iceberg lends some of its volume to the other side's account, never more than it
-keeps); nor before its side's usual arrivals rest on
+keeps); nor while its revealed hidden volume is more than ``max_hidden_per_refill`` (two)
+of its displays for each refill seen, and one (each refill brings back a display: hidden
+volume of many more displays than refills was gathered another way, as when a crowd keeps a
+queue up at a price many quote at, a whole rupee, each arrival too small to be a refill,
+while the usual arrivals, learned over the whole book, undercount that price's); nor before
+its side's usual arrivals rest on
 ``A_MIN_SAMPLES`` quiet seconds (a book that trades every second shows none, and a queue
 replenished by its usual orders would look like an iceberg to a tracker that assumed none).
 It ends when the price is traded through or the level leaves the top (``broken``), or when
@@ -136,7 +141,9 @@ class LevelSettings:
     ``max_passed_seconds`` (>= 0): how long a better price may stand in front of a level
     before the level is done with (1: only a better price gone at the next snapshot; 0:
     none); ``after_burst_seconds`` (>= 0): how long after the book behind the touch was last
-    busier than usual no level gathers evidence (0: only during the burst).
+    busier than usual no level gathers evidence (0: only during the burst);
+    ``max_hidden_per_refill`` (> 0; inf: no bound): revealed hidden volume at most this many
+    displays (the largest refill) for each refill seen, and one.
     """
 
     min_refills: int = 1
@@ -151,6 +158,7 @@ class LevelSettings:
     min_held_seconds: int = 20  # the price held at least this long
     max_passed_seconds: int = 30
     after_burst_seconds: int = 60
+    max_hidden_per_refill: float = 2.0  # displays of hidden volume a refill, and one
 
 
 @dataclass(frozen=True)
@@ -249,6 +257,7 @@ def _walk(
     min_held,
     max_passed,
     after_burst,
+    max_per_refill,
 ):
     """Fold ticks (sorted by row, then time) into the level state; append finished
     icebergs to ``events`` (row, side, state and the float fields) while room lasts.
@@ -422,6 +431,8 @@ def _walk(
                 level_int[i, s, I_REFILLS] >= min_refills
                 and level[i, s, F_HIDDEN] >= min_hidden_shown * level[i, s, F_SHOWN_MAX]
                 and level[i, s, F_HIDDEN] >= min_z * np.sqrt(level[i, s, F_GUESSED] + 1.0)
+                and level[i, s, F_HIDDEN]
+                <= max_per_refill * level[i, s, F_PEAK] * (level_int[i, s, I_REFILLS] + 1)
                 and level_int[i, s, I_RECORDED] == 0
                 and t - level_int[i, s, I_FIRST] - level_int[i, s, I_AWAY] >= min_held
                 and arrivals[i, s, A_N] >= A_MIN_SAMPLES  # its usual arrivals are known
@@ -710,6 +721,7 @@ class LevelTracker:
             s.min_held_seconds,
             s.max_passed_seconds,
             s.after_burst_seconds,
+            s.max_hidden_per_refill,
         )
         return [self._iceberg_of(row) for row in self._events[: int(count[0])]]
 

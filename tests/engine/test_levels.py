@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.levels import F_HIDDEN, LevelSettings, LevelTracker
+from engine.levels import F_HIDDEN, I_REFILLS, LevelSettings, LevelTracker
 from engine.synthetic import steady_flow
 
 START = 1_763_005_500  # 09:15 IST
@@ -234,6 +234,27 @@ def test_refills_that_come_with_new_orders_are_visible_supply_not_hidden():
     tracker = LevelTracker(["AAA"])
     feed(tracker, book(len(shown), shown, orders, 300))
     assert tracker.active() == []
+
+
+def test_hidden_volume_of_many_more_displays_than_refills_is_no_iceberg():
+    # The bid holds 500 while 300 a second trade there: a crowd keeps it up, two new orders
+    # a second (no refill), save one second in which it came back with none new (a refill of
+    # 300). The quantity alone would credit a hidden order with some 300 a second; one
+    # refill brings back one display, so the rest came some other way.
+    seconds = 41
+    orders = [5 + 2 * t for t in range(seconds)]
+    orders[20:] = [o - 2 for o in orders[20:]]  # second 20: no new order
+    ticks = book(seconds, [500] * seconds, orders, 300, start=SETTLED)
+    crowded = LevelTracker(["AAA"])
+    feed(crowded, quiet_lead(SETTLED))
+    feed(crowded, ticks)
+    assert crowded.active() == []
+    assert crowded.level_int[0, 0, I_REFILLS] == 1  # the one refill was seen
+    # Without the bound, the same quantities make an iceberg of the crowd.
+    unbounded = LevelTracker(["AAA"], LevelSettings(max_hidden_per_refill=float("inf")))
+    feed(unbounded, quiet_lead(SETTLED))
+    feed(unbounded, ticks)
+    assert [i.side for i in unbounded.active()] == ["BID"]
 
 
 def test_the_usual_arrivals_are_learned_only_from_seconds_without_trades():
