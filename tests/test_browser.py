@@ -8,6 +8,7 @@ comes from Debian (``make test`` installs it); Playwright only drives it through
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def test_a_browser_sees_live_simulated_signals_and_health_is_ok(tmp_path):
             page.wait_for_timeout(1_500)
             page.screenshot(path=str(shots / "performance.png"))
             page.get_by_text("Signal History").first.click()
-            page.get_by_text("signals match").first.wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"signals? match")).first.wait_for(timeout=30_000)
             page.wait_for_timeout(1_500)
             page.screenshot(path=str(shots / "history.png"))
             # Backtest the session this server has been recording, over two settings.

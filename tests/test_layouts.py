@@ -7,6 +7,7 @@ Chromium; nothing a trader reads is cut short or broken mid-word.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -17,7 +18,7 @@ from tests.test_browser import CHROMIUM, FLAGS
 WIDTHS = {1440: "desktop", 820: "tablet", 390: "phone"}
 PAGES = {
     "": "Active signals",
-    "history": "signals match",
+    "history": re.compile(r"signals? match"),
     "performance": "Decided outcomes",
     "backtest": "Run backtest",
     "detection-quality": "Detection quality",
