@@ -85,7 +85,9 @@ def test_futures_aliases_stream_and_the_live_page_names_their_contract(make_app)
 
 
 def test_signals_render_as_cards_with_levels_and_factor_points(make_app):
-    app = make_app(MIN_CONFIDENCE="5")  # two symbols on a market that is not scripted
+    # The default watchlist on a market that is not scripted: on two symbols an hour of it
+    # may bring no signal at all (about one ACC/DIS in three instrument-hours).
+    app = make_app(MIN_CONFIDENCE="5", WATCHLIST=",".join(config.DEFAULT_WATCHLIST))
     app.run()
     service = service_module._service
     assert wait_for(lambda: service.signals_total > 0, 90), "no simulated signal"
@@ -244,7 +246,9 @@ def test_no_signal_yet_says_which_threshold_holds_them_back(make_app):
 
 
 def test_the_page_says_when_the_daily_cap_is_reached(make_app):
-    app = make_app(MAX_DAILY_SIGNALS="1", MIN_CONFIDENCE="5")
+    app = make_app(
+        MAX_DAILY_SIGNALS="1", MIN_CONFIDENCE="5", WATCHLIST=",".join(config.DEFAULT_WATCHLIST)
+    )
     app.run()
     service = service_module._service
     assert wait_for(lambda: service.signals_total >= 1, 90)

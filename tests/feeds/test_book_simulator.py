@@ -10,7 +10,7 @@ import numpy as np
 
 from engine import parse_kite_frame
 from engine.ticks import encode_kite_frame
-from feeds.book_simulator import STRANDED_SECONDS, BookSimulator, book_instruments
+from feeds.book_simulator import STRANDED_SECONDS, TICK, BookSimulator, book_instruments
 
 START = 1_763_005_500
 
@@ -242,8 +242,8 @@ def test_an_agent_left_beyond_the_price_grid_is_cancelled_not_a_broken_snapshot(
 def test_limit_orders_cluster_at_whole_rupees():
     """A price at a whole rupee gathers a deeper queue than its neighbours the same distance
     behind the touch: a share of the limit orders go to the round number near their quote, so
-    a trader's 'support at 1,400' is a crowd of visible orders there, re-posted as it trades
-    (a queue only hidden orders could hold up would make every held price an iceberg)."""
+    a trader's 'support at 1,400' is a crowd of visible orders there (without it, nothing
+    but a hidden order held a price against the value)."""
     instruments = [replace(i, thin=False) for i in book_instruments(6, seed=9)]
     simulator = BookSimulator(instruments, START, seed=9, session_seconds=1_800)
     depth = {(d, whole): [] for d in range(1, 6) for whole in (False, True)}
@@ -255,7 +255,7 @@ def test_limit_orders_cluster_at_whole_rupees():
                 continue
             for d in range(1, 6):
                 level = best[-1] - d
-                price = simulator._base[row] + level * 0.05
+                price = simulator._base[row] + level * TICK
                 whole = abs(price - round(price)) < 1e-6
                 depth[d, whole].append(simulator.bid[row, level])
     ratios = [np.mean(depth[d, True]) / np.mean(depth[d, False]) for d in range(1, 6)]
